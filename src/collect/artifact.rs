@@ -1,0 +1,592 @@
+//! The `artifact` source: an operations document in Markdown (a DR drill record, a capacity
+//! baseline, a sign-off) read the way a reviewer reads it — its status, its fields, its tables,
+//! and whatever is still a placeholder — so rules can decide whether it is finished.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{CollectError, Collected, Ctx, fs};
+use crate::policy::model::EvidenceRaw;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    /// A path or glob relative to the audited folder.
+    pub glob: String,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        let glob = raw.artifact.clone().unwrap_or_default();
+        if glob.trim().is_empty() {
+            return Err("`artifact` is empty".into());
+        }
+        fs::glob(&glob, false)?;
+        only_options(raw, &[])?;
+        Ok(Spec { glob })
+    }
+}
+
+/// Reject options that mean nothing to a source, so a typo is not silently ignored.
+pub(crate) fn only_options(raw: &EvidenceRaw, allowed: &[&str]) -> Result<(), String> {
+    let v = serde_json::to_value(raw).unwrap_or(Value::Null);
+    let sources = [
+        "artifact",
+        "files",
+        "run",
+        "scan",
+        "capture",
+        "data",
+        "git",
+        "links",
+        "manifests",
+        "cluster",
+        "http",
+    ];
+    if let Value::Object(m) = v {
+        for (k, val) in m {
+            if val.is_null() || sources.contains(&k.as_str()) || allowed.contains(&k.as_str()) {
+                continue;
+            }
+            return Err(format!("option `{k}` does not apply to this source"));
+        }
+    }
+    Ok(())
+}
+
+/// The placeholder patterns in force: built-ins plus what the policy adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceholderSet {
+    /// (kind, regex) in matching order.
+    pub patterns: Vec<(String, String)>,
+}
+
+impl Default for PlaceholderSet {
+    fn default() -> Self {
+        Self {
+            patterns: builtin_placeholders()
+                .iter()
+                .map(|(k, r)| (k.to_string(), r.to_string()))
+                .collect(),
+        }
+    }
+}
+
+pub fn builtin_placeholders() -> &'static [(&'static str, &'static str)] {
+    &[
+        ("tbd", r"\bTBD\b"),
+        ("todo", r"\b(?:TODO|FIXME)\b"),
+        // `<fill-me>`, `<api-cidr>`: lower-case words joined by - or _ in angle brackets.
+        // HTML tags (`<br>`, `<details>`) have no separator and do not match.
+        ("fill-in", r"<[a-z][a-z0-9]*(?:[-_ ][a-z0-9]+)+>"),
+        ("date-template", r"\bYYYY-MM-DD\b"),
+        ("pending", r"\bPENDING(?:_[A-Z]+)*\b"),
+    ]
+}
+
+impl PlaceholderSet {
+    pub fn compile(&self) -> Vec<(String, Regex)> {
+        self.patterns
+            .iter()
+            .filter_map(|(k, r)| Regex::new(r).ok().map(|re| (k.clone(), re)))
+            .collect()
+    }
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let matches: Vec<String> = if fs::is_glob(&spec.glob) {
+        let set =
+            fs::globset(std::slice::from_ref(&spec.glob), false).map_err(CollectError::new)?;
+        ctx.listing()
+            .matching(&set, None)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else {
+        let path = ctx.resolve(&spec.glob)?;
+        if path.exists() {
+            vec![spec.glob.trim_start_matches("./").to_string()]
+        } else {
+            vec![]
+        }
+    };
+    let placeholder_res = ctx.placeholders.compile();
+    let mut items = Vec::new();
+    for rel in &matches {
+        items.push(parse_file(ctx, rel, &placeholder_res)?);
+    }
+    // Newest first: by the date in the name, then by modification time.
+    items.sort_by(|a, b| {
+        let key = |v: &Value| {
+            (
+                v["name_date"].as_str().unwrap_or("").to_string(),
+                v["mtime"].as_str().unwrap_or("").to_string(),
+            )
+        };
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a["path"].as_str().cmp(&b["path"].as_str()))
+    });
+    let mut top = match items.first() {
+        Some(Value::Object(m)) => m.clone(),
+        _ => absent(&spec.glob),
+    };
+    top.insert(
+        "matches".into(),
+        Value::Array(items.iter().map(|i| i["path"].clone()).collect()),
+    );
+    top.insert("items".into(), Value::Array(items));
+    Ok(Value::Object(top))
+}
+
+fn absent(glob: &str) -> Map<String, Value> {
+    let v = json!({
+        "exists": false,
+        "path": glob,
+        "status": "",
+        "fields": {},
+        "tables": [],
+        "headings": [],
+        "placeholders": [],
+        "dates": [],
+        "name_date": "",
+        "age_days": -1,
+        "age_source": "absent",
+        "lossy": false,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn parse_file(ctx: &Ctx<'_>, rel: &str, placeholders: &[(String, Regex)]) -> Collected {
+    let path = ctx.resolve(rel)?;
+    let text = ctx.read_text(rel)?;
+    let mtime: Option<DateTime<Utc>> = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(DateTime::<Utc>::from);
+    let parsed = parse_markdown(&text.text, placeholders);
+    let name_date = date_in_name(rel);
+    let mut m = Map::new();
+    m.insert("exists".into(), json!(true));
+    m.insert("path".into(), json!(rel));
+    m.insert("status".into(), json!(parsed.status));
+    m.insert("status_line".into(), json!(parsed.status_line));
+    m.insert("fields".into(), json!(parsed.fields));
+    m.insert("tables".into(), json!(parsed.tables));
+    m.insert("headings".into(), json!(parsed.headings));
+    m.insert("placeholders".into(), json!(parsed.placeholders));
+    m.insert("dates".into(), json!(parsed.dates));
+    m.insert(
+        "name_date".into(),
+        json!(name_date.map(|d| d.to_string()).unwrap_or_default()),
+    );
+    m.insert(
+        "mtime".into(),
+        json!(mtime.map(|t| t.to_rfc3339()).unwrap_or_default()),
+    );
+    // An artifact dated in its name (`dr-drill-20260209.md`) is as old as that date; otherwise
+    // the file's modification time is all there is, and `age_source` says so.
+    let (age, source) = match name_date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        Some(t) => (super::age_days(ctx.options.now, t.and_utc()), "name"),
+        None => (
+            mtime
+                .map(|t| super::age_days(ctx.options.now, t))
+                .unwrap_or(-1),
+            "mtime",
+        ),
+    };
+    m.insert("age_days".into(), json!(age));
+    m.insert("age_source".into(), json!(source));
+    m.insert("lossy".into(), json!(text.lossy));
+    m.insert("published_audit".into(), json!(ctx.is_published_audit(rel)));
+    Ok(Value::Object(m))
+}
+
+/// A date in a file name: `dr-drill-20260209.md` or `audit-2026-02-09.md`.
+pub fn date_in_name(rel: &str) -> Option<NaiveDate> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let re = Regex::new(r"(\d{4})-?(\d{2})-?(\d{2})").ok()?;
+    re.captures_iter(name).find_map(|c| {
+        NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
+    })
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Placeholder {
+    pub line: usize,
+    pub text: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Table {
+    pub line: usize,
+    pub headers: Vec<String>,
+    pub rows: Vec<BTreeMap<String, String>>,
+    pub row_lines: Vec<usize>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Heading {
+    pub level: u8,
+    pub text: String,
+    pub line: usize,
+    pub anchor: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct DateRef {
+    pub line: usize,
+    pub date: String,
+}
+
+/// Everything the artifact source reads out of one Markdown text.
+#[derive(Debug, Default, Serialize)]
+pub struct Parsed {
+    pub status: String,
+    pub status_line: usize,
+    pub fields: BTreeMap<String, String>,
+    pub tables: Vec<Table>,
+    pub headings: Vec<Heading>,
+    pub placeholders: Vec<Placeholder>,
+    pub dates: Vec<DateRef>,
+}
+
+fn status_re() -> Regex {
+    Regex::new(
+        r"(?i)^\s*(?:[-*+]\s+)?[*_]{0,2}((?:current|overall|gate|final|release)\s+)?status[*_]{0,2}\s*:[*_]{0,2}\s*(.+?)\s*$",
+    )
+    .expect("static regex")
+}
+
+fn field_re() -> Regex {
+    Regex::new(
+        r"^\s*(?:[-*+]\s+)?[*_]{0,2}([A-Za-z][A-Za-z0-9 /()'&.-]{0,60}?)[*_]{0,2}\s*:[*_]{0,2}\s+(.+?)\s*$",
+    )
+    .expect("static regex")
+}
+
+/// The first word of a status cell: `**BLOCKED** (waiting)` → `BLOCKED`.
+pub fn normalise_status(raw: &str) -> String {
+    let re = Regex::new(r"[A-Za-z][A-Za-z0-9_-]*").expect("static regex");
+    re.find(raw)
+        .map(|m| m.as_str().to_ascii_uppercase())
+        .unwrap_or_default()
+}
+
+fn clean_cell(s: &str) -> String {
+    s.trim()
+        .trim_matches('*')
+        .trim_matches('`')
+        .trim()
+        .to_string()
+}
+
+pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
+    let mut out = Parsed::default();
+    let (front, body_start) = front_matter(text);
+    if let Some(serde_yaml::Value::Mapping(m)) = &front {
+        for (k, v) in m {
+            if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
+                if k.eq_ignore_ascii_case("status") && out.status.is_empty() {
+                    out.status = normalise_status(&v);
+                    out.status_line = 2;
+                }
+                out.fields.entry(k.to_string()).or_insert(v);
+            }
+        }
+    }
+    let status_re = status_re();
+    let field_re = field_re();
+    let date_re = Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("static regex");
+    let mut in_fence = false;
+    for (i, line) in text.lines().enumerate() {
+        let lineno = i + 1;
+        for (kind, re) in placeholders {
+            for m in re.find_iter(line) {
+                out.placeholders.push(Placeholder {
+                    line: lineno,
+                    text: m.as_str().to_string(),
+                    kind: kind.clone(),
+                });
+            }
+        }
+        for c in date_re.captures_iter(line) {
+            let valid = NaiveDate::from_ymd_opt(
+                c[1].parse().unwrap_or(0),
+                c[2].parse().unwrap_or(0),
+                c[3].parse().unwrap_or(0),
+            );
+            if let Some(d) = valid {
+                out.dates.push(DateRef {
+                    line: lineno,
+                    date: d.to_string(),
+                });
+            }
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence || lineno < body_start || trimmed.starts_with('|') || trimmed.starts_with('#') {
+            continue;
+        }
+        if out.status.is_empty()
+            && let Some(c) = status_re.captures(line)
+        {
+            let s = normalise_status(&c[2]);
+            if !s.is_empty() {
+                out.status = s;
+                out.status_line = lineno;
+            }
+        }
+        if let Some(c) = field_re.captures(line) {
+            let key = c[1].trim().to_string();
+            let value = clean_cell(&c[2]);
+            out.fields.entry(key).or_insert(value);
+        }
+    }
+    markdown_structure(text, &mut out);
+    out
+}
+
+fn yaml_scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// YAML front matter between `---` lines at the very top; returns it and the first body line.
+fn front_matter(text: &str) -> (Option<serde_yaml::Value>, usize) {
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return (None, 1);
+    }
+    let mut yaml = String::new();
+    for (i, line) in lines.enumerate() {
+        if line.trim_end() == "---" {
+            // Front matter is small by nature; a bounded size keeps alias bombs away.
+            if yaml.len() > 64 * 1024 {
+                return (None, i + 3);
+            }
+            return (serde_yaml::from_str(&yaml).ok(), i + 3);
+        }
+        yaml.push_str(line);
+        yaml.push('\n');
+    }
+    (None, 1)
+}
+
+fn markdown_structure(text: &str, out: &mut Parsed) {
+    use comrak::nodes::NodeValue;
+    let arena = comrak::Arena::new();
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.front_matter_delimiter = Some("---".into());
+    let root = comrak::parse_document(&arena, text, &options);
+    let mut slugger = Slugger::default();
+    for node in root.descendants() {
+        let data = node.data();
+        match &data.value {
+            NodeValue::Heading(h) => {
+                let text = node_text(node);
+                let anchor = slugger.slug(&text);
+                out.headings.push(Heading {
+                    level: h.level,
+                    text,
+                    line: data.sourcepos.start.line,
+                    anchor,
+                });
+            }
+            NodeValue::Table(_) => {
+                let mut table = Table {
+                    line: data.sourcepos.start.line,
+                    ..Table::default()
+                };
+                for (ri, row) in node.children().enumerate() {
+                    let cells: Vec<String> =
+                        row.children().map(|c| clean_cell(&node_text(c))).collect();
+                    let line = row.data().sourcepos.start.line;
+                    if ri == 0 {
+                        table.headers = cells;
+                        continue;
+                    }
+                    if cells.len() == 2 {
+                        if cells[0].eq_ignore_ascii_case("status") && out.status.is_empty() {
+                            out.status = normalise_status(&cells[1]);
+                            out.status_line = line;
+                        }
+                        out.fields
+                            .entry(cells[0].clone())
+                            .or_insert(cells[1].clone());
+                    }
+                    let mut map = BTreeMap::new();
+                    for (i, cell) in cells.into_iter().enumerate() {
+                        let key = table
+                            .headers
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("col{}", i + 1));
+                        map.insert(key, cell);
+                    }
+                    table.rows.push(map);
+                    table.row_lines.push(line);
+                }
+                out.tables.push(table);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn node_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
+    use comrak::nodes::NodeValue;
+    let mut s = String::new();
+    for d in node.descendants() {
+        match &d.data().value {
+            NodeValue::Text(t) => s.push_str(t),
+            NodeValue::Code(c) => s.push_str(&c.literal),
+            NodeValue::SoftBreak | NodeValue::LineBreak => s.push(' '),
+            _ => {}
+        }
+    }
+    s.trim().to_string()
+}
+
+/// GitHub's heading anchors: lower-case, punctuation dropped (except `-` and `_`), spaces to
+/// `-`, and a repeated heading gets `-1`, `-2`, ….
+#[derive(Debug, Default)]
+pub struct Slugger {
+    seen: BTreeMap<String, usize>,
+}
+
+impl Slugger {
+    pub fn slug(&mut self, text: &str) -> String {
+        let base = github_slug(text);
+        let n = self.seen.entry(base.clone()).or_insert(0);
+        let slug = if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        *n += 1;
+        slug
+    }
+}
+
+pub fn github_slug(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| {
+            if c == ' ' {
+                Some('-')
+            } else if c.is_alphanumeric() || c == '-' || c == '_' {
+                Some(c)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Parsed {
+        parse_markdown(text, &PlaceholderSet::default().compile())
+    }
+
+    #[test]
+    fn status_from_line_bold_and_table() {
+        assert_eq!(
+            parse("# X\n\nStatus: PENDING_EXECUTION\n").status,
+            "PENDING_EXECUTION"
+        );
+        assert_eq!(
+            parse("**Status:** BLOCKED (no cluster)\n").status,
+            "BLOCKED"
+        );
+        assert_eq!(parse("- Current status: `pending`\n").status, "PENDING");
+        let t = parse("| Field | Value |\n|---|---|\n| Status | ✅ PASS |\n| Owner | sre |\n");
+        assert_eq!(t.status, "PASS");
+        assert_eq!(t.fields["Owner"], "sre");
+        assert_eq!(t.status_line, 3);
+    }
+
+    #[test]
+    fn status_from_front_matter_wins() {
+        let p = parse("---\nstatus: completed\nowner: sre\n---\n# Drill\nStatus: PENDING\n");
+        assert_eq!(p.status, "COMPLETED");
+        assert_eq!(p.fields["owner"], "sre");
+    }
+
+    #[test]
+    fn placeholders_with_lines_and_kinds() {
+        let p = parse(
+            "a\nReviewer: TBD\nCIDR: <api-cidr>\nDate: YYYY-MM-DD\n<br> <details>\nStatus: PENDING\n",
+        );
+        let got: Vec<(usize, &str, &str)> = p
+            .placeholders
+            .iter()
+            .map(|p| (p.line, p.text.as_str(), p.kind.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "TBD", "tbd"),
+                (3, "<api-cidr>", "fill-in"),
+                (4, "YYYY-MM-DD", "date-template"),
+                (6, "PENDING", "pending"),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_tables_headings_dates() {
+        let p = parse(
+            "# Title\n\nOwner: platform-team\nDate: 2026-02-09\n\n## Results\n\n| Control | Result |\n|---|---|\n| enc | PASS |\n\n## Results\n\n```\nStatus: IGNORED\n```\n",
+        );
+        assert_eq!(p.fields["Owner"], "platform-team");
+        assert_eq!(p.fields["enc"], "PASS");
+        assert_eq!(p.tables[0].rows[0]["Result"], "PASS");
+        assert_eq!(p.tables[0].row_lines, vec![10]);
+        let anchors: Vec<&str> = p.headings.iter().map(|h| h.anchor.as_str()).collect();
+        assert_eq!(anchors, vec!["title", "results", "results-1"]);
+        assert_eq!(p.dates[0].date, "2026-02-09");
+        assert_eq!(p.status, "", "fenced code is not a status line");
+    }
+
+    #[test]
+    fn name_dates() {
+        assert_eq!(
+            date_in_name("docs/dr-drill-20260209.md"),
+            NaiveDate::from_ymd_opt(2026, 2, 9)
+        );
+        assert_eq!(
+            date_in_name("a/audit-2025-12-31.md"),
+            NaiveDate::from_ymd_opt(2025, 12, 31)
+        );
+        assert_eq!(date_in_name("capacity.md"), None);
+    }
+
+    #[test]
+    fn slugs_follow_github() {
+        assert_eq!(
+            github_slug("2.1 Observability & Monitoring"),
+            "21-observability--monitoring"
+        );
+        assert_eq!(github_slug("Phase 1: Docs"), "phase-1-docs");
+    }
+}

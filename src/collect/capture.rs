@@ -1,0 +1,83 @@
+//! The `capture` source: the set of values a regex captures across files, for cross-reference
+//! rules — one version everywhere, every env var the code reads documented, every route in the
+//! README.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{CollectError, Collected, Ctx};
+use crate::policy::model::EvidenceRaw;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    pub pattern: String,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Capture group to take (0 = whole match).
+    pub group: u32,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        super::artifact::only_options(raw, &["include", "exclude", "group"])?;
+        let pattern = raw.capture.clone().unwrap_or_default();
+        let re = Regex::new(&pattern).map_err(|e| format!("bad regex `{pattern}`: {e}"))?;
+        let group = raw
+            .group
+            .unwrap_or(if re.captures_len() > 1 { 1 } else { 0 });
+        if group as usize >= re.captures_len() {
+            return Err(format!(
+                "`group = {group}` but the regex has {} capture group(s)",
+                re.captures_len() - 1
+            ));
+        }
+        let include = raw.include.clone().unwrap_or_else(|| vec!["**".into()]);
+        let exclude = raw.exclude.clone().unwrap_or_default();
+        super::fs::globset(&include, false)?;
+        super::fs::globset(&exclude, false)?;
+        Ok(Spec {
+            pattern,
+            include,
+            exclude,
+            group,
+        })
+    }
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let re = Regex::new(&spec.pattern).map_err(|e| CollectError::new(e.to_string()))?;
+    let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
+    let mut values = BTreeSet::new();
+    let mut by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut locations = Vec::new();
+    for rel in &files {
+        let Some(text) = super::scan::scan_text(ctx, rel) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            for c in re.captures_iter(line) {
+                if let Some(m) = c.get(spec.group as usize) {
+                    let v = m.as_str().to_string();
+                    values.insert(v.clone());
+                    by_file
+                        .entry(rel.to_string())
+                        .or_default()
+                        .insert(v.clone());
+                    if locations.len() < 1000 {
+                        locations.push(json!({"path": rel, "line": i + 1, "value": v}));
+                    }
+                }
+            }
+        }
+    }
+    Ok(json!({
+        "values": values.into_iter().collect::<Vec<_>>(),
+        "by_file": by_file,
+        "locations": locations,
+        "count": locations.len(),
+        "files_scanned": files.len(),
+    }))
+}

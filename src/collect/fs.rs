@@ -1,0 +1,223 @@
+//! File-system access shared by the collectors: one walk of the audited tree per run, path
+//! resolution held to the boundary, and bounded, lossy text reads. Every collector reads files
+//! through here so the boundary is enforced in one place.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use super::CollectError;
+
+/// A problem met while walking (a symlink leaving the boundary, a loop, an unreadable folder).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WalkFinding {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Every regular file under the audited folder.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Relative, `/`-separated, sorted.
+    pub files: Vec<String>,
+    pub findings: Vec<WalkFinding>,
+}
+
+impl Listing {
+    pub fn walk(root: &Path, boundary: &Path) -> Listing {
+        let mut listing = Listing::default();
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .follow_links(false)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .parents(true)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) => {
+                    let rel = super::rel_display(root, e.path());
+                    if rel.is_empty() {
+                        continue;
+                    }
+                    let ft = e.file_type();
+                    if ft.is_some_and(|t| t.is_file()) {
+                        listing.files.push(rel);
+                    } else if ft.is_some_and(|t| t.is_symlink()) {
+                        // Symlinks are only listed when they stay inside the boundary.
+                        match std::fs::canonicalize(e.path()) {
+                            Ok(target) if target.starts_with(boundary) => {
+                                if target.is_file() {
+                                    listing.files.push(rel);
+                                }
+                            }
+                            Ok(_) => listing.findings.push(WalkFinding {
+                                path: rel,
+                                reason:
+                                    "symlink points outside the audited repository; not followed"
+                                        .into(),
+                            }),
+                            Err(_) => listing.findings.push(WalkFinding {
+                                path: rel,
+                                reason: "dangling or looping symlink; not followed".into(),
+                            }),
+                        }
+                    }
+                }
+                Err(err) => listing.findings.push(WalkFinding {
+                    path: String::new(),
+                    reason: err.to_string(),
+                }),
+            }
+        }
+        listing.files.sort();
+        listing
+    }
+
+    /// Files matching any of `include` and none of `exclude`.
+    pub fn matching(&self, include: &GlobSet, exclude: Option<&GlobSet>) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter(|f| include.is_match(f.as_str()))
+            .filter(|f| !exclude.is_some_and(|x| x.is_match(f.as_str())))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Compile globs the way policies write them: `*` stays within a folder, `**` crosses folders.
+pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(glob(p, case_insensitive)?);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+pub fn glob(pattern: &str, case_insensitive: bool) -> Result<Glob, String> {
+    GlobBuilder::new(pattern.trim_start_matches("./"))
+        .literal_separator(true)
+        .case_insensitive(case_insensitive)
+        .build()
+        .map_err(|e| format!("bad glob `{pattern}`: {}", e.kind()))
+}
+
+pub fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+/// Lexically normalise `rel` under `root`; refuse anything that climbs out of `boundary`.
+pub fn lexical_within(root: &Path, boundary: &Path, rel: &str) -> Result<PathBuf, String> {
+    let candidate = Path::new(rel);
+    if candidate.is_absolute() {
+        return Err(format!(
+            "`{rel}` is an absolute path; evidence paths are relative to the audited folder"
+        ));
+    }
+    let mut out = root.to_path_buf();
+    for c in candidate.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Err(format!("`{rel}` leaves the repository"));
+                }
+            }
+            Component::Normal(p) => out.push(p),
+            _ => return Err(format!("`{rel}` is not a plain relative path")),
+        }
+    }
+    if !out.starts_with(boundary) {
+        return Err(format!(
+            "`{rel}` resolves outside the repository boundary ({})",
+            boundary.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// Resolve and canonicalise; a symlink that leaves the boundary is refused, not followed.
+pub fn resolve_within(root: &Path, boundary: &Path, rel: &str) -> Result<PathBuf, CollectError> {
+    let lexical = lexical_within(root, boundary, rel).map_err(CollectError::new)?;
+    match std::fs::canonicalize(&lexical) {
+        Ok(real) if real.starts_with(boundary) => Ok(real),
+        Ok(_) => Err(CollectError::new(format!(
+            "`{rel}` is a symlink that points outside the repository; not read"
+        ))),
+        // Absent files are data for the caller; keep the lexical path.
+        Err(_) => Ok(lexical),
+    }
+}
+
+/// Text read from a file, with what was done to it.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub text: String,
+    /// Bytes were not valid UTF-8 and were replaced.
+    pub lossy: bool,
+}
+
+pub fn read_text(path: &Path, rel: &str, max_bytes: u64) -> Result<Text, CollectError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e))))?;
+    if !meta.is_file() {
+        return Err(CollectError::new(format!("`{rel}` is not a regular file")));
+    }
+    if meta.len() > max_bytes {
+        return Err(CollectError::new(format!(
+            "`{rel}` is {} bytes, over the {max_bytes}-byte limit; not parsed",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
+        .map_err(|e| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e))))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Text { text, lossy: false }),
+        Err(e) => Ok(Text {
+            text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            lossy: true,
+        }),
+    }
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_paths_cannot_climb_out() {
+        let root = Path::new("/repo/sub");
+        let boundary = Path::new("/repo");
+        assert!(lexical_within(root, boundary, "../x").is_ok());
+        assert!(lexical_within(root, boundary, "../../etc/passwd").is_err());
+        assert!(lexical_within(root, boundary, "/etc/passwd").is_err());
+        assert_eq!(
+            lexical_within(root, boundary, "./a/../b.md").unwrap(),
+            PathBuf::from("/repo/sub/b.md")
+        );
+    }
+
+    #[test]
+    fn star_stays_in_one_folder() {
+        let g = globset(&["docs/*.md".into()], false).unwrap();
+        assert!(g.is_match("docs/a.md"));
+        assert!(!g.is_match("docs/x/a.md"));
+        let g = globset(&["docs/**/*.md".into()], false).unwrap();
+        assert!(g.is_match("docs/x/a.md"));
+    }
+}

@@ -1,0 +1,295 @@
+//! Evidence collection: one file per source, all with the same shape —
+//! `fn collect(ctx: &Ctx, spec: &Spec) -> Collected` — returning plain data, never a verdict.
+//! A source that cannot collect returns an error value; the rule then becomes `pending`.
+
+pub mod artifact;
+pub mod capture;
+pub mod data;
+pub mod files;
+pub mod fs;
+pub mod run;
+pub mod scan;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::policy::model::EvidenceRaw;
+
+/// Why a piece of evidence could not be collected. Becomes the `pending` sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{reason}")]
+pub struct CollectError {
+    pub reason: String,
+}
+
+impl CollectError {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type Collected = Result<Value, CollectError>;
+
+/// One validated evidence request. Identical requests from different rules share one key and are
+/// collected once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Request {
+    Artifact(artifact::Spec),
+    Files(files::Spec),
+    Run(run::Spec),
+    Scan(scan::Spec),
+    Capture(capture::Spec),
+    Data(data::Spec),
+}
+
+impl Request {
+    /// A stable identity for de-duplication and for the bundle.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn source_name(&self) -> &'static str {
+        match self {
+            Request::Artifact(_) => "artifact",
+            Request::Files(_) => "files",
+            Request::Run(_) => "run",
+            Request::Scan(_) => "scan",
+            Request::Capture(_) => "capture",
+            Request::Data(_) => "data",
+        }
+    }
+
+    /// Paths and globs this request reads, for the boundary check at load time.
+    pub fn paths(&self) -> Vec<String> {
+        match self {
+            Request::Artifact(s) => vec![s.glob.clone()],
+            Request::Files(s) => s.entries.iter().flatten().cloned().collect(),
+            Request::Run(s) => s.cwd.iter().cloned().collect(),
+            Request::Scan(s) => s.include.clone(),
+            Request::Capture(s) => s.include.clone(),
+            Request::Data(s) => vec![s.path.clone()],
+        }
+    }
+
+    /// Build a request from what the policy wrote. Exactly one source key must be present.
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Request, String> {
+        let mut sources = Vec::new();
+        macro_rules! seen {
+            ($field:ident) => {
+                if raw.$field.is_some() {
+                    sources.push(stringify!($field));
+                }
+            };
+        }
+        seen!(artifact);
+        seen!(files);
+        seen!(run);
+        seen!(scan);
+        seen!(capture);
+        seen!(data);
+        seen!(git);
+        seen!(links);
+        seen!(manifests);
+        seen!(cluster);
+        seen!(http);
+        match sources.as_slice() {
+            [] => Err("names no evidence source (one of artifact, files, run, scan, capture, data, git, links, manifests, cluster, http)".into()),
+            [one] => match *one {
+                "artifact" => artifact::Spec::from_raw(raw).map(Request::Artifact),
+                "files" => files::Spec::from_raw(raw).map(Request::Files),
+                "run" => run::Spec::from_raw(raw).map(Request::Run),
+                "scan" => scan::Spec::from_raw(raw).map(Request::Scan),
+                "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
+                "data" => data::Spec::from_raw(raw).map(Request::Data),
+                other => Err(format!(
+                    "the `{other}` source is not available in this version of shipshape"
+                )),
+            },
+            many => Err(format!(
+                "names more than one evidence source ({}); use one entry per source",
+                many.join(", ")
+            )),
+        }
+    }
+}
+
+/// Options that shape the whole run's collection.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub now: DateTime<Utc>,
+    pub skip_commands: bool,
+    pub jobs: usize,
+    pub max_file_bytes: u64,
+}
+
+/// What every collector may use: where the audited tree is, where the boundary is, the clock,
+/// and one shared listing of the tree (walked once per run, not once per rule).
+pub struct Ctx<'p> {
+    /// The audited folder, canonical.
+    pub root: PathBuf,
+    /// Nothing outside this folder is read (the enclosing git work tree, or `root`).
+    pub boundary: PathBuf,
+    pub options: Options,
+    pub placeholders: &'p artifact::PlaceholderSet,
+    /// Relative folder whose files are published audits (skipped by placeholder checks and scans).
+    pub publish_dir: String,
+    files: OnceLock<fs::Listing>,
+}
+
+impl<'p> Ctx<'p> {
+    pub fn new(
+        root: PathBuf,
+        boundary: PathBuf,
+        options: Options,
+        placeholders: &'p artifact::PlaceholderSet,
+        publish_dir: String,
+    ) -> Self {
+        Self {
+            root,
+            boundary,
+            options,
+            placeholders,
+            publish_dir,
+            files: OnceLock::new(),
+        }
+    }
+
+    /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
+    /// files included, `.git` excluded, symlinks not followed.
+    pub fn listing(&self) -> &fs::Listing {
+        self.files
+            .get_or_init(|| fs::Listing::walk(&self.root, &self.boundary))
+    }
+
+    /// Resolve a policy path against the audited folder and hold it to the boundary.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf, CollectError> {
+        fs::resolve_within(&self.root, &self.boundary, rel)
+    }
+
+    /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8.
+    pub fn read_text(&self, rel: &str) -> Result<fs::Text, CollectError> {
+        let path = self.resolve(rel)?;
+        fs::read_text(&path, rel, self.options.max_file_bytes)
+    }
+
+    pub fn is_published_audit(&self, rel: &str) -> bool {
+        if self.publish_dir.is_empty() {
+            return false;
+        }
+        let dir = self.publish_dir.trim_end_matches('/');
+        rel.strip_prefix(dir)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|name| {
+                name.starts_with("final-production-readiness-audit-") && name.ends_with(".md")
+            })
+    }
+}
+
+/// The result of collecting one request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Item {
+    pub request: Request,
+    #[serde(flatten)]
+    pub result: ItemResult,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemResult {
+    Value(Value),
+    Error(String),
+}
+
+impl Item {
+    pub fn as_result(&self) -> Result<&Value, &str> {
+        match &self.result {
+            ItemResult::Value(v) => Ok(v),
+            ItemResult::Error(e) => Err(e),
+        }
+    }
+}
+
+/// Collect every request of the plan, in parallel up to `jobs`. Returns evidence by request key
+/// and how long each took (kept out of the digest).
+pub fn collect_all(
+    ctx: &Ctx<'_>,
+    plan: &BTreeMap<String, Request>,
+) -> (BTreeMap<String, Item>, BTreeMap<String, u64>) {
+    let queue: Mutex<Vec<(&String, &Request)>> = Mutex::new(plan.iter().rev().collect());
+    let results: Mutex<BTreeMap<String, Item>> = Mutex::new(BTreeMap::new());
+    let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+    // The listing is shared; walk it before the workers start so they do not race to build it.
+    let _ = ctx.listing();
+    let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+                    let Some((key, request)) = next else { break };
+                    let started = Instant::now();
+                    let result = collect_one(ctx, request);
+                    let ms = started.elapsed().as_millis() as u64;
+                    let item = Item {
+                        request: request.clone(),
+                        result: match result {
+                            Ok(v) => ItemResult::Value(v),
+                            Err(e) => ItemResult::Error(e.reason),
+                        },
+                    };
+                    if let Ok(mut r) = results.lock() {
+                        r.insert(key.clone(), item);
+                    }
+                    if let Ok(mut t) = timings.lock() {
+                        t.insert(key.clone(), ms);
+                    }
+                }
+            });
+        }
+    });
+    (
+        results.into_inner().unwrap_or_default(),
+        timings.into_inner().unwrap_or_default(),
+    )
+}
+
+fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
+    // A panicking collector must not take the run with it: the rule becomes pending.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request {
+        Request::Artifact(s) => artifact::collect(ctx, s),
+        Request::Files(s) => files::collect(ctx, s),
+        Request::Run(s) => run::collect(ctx, s),
+        Request::Scan(s) => scan::collect(ctx, s),
+        Request::Capture(s) => capture::collect(ctx, s),
+        Request::Data(s) => data::collect(ctx, s),
+    }));
+    match outcome {
+        Ok(r) => r,
+        Err(_) => Err(CollectError::new(format!(
+            "the {} collector failed unexpectedly (internal error)",
+            request.source_name()
+        ))),
+    }
+}
+
+/// Whole days between `t` and `now`, floored, as the contract says.
+pub fn age_days(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
+    (now - t).num_seconds().div_euclid(86_400)
+}
+
+/// `/`-separated relative display of a path under `root`.
+pub fn rel_display(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}

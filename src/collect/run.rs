@@ -1,0 +1,288 @@
+//! The `run` source: the result of a command (tests, coverage, validators). Commands run in a
+//! clean environment, in their own process group so a timeout kills every child, with bounded
+//! output, and nothing from evidence is ever interpolated into the command line.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{CollectError, Collected, Ctx};
+use crate::policy::model::EvidenceRaw;
+
+/// Environment variables passed through from the caller; everything else is dropped so CI
+/// secrets do not reach audited commands unless the policy names them in `env`.
+pub const ENV_ALLOW: &[&str] = &[
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ", "USER", "LOGNAME",
+];
+
+/// Bytes kept from the start and from the end of each stream.
+pub const HEAD_BYTES: usize = 4 * 1024;
+pub const TAIL_BYTES: usize = 16 * 1024;
+
+pub const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    pub command: String,
+    pub timeout_secs: u64,
+    /// name → regex; the first group of the last match, as a number when it parses.
+    pub captures: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+    /// Working folder relative to the audited folder.
+    pub cwd: Option<String>,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        super::artifact::only_options(raw, &["timeout", "captures", "env", "cwd"])?;
+        let command = raw.run.clone().unwrap_or_default();
+        if command.trim().is_empty() {
+            return Err("`run` is an empty command".into());
+        }
+        let captures = raw.captures.clone().unwrap_or_default();
+        for (name, re) in &captures {
+            Regex::new(re).map_err(|e| format!("bad regex in captures.{name}: {e}"))?;
+        }
+        let timeout_secs = raw.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if timeout_secs == 0 {
+            return Err("`timeout` must be at least 1 second".into());
+        }
+        Ok(Spec {
+            command,
+            timeout_secs,
+            captures,
+            env: raw.env.clone().unwrap_or_default(),
+            cwd: raw.cwd.clone(),
+        })
+    }
+}
+
+/// Keeps the head and the tail of a stream, counting what was dropped between.
+#[derive(Debug, Default)]
+struct Bounded {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: u64,
+}
+
+impl Bounded {
+    fn push(&mut self, buf: &[u8]) {
+        self.total += buf.len() as u64;
+        let mut rest = buf;
+        if self.head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - self.head.len()).min(rest.len());
+            self.head.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        if rest.len() >= TAIL_BYTES {
+            self.tail.clear();
+            self.tail.extend(&rest[rest.len() - TAIL_BYTES..]);
+        } else {
+            let overflow = (self.tail.len() + rest.len()).saturating_sub(TAIL_BYTES);
+            self.tail.drain(..overflow);
+            self.tail.extend(rest);
+        }
+    }
+
+    fn text(&self) -> (String, bool) {
+        let kept = self.head.len() as u64 + self.tail.len() as u64;
+        let tail: Vec<u8> = self.tail.iter().copied().collect();
+        if kept >= self.total {
+            let mut all = self.head.clone();
+            all.extend_from_slice(&tail);
+            (String::from_utf8_lossy(&all).into_owned(), false)
+        } else {
+            let dropped = self.total - kept;
+            (
+                format!(
+                    "{}\n[… {dropped} bytes omitted …]\n{}",
+                    String::from_utf8_lossy(&self.head),
+                    String::from_utf8_lossy(&tail)
+                ),
+                true,
+            )
+        }
+    }
+}
+
+fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Bounded> {
+    std::thread::spawn(move || {
+        let mut b = Bounded::default();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => b.push(&buf[..n]),
+            }
+        }
+        b
+    })
+}
+
+fn kill_group(pid: u32) {
+    // SAFETY: kill(2) with a negative pid signals the process group we created; no memory is
+    // touched. Errors (group already gone) are irrelevant here.
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    if ctx.options.skip_commands {
+        return Err(CollectError::new(format!(
+            "command not run (--skip-commands): `{}`",
+            spec.command
+        )));
+    }
+    let cwd = match &spec.cwd {
+        Some(c) => ctx.resolve(c)?,
+        None => ctx.root.clone(),
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&spec.command)
+        .current_dir(&cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for k in ENV_ALLOW {
+        if let Ok(v) = std::env::var(k) {
+            cmd.env(k, v);
+        }
+    }
+    cmd.envs(&spec.env);
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| CollectError::new(format!("cannot start `sh -c {}`: {e}", spec.command)))?;
+    let pid = child.id();
+    let out = child.stdout.take().map(drain);
+    let err = child.stderr.take().map(drain);
+    let timeout = Duration::from_secs(spec.timeout_secs);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if started.elapsed() >= timeout => {
+                kill_group(pid);
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                kill_group(pid);
+                return Err(CollectError::new(format!(
+                    "waiting for `{}`: {e}",
+                    spec.command
+                )));
+            }
+        }
+    };
+    // Children that outlive the shell keep the pipes open; the group goes with the shell.
+    kill_group(pid);
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let (stdout, stdout_truncated) = stdout.text();
+    let (stderr, stderr_truncated) = stderr.text();
+    let Some(status) = status else {
+        return Err(CollectError::new(format!(
+            "`{}` timed out after {} s and was killed with its process group",
+            spec.command, spec.timeout_secs
+        )));
+    };
+    let exit_code = status.code().unwrap_or(-1);
+    if exit_code == 127 {
+        return Err(CollectError::new(format!(
+            "command not found: `{}` ({})",
+            spec.command,
+            last_line(&stderr)
+        )));
+    }
+    if exit_code == 126 {
+        return Err(CollectError::new(format!(
+            "command not executable: `{}` ({})",
+            spec.command,
+            last_line(&stderr)
+        )));
+    }
+    let combined = format!("{stdout}\n{stderr}");
+    let mut captures = serde_json::Map::new();
+    for (name, re) in &spec.captures {
+        let Ok(re) = Regex::new(re) else { continue };
+        if let Some(c) = re.captures_iter(&combined).last() {
+            let raw = c
+                .get(1)
+                .or_else(|| c.get(0))
+                .map(|m| m.as_str())
+                .unwrap_or("");
+            captures.insert(name.clone(), number_or_string(raw));
+        }
+    }
+    Ok(json!({
+        "command": spec.command,
+        "exit_code": exit_code,
+        "ok": exit_code == 0,
+        "stdout": stdout,
+        "stderr": stderr,
+        "stdout_truncated": stdout_truncated,
+        "stderr_truncated": stderr_truncated,
+        "duration_ms": duration_ms,
+        "timed_out": false,
+        "captures": captures,
+    }))
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// `88` → 88, `88.5%` → 88.5, anything else stays text.
+pub fn number_or_string(raw: &str) -> Value {
+    let t = raw.trim().trim_end_matches('%');
+    if let Ok(i) = t.parse::<i64>() {
+        json!(i)
+    } else if let Ok(f) = t.parse::<f64>() {
+        json!(f)
+    } else {
+        json!(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_keeps_head_and_tail() {
+        let mut b = Bounded::default();
+        for _ in 0..1000 {
+            b.push(&[b'x'; 1000]);
+        }
+        b.push(b"THE END");
+        let (t, truncated) = b.text();
+        assert!(truncated);
+        assert!(t.ends_with("THE END"));
+        assert!(t.len() < HEAD_BYTES + TAIL_BYTES + 100);
+        assert!(t.contains("bytes omitted"));
+    }
+
+    #[test]
+    fn numbers_parse() {
+        assert_eq!(number_or_string("88%"), json!(88));
+        assert_eq!(number_or_string("88.5"), json!(88.5));
+        assert_eq!(number_or_string("abc"), json!("abc"));
+    }
+}

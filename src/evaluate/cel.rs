@@ -1,0 +1,300 @@
+//! CEL glue: compile-time checks for the policy loader, evidence → CEL values, and the sentence
+//! that says *why* an expectation was false, showing the values involved.
+
+use std::sync::{Arc, OnceLock};
+
+use cel::objects::{Key, Map as CelMap};
+use cel::{Context, Env, Program, Value as Cel};
+use regex::Regex;
+use serde_json::Value;
+
+/// The CEL environment rules run in: the standard library plus the strings, lists and math
+/// extensions (`lowerAscii()`, `split()`, `sort()`, `math.greatest()`…).
+pub fn env() -> Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        for ext in [
+            cel::extensions::strings as fn(&mut Env) -> Result<(), cel::DeclarationError>,
+            cel::extensions::lists,
+            cel::extensions::math,
+        ] {
+            // The extensions are part of the crate and do not clash; a failure is a build bug.
+            let _ = env.add_extension(ext);
+        }
+        Arc::new(env)
+    })
+    .clone()
+}
+
+/// A fresh evaluation context over [`env`].
+pub fn context() -> Context<'static, 'static> {
+    Context::with_env(env())
+}
+
+fn compile(expr: &str) -> Result<Program, String> {
+    env().compile(expr).map_err(|e| one_line(&e.to_string()))
+}
+
+/// Compile `expr` and return the free names it uses (comprehension variables left out).
+pub fn check(expr: &str) -> Result<Vec<String>, String> {
+    let program = compile(expr)?;
+    let bound = comprehension_vars(expr);
+    let mut names: Vec<String> = program
+        .references()
+        .variables()
+        .into_iter()
+        .filter(|v| !bound.iter().any(|b| b == v))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Variables bound by macros such as `all(d, …)` or `filter(x, …)`.
+fn comprehension_vars(expr: &str) -> Vec<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"\b(?:all|exists|exists_one|filter|map)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+            .expect("static regex")
+    });
+    re.captures_iter(expr).map(|c| c[1].to_string()).collect()
+}
+
+/// JSON evidence → CEL value. Integers stay integers so `age_days <= 92` compares as ints.
+pub fn to_cel(v: &Value) -> Cel {
+    match v {
+        Value::Null => Cel::Null,
+        Value::Bool(b) => Cel::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Cel::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Cel::UInt(u)
+            } else {
+                Cel::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Value::String(s) => Cel::String(s.clone().into()),
+        Value::Array(a) => Cel::List(a.iter().map(to_cel).collect::<Vec<_>>().into()),
+        Value::Object(m) => {
+            let map: std::collections::HashMap<Key, Cel> = m
+                .iter()
+                .map(|(k, v)| (Key::String(k.clone().into()), to_cel(v)))
+                .collect();
+            Cel::Map(CelMap { map: map.into() })
+        }
+    }
+}
+
+/// A value as a person reads it in a sentence; long lists are cut.
+pub fn show(v: &Cel) -> String {
+    match v {
+        Cel::String(s) => format!("{:?}", s.as_str()),
+        Cel::Int(i) => i.to_string(),
+        Cel::UInt(u) => u.to_string(),
+        Cel::Float(f) => {
+            if f.fract() == 0.0 {
+                format!("{f:.1}")
+            } else {
+                format!("{}", (f * 100.0).round() / 100.0)
+            }
+        }
+        Cel::Bool(b) => b.to_string(),
+        Cel::Null => "null".into(),
+        Cel::List(l) => {
+            let shown: Vec<String> = l.iter().take(5).map(show).collect();
+            if l.len() > 5 {
+                format!("[{}, … {} more]", shown.join(", "), l.len() - 5)
+            } else {
+                format!("[{}]", shown.join(", "))
+            }
+        }
+        Cel::Map(m) => format!("{{… {} keys}}", m.map.len()),
+        Cel::Timestamp(t) => t.to_rfc3339(),
+        Cel::Duration(d) => format!("{}s", d.num_seconds()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Evaluate one expression.
+pub fn eval(expr: &str, ctx: &Context<'_, '_>) -> Result<Cel, String> {
+    let program = compile(expr)?;
+    program.execute(ctx).map_err(|e| one_line(&e.to_string()))
+}
+
+/// Split `expr` at every top-level occurrence of `op` (outside brackets and strings).
+fn split_top(expr: &str, op: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    let bytes: Vec<(usize, char)> = expr.char_indices().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (pos, c) = bytes[i];
+        if let Some(q) = quote {
+            if c == '\\' {
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ => {
+                    if depth == 0 && expr[pos..].starts_with(op) {
+                        parts.push(expr[start..pos].trim().to_string());
+                        start = pos + op.len();
+                        i += op.chars().count();
+                        continue;
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    parts.push(expr[start..].trim().to_string());
+    parts
+}
+
+fn strip_parens(expr: &str) -> &str {
+    let t = expr.trim();
+    if !t.starts_with('(') {
+        return t;
+    }
+    let mut depth = 0i32;
+    for (i, c) in t.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    // Strip only when the first parenthesis closes at the very end.
+                    return if i == t.len() - 1 {
+                        strip_parens(&t[1..i])
+                    } else {
+                        t
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Why `expr` came out false, with the values of its operands.
+pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
+    let expr = strip_parens(expr);
+    if expr.contains('?') {
+        return format!("`{expr}` is false");
+    }
+    let ors = split_top(expr, "||");
+    if ors.len() > 1 {
+        let parts: Vec<String> = ors.iter().map(|p| explain(p, ctx)).collect();
+        return format!("none held: {}", parts.join("; "));
+    }
+    let ands = split_top(expr, "&&");
+    if ands.len() > 1 {
+        let parts: Vec<String> = ands
+            .iter()
+            .filter(|p| !matches!(eval(p, ctx), Ok(Cel::Bool(true))))
+            .map(|p| explain(p, ctx))
+            .collect();
+        return parts.join("; ");
+    }
+    // `doc.exists` being false says the file is absent; name the file.
+    if let Some(base) = expr.strip_suffix(".exists")
+        && !base.contains(['(', ' '])
+        && let Ok(Cel::String(p)) = eval(&format!("{base}.path"), ctx)
+    {
+        return format!("`{}` does not exist", p.as_str());
+    }
+    for (op, wording) in [
+        (" in ", "expected one of"),
+        ("==", "expected"),
+        ("!=", "expected anything but"),
+        ("<=", "expected at most"),
+        (">=", "expected at least"),
+        ("<", "expected less than"),
+        (">", "expected more than"),
+    ] {
+        let parts = split_top(expr, op);
+        if parts.len() == 2 {
+            let left = eval(&parts[0], ctx)
+                .map(|v| show(&v))
+                .unwrap_or_else(|e| format!("unavailable ({e})"));
+            let right = eval(&parts[1], ctx)
+                .map(|v| show(&v))
+                .unwrap_or_else(|_| parts[1].clone());
+            return format!("{} is {left}; {wording} {right}", parts[0]);
+        }
+    }
+    format!("`{expr}` is false")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx_with(name: &str, v: Value) -> Context<'static, 'static> {
+        let mut c = context();
+        c.add_variable_from_value(name, to_cel(&v));
+        c
+    }
+
+    #[test]
+    fn names_exclude_comprehension_variables() {
+        assert_eq!(
+            check("doc.items.all(d, d.status == 'PASS') && size(x) > 0").unwrap(),
+            vec!["doc", "x"]
+        );
+        assert!(check("doc.status in [").is_err());
+    }
+
+    #[test]
+    fn explains_membership_and_size() {
+        let c = ctx_with(
+            "doc",
+            json!({"status": "PENDING_EXECUTION", "placeholders": [1, 2, 3]}),
+        );
+        assert_eq!(
+            explain(r#"doc.status in ["COMPLETED", "APPROVED"]"#, &c),
+            r#"doc.status is "PENDING_EXECUTION"; expected one of ["COMPLETED", "APPROVED"]"#
+        );
+        assert_eq!(
+            explain(
+                r#"doc.status == "PENDING_EXECUTION" && size(doc.placeholders) == 0"#,
+                &c
+            ),
+            "size(doc.placeholders) is 3; expected 0"
+        );
+    }
+
+    #[test]
+    fn ints_compare_with_ints() {
+        let c = ctx_with("d", json!({"age_days": 100}));
+        assert_eq!(eval("d.age_days <= 92", &c), Ok(Cel::Bool(false)));
+        assert_eq!(
+            explain("d.age_days <= 92", &c),
+            "d.age_days is 100; expected at most 92"
+        );
+    }
+
+    #[test]
+    fn missing_key_is_an_error_not_false() {
+        let c = ctx_with("d", json!({}));
+        assert!(eval("d.nope == 1", &c).is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! Evaluation is pure: `(policy, evidence, env, now) → outcomes → score → verdict`. Nothing here
+//! touches the file system, so the same evidence always gives the same verdict.
+
+pub mod cel;
+pub mod score;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::collect::Item;
+use crate::policy::model::{Policy, Rule, Severity, Waiver};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Pending,
+    Waived,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Pending => "pending",
+            Status::Waived => "waived",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// A file and line a finding points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Location {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What is at that place (a placeholder, a matched line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}", self.path),
+            None => write!(f, "{}", self.path),
+        }
+    }
+}
+
+/// The waiver that applied to (or lapsed on) a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    pub expired: bool,
+    pub days_left: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub rule: String,
+    pub status: Status,
+    /// What the outcome would be without a waiver.
+    pub underlying: Status,
+    pub severity: Severity,
+    /// The human sentence: why it passed, failed or is pending.
+    pub sentence: String,
+    pub locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+    pub warnings: Vec<String>,
+}
+
+const MAX_LOCATIONS: usize = 12;
+
+/// Evaluate every rule of `policy` over the collected evidence.
+pub fn evaluate(
+    policy: &Policy,
+    evidence: &BTreeMap<String, Item>,
+    env: &str,
+    now: DateTime<Utc>,
+) -> Vec<Outcome> {
+    policy
+        .rules
+        .iter()
+        .map(|rule| {
+            let mut o = evaluate_rule(policy, rule, evidence, env, now);
+            apply_waiver(
+                &mut o,
+                policy.waivers.iter().find(|w| w.rule == rule.id),
+                now,
+            );
+            o
+        })
+        .collect()
+}
+
+fn evaluate_rule(
+    policy: &Policy,
+    rule: &Rule,
+    evidence: &BTreeMap<String, Item>,
+    env: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut outcome = Outcome {
+        rule: rule.id.clone(),
+        status: Status::Pass,
+        underlying: Status::Pass,
+        severity: rule.severity,
+        sentence: String::new(),
+        locations: Vec::new(),
+        waiver: None,
+        warnings: Vec::new(),
+    };
+    let finish = |mut o: Outcome, status: Status, sentence: String| {
+        o.status = status;
+        o.underlying = status;
+        o.sentence = sentence;
+        o
+    };
+    if let Some(envs) = &rule.environments
+        && !envs.iter().any(|e| e == env)
+    {
+        return finish(
+            outcome,
+            Status::Skipped,
+            format!("not required for `{env}` (applies to {})", envs.join(", ")),
+        );
+    }
+    let mut ctx = cel::context();
+    ctx.add_variable_from_value("now", ::cel::Value::Timestamp(now.fixed_offset()));
+    ctx.add_variable_from_value("env", env.to_string());
+    ctx.add_variable_from_value(
+        "approved",
+        cel::to_cel(&Value::from(policy.audit.approved_statuses.clone())),
+    );
+    ctx.add_variable_from_value("stale_after_days", policy.audit.stale_after_days);
+    let mut values: Vec<&Value> = Vec::new();
+    for (name, request) in &rule.evidence {
+        match evidence.get(&request.key()).map(Item::as_result) {
+            Some(Ok(v)) => {
+                ctx.add_variable_from_value(name.as_str(), cel::to_cel(v));
+                values.push(v);
+            }
+            Some(Err(reason)) => {
+                return finish(
+                    outcome,
+                    Status::Pending,
+                    format!("evidence `{name}` not collected: {reason}"),
+                );
+            }
+            None => {
+                return finish(
+                    outcome,
+                    Status::Pending,
+                    format!("evidence `{name}` not collected"),
+                );
+            }
+        }
+    }
+    for v in &values {
+        locations_of(v, &mut outcome.locations);
+    }
+    outcome.locations.sort();
+    outcome.locations.dedup();
+    outcome.locations.truncate(MAX_LOCATIONS);
+
+    let mut failures = Vec::new();
+    let mut errors = Vec::new();
+    for (i, expr) in rule.expect.iter().enumerate() {
+        match cel::eval(expr, &ctx) {
+            Ok(::cel::Value::Bool(true)) => {}
+            Ok(::cel::Value::Bool(false)) => {
+                let why = cel::explain(expr, &ctx);
+                // An absent file makes every later expectation fail too; say the cause only.
+                let absent = why.ends_with("does not exist");
+                failures.push(why);
+                if absent {
+                    break;
+                }
+            }
+            Ok(other) => errors.push(format!(
+                "expect[{i}] gave {}, not true or false",
+                cel::show(&other)
+            )),
+            Err(e) => errors.push(format!("expect[{i}] could not be evaluated: {e}")),
+        }
+    }
+    if !failures.is_empty() {
+        let detail = failures.join("; ");
+        let sentence = match &rule.fail_message {
+            Some(m) => format!("{m}: {detail}"),
+            None => detail,
+        };
+        finish(outcome, Status::Fail, sentence)
+    } else if !errors.is_empty() {
+        finish(outcome, Status::Pending, errors.join("; "))
+    } else {
+        let sentence = rule
+            .pass_message
+            .clone()
+            .or_else(|| rule.description.clone())
+            .unwrap_or_else(|| format!("all {} expectation(s) hold", rule.expect.len()));
+        finish(outcome, Status::Pass, sentence)
+    }
+}
+
+/// File references found in a piece of evidence: its path, placeholder lines, matches.
+fn locations_of(v: &Value, out: &mut Vec<Location>) {
+    let path = v.get("path").and_then(Value::as_str);
+    let exists = v.get("exists").and_then(Value::as_bool).unwrap_or(true);
+    if let (Some(p), true) = (path, exists) {
+        let placeholders = v.get("placeholders").and_then(Value::as_array);
+        match placeholders {
+            Some(list) if !list.is_empty() => {
+                for ph in list {
+                    out.push(Location {
+                        path: p.to_string(),
+                        line: ph.get("line").and_then(Value::as_u64).map(|l| l as usize),
+                        text: ph.get("text").and_then(Value::as_str).map(str::to_string),
+                    });
+                }
+            }
+            _ => out.push(Location {
+                path: p.to_string(),
+                line: v
+                    .get("status_line")
+                    .and_then(Value::as_u64)
+                    .filter(|l| *l > 0)
+                    .map(|l| l as usize),
+                text: None,
+            }),
+        }
+    }
+    for key in ["matches", "locations"] {
+        for m in v.get(key).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(p) = m.get("path").and_then(Value::as_str) {
+                out.push(Location {
+                    path: p.to_string(),
+                    line: m.get("line").and_then(Value::as_u64).map(|l| l as usize),
+                    text: m
+                        .get("text")
+                        .or_else(|| m.get("value"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                });
+            }
+        }
+    }
+    for p in v
+        .get("present")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = p.get("path").and_then(Value::as_str) {
+            out.push(Location {
+                path: p.to_string(),
+                line: None,
+                text: None,
+            });
+        }
+    }
+}
+
+/// A waiver holds through 23:59:59 UTC of its `expires` day.
+fn apply_waiver(o: &mut Outcome, waiver: Option<&Waiver>, now: DateTime<Utc>) {
+    let Some(w) = waiver else { return };
+    if !matches!(o.status, Status::Fail | Status::Pending) {
+        return;
+    }
+    let end = w
+        .expires
+        .and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let expired = now > end;
+    let days_left = (w.expires - now.date_naive()).num_days();
+    o.waiver = Some(WaiverNote {
+        reason: w.reason.clone(),
+        owner: w.owner.clone(),
+        expires: w.expires.to_string(),
+        expired,
+        days_left,
+    });
+    if expired {
+        o.warnings.push(format!(
+            "waiver expired on {} (owner {}): the {} stands",
+            w.expires,
+            w.owner,
+            o.status.as_str()
+        ));
+    } else {
+        o.status = Status::Waived;
+        if days_left <= 14 {
+            o.warnings.push(format!(
+                "waiver expires in {days_left} day(s), on {}",
+                w.expires
+            ));
+        }
+    }
+}

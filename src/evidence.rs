@@ -1,0 +1,105 @@
+//! The evidence bundle: everything a run saw (report, evidence, outcomes), hashed over canonical
+//! JSON so the same evidence always gives the same digest; timings sit outside the hash.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::collect::Item;
+use crate::evaluate::Outcome;
+use crate::report::Report;
+
+pub const FORMAT: &str = "shipshape-bundle/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub format: String,
+    pub sha256: String,
+    pub report: Report,
+    pub outcomes: Vec<Outcome>,
+    /// Collected evidence by request key.
+    pub evidence: BTreeMap<String, Item>,
+    /// Not hashed: how long things took.
+    pub run: RunInfo,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub duration_ms: u64,
+    pub timings_ms: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("not a shipshape bundle: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("unsupported bundle format `{0}` (this shipshape reads {FORMAT})")]
+    Format(String),
+}
+
+/// Values that vary from run to run without the evidence changing; kept in `run`, not hashed.
+const VOLATILE: &[&str] = &["duration_ms"];
+
+impl Bundle {
+    pub fn new(
+        mut report: Report,
+        outcomes: Vec<Outcome>,
+        mut evidence: BTreeMap<String, Item>,
+        mut run: RunInfo,
+    ) -> Bundle {
+        for (key, item) in evidence.iter_mut() {
+            if let crate::collect::ItemResult::Value(Value::Object(m)) = &mut item.result {
+                for k in VOLATILE {
+                    if let Some(Value::Number(n)) = m.remove(*k) {
+                        run.timings_ms
+                            .insert(format!("{key}#{k}"), n.as_u64().unwrap_or(0));
+                    }
+                }
+            }
+        }
+        report.provenance.bundle_sha256.clear();
+        let mut b = Bundle {
+            format: FORMAT.into(),
+            sha256: String::new(),
+            report,
+            outcomes,
+            evidence,
+            run,
+        };
+        b.sha256 = b.digest();
+        b.report.provenance.bundle_sha256 = b.sha256.clone();
+        b
+    }
+
+    /// sha256 over canonical JSON (sorted keys) of everything but `run` and the digest itself.
+    pub fn digest(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.remove("run");
+            m.remove("sha256");
+            if let Some(Value::Object(p)) =
+                m.get_mut("report").and_then(|r| r.get_mut("provenance"))
+            {
+                p.insert("bundle_sha256".into(), Value::String(String::new()));
+            }
+        }
+        // serde_json's map is a BTreeMap (no preserve_order): keys serialise sorted.
+        let canonical = serde_json::to_string(&v).unwrap_or_default();
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    pub fn from_json(text: &str) -> Result<Bundle, BundleError> {
+        let b: Bundle = serde_json::from_str(text)?;
+        if b.format != FORMAT {
+            return Err(BundleError::Format(b.format));
+        }
+        Ok(b)
+    }
+
+    /// Whether the stored digest matches the content.
+    pub fn intact(&self) -> bool {
+        self.digest() == self.sha256
+    }
+}

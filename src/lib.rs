@@ -1,0 +1,197 @@
+//! shipshape: a release-readiness evidence gate. The pipeline is
+//! policy → plan → collect → evaluate → score + verdict → report, each stage its own module;
+//! this file wires them together behind one call the binary (and tests) use.
+
+pub mod collect;
+pub mod evaluate;
+pub mod evidence;
+pub mod policy;
+pub mod repo;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use collect::Request;
+use evidence::{Bundle, RunInfo};
+use policy::model::Policy;
+
+/// Default size above which a file is not parsed (a finding instead).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line use: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The policy is wrong: exit 2.
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyErrors),
+    /// shipshape itself failed: exit 3.
+    #[error("{0}")]
+    Tool(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Policy(_) => 2,
+            Error::Tool(_) => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub path: PathBuf,
+    pub policy: Option<PathBuf>,
+    pub env: Option<String>,
+    pub now: DateTime<Utc>,
+    pub jobs: usize,
+    pub skip_commands: bool,
+    pub max_file_bytes: u64,
+}
+
+pub struct AuditResult {
+    pub policy: Policy,
+    pub bundle: Bundle,
+}
+
+/// Which policy applies: `--policy`, else `PATH/shipshape.toml`, else the built-in default.
+pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location {
+    if let Some(p) = explicit {
+        let s = p.to_string_lossy();
+        if s.starts_with("builtin:") {
+            return policy::Location::Builtin(s.trim_start_matches("builtin:").to_string());
+        }
+        return policy::Location::File(p.to_path_buf());
+    }
+    let local = path.join("shipshape.toml");
+    if local.is_file() {
+        policy::Location::File(local)
+    } else {
+        policy::Location::Builtin("default".into())
+    }
+}
+
+/// Run a whole audit and return the bundle (report inside).
+pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
+    let started = Instant::now();
+    if !opts.path.is_dir() {
+        return Err(Error::Usage(format!(
+            "`{}` is not a folder to audit",
+            opts.path.display()
+        )));
+    }
+    let root = std::fs::canonicalize(&opts.path)
+        .map_err(|e| Error::Usage(format!("cannot open `{}`: {e}", opts.path.display())))?;
+    let boundary = repo::work_tree_root(&root)
+        .filter(|wt| root.starts_with(wt))
+        .unwrap_or_else(|| root.clone());
+    let location = discover_policy(&opts.path, opts.policy.as_deref());
+    let policy = policy::load(&location)?;
+    policy::check_boundary(&policy, &root, &boundary)?;
+    let env = opts
+        .env
+        .clone()
+        .unwrap_or_else(|| policy.audit.default_env.clone());
+    if !policy.audit.environments.contains(&env) {
+        return Err(Error::Usage(format!(
+            "unknown environment `{env}`: the policy declares {}",
+            policy.audit.environments.join(", ")
+        )));
+    }
+
+    // Plan: every distinct request once.
+    let mut plan: BTreeMap<String, Request> = BTreeMap::new();
+    for rule in &policy.rules {
+        for req in rule.evidence.values() {
+            plan.entry(req.key()).or_insert_with(|| req.clone());
+        }
+    }
+    let document_keys: Vec<String> = policy
+        .documents
+        .iter()
+        .map(|d| {
+            let req = Request::Artifact(collect::artifact::Spec {
+                glob: d.path.clone(),
+            });
+            let key = req.key();
+            plan.entry(key.clone()).or_insert(req);
+            key
+        })
+        .collect();
+
+    let ctx = collect::Ctx::new(
+        root.clone(),
+        boundary,
+        collect::Options {
+            now: opts.now,
+            skip_commands: opts.skip_commands,
+            jobs: opts.jobs.max(1),
+            max_file_bytes: opts.max_file_bytes,
+        },
+        &policy.placeholders,
+        policy.audit.publish_dir.clone(),
+    );
+    let (evidence, timings) = collect::collect_all(&ctx, &plan);
+    let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
+    let score = evaluate::score::score(&policy, &outcomes);
+    let (verdict, reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
+    let report = report::build(report::Inputs {
+        policy: &policy,
+        evidence: &evidence,
+        outcomes: &outcomes,
+        score,
+        verdict,
+        reasons,
+        target: opts.path.to_string_lossy().replace('\\', "/"),
+        env,
+        now: opts.now,
+        head: repo::head(&root),
+        document_keys,
+    });
+    let run = RunInfo {
+        duration_ms: started.elapsed().as_millis() as u64,
+        timings_ms: timings,
+    };
+    let bundle = Bundle::new(report, outcomes, evidence, run);
+    Ok(AuditResult { policy, bundle })
+}
+
+/// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a
+/// reader never sees half a report.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile_in(dir)?;
+    tmp.1.write_all(bytes)?;
+    tmp.1.sync_all()?;
+    drop(tmp.1);
+    std::fs::rename(&tmp.0, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp.0);
+    })
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    for n in 0..100u32 {
+        let p = dir.join(format!(".shipshape-tmp-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => return Ok((p, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("cannot create a temporary file"))
+}

@@ -1,0 +1,813 @@
+//! Policy loading in two phases, as cargo-deny does: parse every file (and its includes) into raw
+//! tables keeping spans, then validate the merged whole, collecting *every* problem with file,
+//! line and column so one run shows the author everything to fix.
+
+pub mod model;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use toml::de::{DeTable, DeValue};
+
+use crate::collect::Request;
+use crate::collect::artifact::{PlaceholderSet, builtin_placeholders};
+use model::*;
+
+/// Policies shipped inside the binary, addressable as `builtin:NAME`.
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("default", include_str!("../../policies/default.toml")),
+    ("shipshape", include_str!("../../policies/shipshape.toml")),
+];
+
+/// Names every rule may use in `expect` besides its own evidence.
+pub const GLOBALS: &[&str] = &["now", "env", "approved", "stale_after_days"];
+
+/// One problem in a policy, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub origin: Origin,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)
+    }
+}
+
+/// Every problem found in a policy.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", render(.0))]
+pub struct PolicyErrors(pub Vec<Diagnostic>);
+
+fn render(d: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    for (i, d) in d.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&format!("error: {d}"));
+    }
+    s
+}
+
+/// Where a policy comes from.
+#[derive(Debug, Clone)]
+pub enum Location {
+    File(PathBuf),
+    Builtin(String),
+}
+
+impl Location {
+    pub fn parse(spec: &str, base: Option<&Path>) -> Location {
+        match spec.strip_prefix("builtin:") {
+            Some(name) => Location::Builtin(name.to_string()),
+            None => {
+                let p = Path::new(spec);
+                let path = match base {
+                    Some(b) if p.is_relative() => b.join(p),
+                    _ => p.to_path_buf(),
+                };
+                Location::File(path)
+            }
+        }
+    }
+
+    fn display(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Builtin(n) => format!("builtin:{n}"),
+        }
+    }
+
+    fn identity(&self) -> String {
+        match self {
+            Location::File(p) => std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string(),
+            Location::Builtin(n) => format!("builtin:{n}"),
+        }
+    }
+}
+
+/// Byte offset → 1-based line and column.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                starts.push(i + 1);
+            }
+        }
+        Self { starts }
+    }
+    fn at(&self, text: &str, offset: usize) -> (usize, usize) {
+        let line = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.starts[line];
+        let col = text
+            .get(start..offset.min(text.len()))
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
+        (line + 1, col + 1)
+    }
+}
+
+/// One loaded file: its raw content in typed form, with origins for everything that needs one.
+struct Loaded {
+    raw: PolicyFileRaw,
+    rule_origins: Vec<Origin>,
+    area_origins: Vec<Origin>,
+    waiver_origins: Vec<Origin>,
+    /// origins of `expect` entries by (rule index, expect index)
+    expect_origins: BTreeMap<(usize, usize), Origin>,
+    audit_origin: Option<Origin>,
+}
+
+struct Loader {
+    diags: Vec<Diagnostic>,
+    sources: Vec<PolicySource>,
+    stack: Vec<String>,
+    files: Vec<Loaded>,
+}
+
+/// Load a policy and everything it includes, then validate it.
+pub fn load(location: &Location) -> Result<Policy, PolicyErrors> {
+    let mut loader = Loader {
+        diags: Vec::new(),
+        sources: Vec::new(),
+        stack: Vec::new(),
+        files: Vec::new(),
+    };
+    loader.load_file(location, None);
+    if loader.files.is_empty() && loader.diags.is_empty() {
+        loader.diags.push(Diagnostic {
+            origin: origin_of_file(&location.display()),
+            message: "no policy could be read".into(),
+        });
+    }
+    let policy = validate(location.display(), &mut loader);
+    if loader.diags.is_empty() {
+        policy.ok_or_else(|| PolicyErrors(vec![]))
+    } else {
+        Err(PolicyErrors(loader.diags))
+    }
+}
+
+fn origin_of_file(file: &str) -> Origin {
+    Origin {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+    }
+}
+
+fn builtin_text(name: &str) -> Option<&'static str> {
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+impl Loader {
+    fn load_file(&mut self, location: &Location, included_at: Option<Origin>) {
+        let name = location.display();
+        let identity = location.identity();
+        if let Some(pos) = self.stack.iter().position(|s| *s == identity) {
+            let mut chain: Vec<String> = self.stack[pos..].to_vec();
+            chain.push(identity);
+            self.diags.push(Diagnostic {
+                origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
+                message: format!("include cycle: {}", chain.join(" -> ")),
+            });
+            return;
+        }
+        let text: String = match location {
+            Location::Builtin(n) => match builtin_text(n) {
+                Some(t) => t.to_string(),
+                None => {
+                    let names: Vec<String> = BUILTINS
+                        .iter()
+                        .map(|(n, _)| format!("builtin:{n}"))
+                        .collect();
+                    self.diags.push(Diagnostic {
+                        origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
+                        message: format!(
+                            "unknown built-in policy `builtin:{n}` (available: {})",
+                            names.join(", ")
+                        ),
+                    });
+                    return;
+                }
+            },
+            Location::File(p) => match std::fs::read(p) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        self.diags.push(Diagnostic {
+                            origin: origin_of_file(&name),
+                            message: "policy file is not valid UTF-8".into(),
+                        });
+                        return;
+                    }
+                },
+                Err(e) => {
+                    self.diags.push(Diagnostic {
+                        origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
+                        message: format!(
+                            "cannot read policy `{name}`: {}",
+                            crate::collect::fs::io_reason(&e)
+                        ),
+                    });
+                    return;
+                }
+            },
+        };
+        self.sources.push(PolicySource {
+            name: name.clone(),
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        });
+        let index = LineIndex::new(&text);
+        let at = |offset: usize| -> Origin {
+            let (line, column) = index.at(&text, offset);
+            Origin {
+                file: name.clone(),
+                line,
+                column,
+            }
+        };
+        let doc = match DeTable::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                let offset = e.span().map(|s| s.start).unwrap_or(0);
+                self.diags.push(Diagnostic {
+                    origin: at(offset),
+                    message: format!("TOML syntax error: {}", e.message().trim()),
+                });
+                return;
+            }
+        };
+        let mut loaded = Loaded {
+            raw: PolicyFileRaw::default(),
+            rule_origins: vec![],
+            area_origins: vec![],
+            waiver_origins: vec![],
+            expect_origins: BTreeMap::new(),
+            audit_origin: None,
+        };
+        let mut includes: Vec<(String, Origin)> = Vec::new();
+        for (key, value) in doc.get_ref().iter() {
+            let k: &str = key.get_ref();
+            let key_origin = at(key.span().start);
+            match k {
+                "include" => {
+                    if let Some(v) = self.typed::<Vec<toml::Spanned<String>>>(value, "include", &at)
+                    {
+                        for inc in v {
+                            includes.push((inc.get_ref().clone(), at(inc.span().start)));
+                        }
+                    }
+                }
+                "audit" => {
+                    loaded.audit_origin = Some(key_origin);
+                    loaded.raw.audit = self.typed::<AuditRaw>(value, "audit", &at);
+                }
+                "placeholders" => {
+                    loaded.raw.placeholders =
+                        self.typed::<PlaceholdersRaw>(value, "placeholders", &at);
+                }
+                "area" | "rule" | "waiver" | "document" => {
+                    let Some(items) = value.get_ref().as_array() else {
+                        self.diags.push(Diagnostic {
+                            origin: key_origin,
+                            message: format!("`{k}` must be an array of tables (`[[{k}]]`)"),
+                        });
+                        continue;
+                    };
+                    for item in items.iter() {
+                        let o = at(item.span().start);
+                        match k {
+                            "area" => {
+                                if let Some(a) = self.typed::<AreaRaw>(item, "area", &at) {
+                                    loaded.raw.area.push(a);
+                                    loaded.area_origins.push(o);
+                                }
+                            }
+                            "rule" => {
+                                if let Some(r) = self.typed::<RuleRaw>(item, "rule", &at) {
+                                    let ri = loaded.raw.rule.len();
+                                    for (ei, e) in r.expect.iter().enumerate() {
+                                        loaded.expect_origins.insert((ri, ei), at(e.span().start));
+                                    }
+                                    loaded.raw.rule.push(r);
+                                    loaded.rule_origins.push(o);
+                                }
+                            }
+                            "waiver" => {
+                                if let Some(w) = self.typed::<WaiverRaw>(item, "waiver", &at) {
+                                    loaded.raw.waiver.push(w);
+                                    loaded.waiver_origins.push(o);
+                                }
+                            }
+                            _ => {
+                                if let Some(d) = self.typed::<DocumentRaw>(item, "document", &at) {
+                                    loaded.raw.document.push(d);
+                                }
+                            }
+                        }
+                    }
+                }
+                other => self.diags.push(Diagnostic {
+                    origin: key_origin,
+                    message: format!(
+                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders)"
+                    ),
+                }),
+            }
+        }
+        self.stack.push(identity);
+        let base = match location {
+            Location::File(p) => p.parent().map(Path::to_path_buf),
+            Location::Builtin(_) => None,
+        };
+        for (inc, origin) in includes {
+            let loc = match (&location, inc.starts_with("builtin:")) {
+                (_, true) => Location::parse(&inc, None),
+                (Location::Builtin(_), false) => {
+                    self.diags.push(Diagnostic {
+                        origin,
+                        message: format!(
+                            "a built-in policy can only include other built-ins, not `{inc}`"
+                        ),
+                    });
+                    continue;
+                }
+                _ => Location::parse(&inc, base.as_deref()),
+            };
+            self.load_file(&loc, Some(origin));
+        }
+        self.stack.pop();
+        self.files.push(loaded);
+    }
+
+    /// Deserialize one item, reporting every unknown key and the first type error with spans.
+    fn typed<T: DeserializeOwned>(
+        &mut self,
+        value: &toml::Spanned<DeValue<'_>>,
+        what: &str,
+        at: &dyn Fn(usize) -> Origin,
+    ) -> Option<T> {
+        let de = toml::de::ValueDeserializer::from(value.clone());
+        let mut unknown: Vec<Vec<String>> = Vec::new();
+        let result: Result<T, _> = serde_ignored::deserialize(de, |path| {
+            unknown.push(path_segments(&path));
+        });
+        for segs in unknown {
+            let (offset, last) = locate(value, &segs);
+            let context = if segs.len() > 1 {
+                format!(" in {what}.{}", segs[..segs.len() - 1].join("."))
+            } else {
+                format!(" in [{what}]")
+            };
+            self.diags.push(Diagnostic {
+                origin: at(offset),
+                message: format!("unknown key `{last}`{context}"),
+            });
+        }
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let offset = e.span().map(|s| s.start).unwrap_or(value.span().start);
+                let mut msg = e.message().trim().to_string();
+                if msg.starts_with("missing field") {
+                    msg = format!("{msg} in [{what}]");
+                }
+                self.diags.push(Diagnostic {
+                    origin: at(offset),
+                    message: msg,
+                });
+                None
+            }
+        }
+    }
+}
+
+fn path_segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
+    use serde_ignored::Path as P;
+    match path {
+        P::Root => vec![],
+        P::Seq { parent, index } => {
+            let mut v = path_segments(parent);
+            v.push(index.to_string());
+            v
+        }
+        P::Map { parent, key } => {
+            let mut v = path_segments(parent);
+            v.push(key.to_string());
+            v
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            path_segments(parent)
+        }
+    }
+}
+
+/// The byte offset of the key at `segs` inside `value`, and that key's name.
+fn locate(value: &toml::Spanned<DeValue<'_>>, segs: &[String]) -> (usize, String) {
+    let mut cur = value;
+    let mut offset = value.span().start;
+    for seg in segs {
+        match cur.get_ref() {
+            DeValue::Table(t) => match t.iter().find(|(k, _)| k.get_ref() == seg) {
+                Some((k, v)) => {
+                    offset = k.span().start;
+                    cur = v;
+                }
+                None => break,
+            },
+            DeValue::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                Some(v) => {
+                    offset = v.span().start;
+                    cur = v;
+                }
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    (offset, segs.last().cloned().unwrap_or_default())
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+}
+
+/// Merge the loaded files (includes first) and check everything that spans more than one item.
+fn validate(name: String, l: &mut Loader) -> Option<Policy> {
+    let mut diags = Vec::new();
+    let files = std::mem::take(&mut l.files);
+    // Audit settings: later files override earlier ones key by key.
+    let mut audit = AuditRaw::default();
+    let mut audit_origin = origin_of_file(&name);
+    for f in &files {
+        if let Some(a) = &f.raw.audit {
+            macro_rules! over {
+                ($($k:ident),*) => { $( if a.$k.is_some() { audit.$k = a.$k.clone(); } )* };
+            }
+            over!(
+                name,
+                title,
+                approve_min_score,
+                environments,
+                default_env,
+                approved_statuses,
+                stale_after_days,
+                publish_dir
+            );
+            if let Some(o) = &f.audit_origin {
+                audit_origin = o.clone();
+            }
+        }
+    }
+    let environments = audit
+        .environments
+        .clone()
+        .unwrap_or_else(|| vec!["prod".into()]);
+    let default_env = audit.default_env.clone().unwrap_or_else(|| {
+        environments
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "prod".into())
+    });
+    if !environments.contains(&default_env) {
+        diags.push(Diagnostic {
+            origin: audit_origin.clone(),
+            message: format!(
+                "default_env `{default_env}` is not one of environments {environments:?}"
+            ),
+        });
+    }
+    let min = audit.approve_min_score.unwrap_or(8.0);
+    if !(0.0..=10.0).contains(&min) {
+        diags.push(Diagnostic {
+            origin: audit_origin.clone(),
+            message: format!("approve_min_score must be between 0 and 10, not {min}"),
+        });
+    }
+    let audit = Audit {
+        name: audit.name.unwrap_or_else(|| "repository".into()),
+        title: audit
+            .title
+            .unwrap_or_else(|| "Release Readiness Audit".into()),
+        approve_min_score: min,
+        environments: environments.clone(),
+        default_env,
+        approved_statuses: audit.approved_statuses.unwrap_or_else(|| {
+            ["PASS", "APPROVED", "COMPLETED", "READY"]
+                .map(String::from)
+                .to_vec()
+        }),
+        stale_after_days: audit.stale_after_days.unwrap_or(92),
+        publish_dir: audit
+            .publish_dir
+            .unwrap_or_else(|| "docs/operations-artifacts".into()),
+    };
+
+    let mut areas: Vec<Area> = Vec::new();
+    for f in &files {
+        for (a, o) in f.raw.area.iter().zip(&f.area_origins) {
+            if !is_kebab(&a.id) {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("area id `{}` must be kebab-case", a.id),
+                });
+            }
+            if areas.iter().any(|x| x.id == a.id) {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("duplicate area id `{}`", a.id),
+                });
+                continue;
+            }
+            let weight = a.weight.unwrap_or(1.0);
+            if weight <= 0.0 {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("area `{}`: weight must be positive", a.id),
+                });
+            }
+            areas.push(Area {
+                id: a.id.clone(),
+                title: a.title.clone().unwrap_or_else(|| a.id.clone()),
+                weight,
+                description: a.description.clone(),
+            });
+        }
+    }
+
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut seen_rules: BTreeSet<String> = BTreeSet::new();
+    for f in &files {
+        for (ri, (r, o)) in f.raw.rule.iter().zip(&f.rule_origins).enumerate() {
+            let err = |msg: String| Diagnostic {
+                origin: o.clone(),
+                message: format!("rule `{}`: {msg}", r.id),
+            };
+            if !is_kebab(&r.id) {
+                diags.push(err("id must be kebab-case (a-z, 0-9, -)".into()));
+            }
+            if !seen_rules.insert(r.id.clone()) {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("duplicate rule id `{}`", r.id),
+                });
+                continue;
+            }
+            if !areas.iter().any(|a| a.id == r.area) {
+                diags.push(err(format!("unknown area `{}`", r.area)));
+            }
+            let weight = r.weight.unwrap_or(1.0);
+            if weight < 0.0 {
+                diags.push(err("weight must not be negative".into()));
+            }
+            if let Some(envs) = &r.environments {
+                for e in envs {
+                    if !environments.contains(e) {
+                        diags.push(err(format!(
+                            "environment `{e}` is not declared in [audit] environments {environments:?}"
+                        )));
+                    }
+                }
+            }
+            let mut evidence = BTreeMap::new();
+            for (ename, raw) in &r.evidence {
+                if GLOBALS.contains(&ename.as_str()) {
+                    diags.push(err(format!(
+                        "evidence name `{ename}` hides a global of the same name"
+                    )));
+                }
+                match Request::from_raw(raw) {
+                    Ok(req) => {
+                        for p in req.paths() {
+                            if Path::new(&p).is_absolute() {
+                                diags.push(err(format!(
+                                    "evidence `{ename}`: `{p}` is absolute; evidence paths are relative to the audited folder"
+                                )));
+                            }
+                        }
+                        evidence.insert(ename.clone(), req);
+                    }
+                    Err(e) => diags.push(err(format!("evidence `{ename}` {e}"))),
+                }
+            }
+            if r.expect.is_empty() {
+                diags.push(err("has no `expect` expressions".into()));
+            }
+            let declared: BTreeSet<&str> = r
+                .evidence
+                .keys()
+                .map(String::as_str)
+                .chain(GLOBALS.iter().copied())
+                .collect();
+            for (ei, e) in r.expect.iter().enumerate() {
+                let eo = f
+                    .expect_origins
+                    .get(&(ri, ei))
+                    .cloned()
+                    .unwrap_or_else(|| o.clone());
+                match crate::evaluate::cel::check(e.get_ref()) {
+                    Err(msg) => diags.push(Diagnostic {
+                        origin: eo,
+                        message: format!("rule `{}`: expect[{ei}] does not compile: {msg}", r.id),
+                    }),
+                    Ok(names) => {
+                        for n in names {
+                            if !declared.contains(n.as_str()) {
+                                diags.push(Diagnostic {
+                                    origin: eo.clone(),
+                                    message: format!(
+                                        "rule `{}`: expect[{ei}] uses `{n}`, which the rule does not declare (declared: {})",
+                                        r.id,
+                                        r.evidence.keys().cloned().collect::<Vec<_>>().join(", ")
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            rules.push(Rule {
+                id: r.id.clone(),
+                area: r.area.clone(),
+                title: r.title.clone().unwrap_or_else(|| r.id.clone()),
+                description: r.description.clone(),
+                severity: r.severity.unwrap_or(Severity::Blocking),
+                weight,
+                environments: r.environments.clone(),
+                evidence,
+                expect: r.expect.iter().map(|e| e.get_ref().clone()).collect(),
+                pass_message: r.pass_message.clone(),
+                fail_message: r.fail_message.clone(),
+                remediation: r.remediation.clone(),
+                origin: o.clone(),
+            });
+        }
+    }
+
+    let mut waivers = Vec::new();
+    for f in &files {
+        for (w, o) in f.raw.waiver.iter().zip(&f.waiver_origins) {
+            let mut missing = Vec::new();
+            if w.rule.is_none() {
+                missing.push("rule");
+            }
+            if w.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                missing.push("reason");
+            }
+            if w.owner.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                missing.push("owner");
+            }
+            if w.expires.is_none() {
+                missing.push("expires");
+            }
+            if !missing.is_empty() {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("waiver needs {}", missing.join(", ")),
+                });
+                continue;
+            }
+            let rule = w.rule.clone().unwrap_or_default();
+            if !seen_rules.contains(&rule) {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("waiver for unknown rule `{rule}`"),
+                });
+                continue;
+            }
+            let expires = w.expires.as_ref().and_then(|d| {
+                let d = d.date?;
+                if w.expires.as_ref()?.time.is_some() {
+                    return None;
+                }
+                chrono::NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32)
+            });
+            let Some(expires) = expires else {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!(
+                        "waiver for `{rule}`: expires must be a date (YYYY-MM-DD), not a date-time"
+                    ),
+                });
+                continue;
+            };
+            waivers.push(Waiver {
+                rule,
+                reason: w.reason.clone().unwrap_or_default(),
+                owner: w.owner.clone().unwrap_or_default(),
+                approver: w.approver.clone(),
+                ticket: w.ticket.clone(),
+                expires,
+                origin: o.clone(),
+            });
+        }
+    }
+
+    let documents = files
+        .iter()
+        .flat_map(|f| f.raw.document.iter())
+        .map(|d| Document {
+            path: d.path.clone(),
+            title: d.title.clone().unwrap_or_else(|| d.path.clone()),
+            sections: d.sections.clone(),
+        })
+        .collect();
+
+    let mut placeholders = PlaceholderSet::default();
+    for f in &files {
+        if let Some(p) = &f.raw.placeholders {
+            if let Some(disable) = &p.disable {
+                for k in disable {
+                    if !builtin_placeholders().iter().any(|(b, _)| b == k) {
+                        diags.push(Diagnostic {
+                            origin: origin_of_file(&name),
+                            message: format!("placeholders.disable: unknown built-in kind `{k}`"),
+                        });
+                    }
+                }
+                placeholders.patterns.retain(|(k, _)| !disable.contains(k));
+            }
+            for (k, re) in p.patterns.iter().flatten() {
+                if let Err(e) = regex::Regex::new(re) {
+                    diags.push(Diagnostic {
+                        origin: origin_of_file(&name),
+                        message: format!("placeholders.patterns.{k}: bad regex: {e}"),
+                    });
+                }
+                placeholders.patterns.push((k.clone(), re.clone()));
+            }
+        }
+    }
+
+    l.diags.extend(diags);
+    let digest = {
+        let mut h = Sha256::new();
+        for s in &l.sources {
+            h.update(s.name.as_bytes());
+            h.update(b"\0");
+            h.update(s.sha256.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    };
+    Some(Policy {
+        name,
+        digest,
+        sources: l.sources.clone(),
+        audit,
+        areas,
+        rules,
+        waivers,
+        documents,
+        placeholders,
+    })
+}
+
+/// Check every evidence path of the policy against the repository boundary (done at audit time,
+/// when the boundary is known). Problems are policy errors.
+pub fn check_boundary(policy: &Policy, root: &Path, boundary: &Path) -> Result<(), PolicyErrors> {
+    let mut diags = Vec::new();
+    for r in &policy.rules {
+        for (name, req) in &r.evidence {
+            for p in req.paths() {
+                // Globs are checked on their literal prefix.
+                let literal: String = p
+                    .split('/')
+                    .take_while(|seg| !crate::collect::fs::is_glob(seg))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if let Err(e) = crate::collect::fs::lexical_within(root, boundary, &literal) {
+                    diags.push(Diagnostic {
+                        origin: r.origin.clone(),
+                        message: format!("rule `{}`: evidence `{name}`: {e}", r.id),
+                    });
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(PolicyErrors(diags))
+    }
+}

@@ -1,0 +1,291 @@
+//! The policy as shipshape understands it after loading: typed, validated, spans kept so every
+//! later complaint can still point at the file, line and column the user wrote.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A position in a policy file, for messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// `[audit]`: what the audit is called and what it takes to approve.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct AuditRaw {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub approve_min_score: Option<f64>,
+    /// Environments this policy knows; `--env` must name one of them.
+    pub environments: Option<Vec<String>>,
+    pub default_env: Option<String>,
+    /// Artifact `status` values that count as approved; exposed to CEL as `approved`.
+    pub approved_statuses: Option<Vec<String>>,
+    /// Default freshness window for artifacts (days), exposed to CEL as `stale_after_days`.
+    pub stale_after_days: Option<i64>,
+    /// Folder (relative to the audited path) where published audits live; excluded from
+    /// placeholder checks and marker scans so a published report never becomes a finding.
+    pub publish_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct AreaRaw {
+    pub id: String,
+    pub title: Option<String>,
+    pub weight: Option<f64>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Blocking,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Blocking => "blocking",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub struct Remediation {
+    pub priority: Option<String>,
+    pub category: Option<String>,
+    pub files: Option<Vec<String>>,
+    pub action: Option<String>,
+    pub rationale: Option<String>,
+    pub effort: Option<String>,
+    pub dependencies: Option<String>,
+}
+
+/// One evidence request as written. Exactly one *source* key must be set; the others are
+/// options of that source. Validation turns it into a [`crate::collect::Request`].
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub struct EvidenceRaw {
+    // sources
+    pub artifact: Option<String>,
+    pub files: Option<Vec<FileEntry>>,
+    pub run: Option<String>,
+    pub scan: Option<String>,
+    pub capture: Option<String>,
+    pub data: Option<String>,
+    pub git: Option<String>,
+    pub links: Option<Vec<String>>,
+    pub manifests: Option<Vec<String>>,
+    pub cluster: Option<String>,
+    pub http: Option<String>,
+    // options
+    pub path: Option<String>,
+    pub paths: Option<Vec<String>>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub timeout: Option<u64>,
+    pub captures: Option<BTreeMap<String, String>>,
+    pub format: Option<String>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub cwd: Option<String>,
+    pub group: Option<u32>,
+    pub case_insensitive: Option<bool>,
+    pub max_matches: Option<usize>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub selector: Option<String>,
+}
+
+/// A required file: one glob, or a list of alternatives of which any one will do.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum FileEntry {
+    One(String),
+    AnyOf(Vec<String>),
+}
+
+impl FileEntry {
+    pub fn alternatives(&self) -> Vec<String> {
+        match self {
+            FileEntry::One(s) => vec![s.clone()],
+            FileEntry::AnyOf(v) => v.clone(),
+        }
+    }
+    pub fn label(&self) -> String {
+        self.alternatives().join(" | ")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct RuleRaw {
+    pub id: String,
+    pub area: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<Severity>,
+    pub weight: Option<f64>,
+    pub environments: Option<Vec<String>>,
+    #[serde(default)]
+    pub evidence: BTreeMap<String, EvidenceRaw>,
+    #[serde(default)]
+    pub expect: Vec<toml::Spanned<String>>,
+    /// Sentence shown when the rule passes (what the evidence shows).
+    pub pass_message: Option<String>,
+    /// Sentence shown when the rule fails, before the computed detail.
+    pub fail_message: Option<String>,
+    pub remediation: Option<Remediation>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct WaiverRaw {
+    pub rule: Option<String>,
+    pub reason: Option<String>,
+    pub owner: Option<String>,
+    pub approver: Option<String>,
+    pub ticket: Option<String>,
+    pub expires: Option<toml::value::Datetime>,
+}
+
+/// `[[document]]`: a row of the documentation matrix.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct DocumentRaw {
+    pub path: String,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub sections: Vec<String>,
+}
+
+/// `[placeholders]`: what counts as unfinished text in an artifact.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PlaceholdersRaw {
+    /// Extra patterns: kind → regex.
+    pub patterns: Option<BTreeMap<String, String>>,
+    /// Built-in kinds to switch off (tbd, todo, fill-in, date-template, pending).
+    pub disable: Option<Vec<String>>,
+}
+
+/// The whole of one policy file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PolicyFileRaw {
+    #[serde(default)]
+    pub include: Vec<toml::Spanned<String>>,
+    pub audit: Option<AuditRaw>,
+    #[serde(default)]
+    pub area: Vec<AreaRaw>,
+    #[serde(default)]
+    pub rule: Vec<RuleRaw>,
+    #[serde(default)]
+    pub waiver: Vec<WaiverRaw>,
+    #[serde(default)]
+    pub document: Vec<DocumentRaw>,
+    pub placeholders: Option<PlaceholdersRaw>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validated policy.
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Audit {
+    pub name: String,
+    pub title: String,
+    pub approve_min_score: f64,
+    pub environments: Vec<String>,
+    pub default_env: String,
+    pub approved_statuses: Vec<String>,
+    pub stale_after_days: i64,
+    pub publish_dir: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Area {
+    pub id: String,
+    pub title: String,
+    pub weight: f64,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub area: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub weight: f64,
+    pub environments: Option<Vec<String>>,
+    /// evidence name → request key in the plan.
+    pub evidence: BTreeMap<String, crate::collect::Request>,
+    pub expect: Vec<String>,
+    pub pass_message: Option<String>,
+    pub fail_message: Option<String>,
+    pub remediation: Option<Remediation>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Waiver {
+    pub rule: String,
+    pub reason: String,
+    pub owner: String,
+    pub approver: Option<String>,
+    pub ticket: Option<String>,
+    /// Last day (UTC) on which the waiver holds.
+    pub expires: chrono::NaiveDate,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    pub path: String,
+    pub title: String,
+    pub sections: Vec<String>,
+}
+
+/// A source file that went into the policy, for provenance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PolicySource {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Policy {
+    /// The file (or builtin) the user pointed at.
+    pub name: String,
+    /// sha256 over the sources, in load order.
+    pub digest: String,
+    pub sources: Vec<PolicySource>,
+    pub audit: Audit,
+    pub areas: Vec<Area>,
+    pub rules: Vec<Rule>,
+    pub waivers: Vec<Waiver>,
+    pub documents: Vec<Document>,
+    pub placeholders: crate::collect::artifact::PlaceholderSet,
+}
+
+impl Policy {
+    pub fn area(&self, id: &str) -> Option<&Area> {
+        self.areas.iter().find(|a| a.id == id)
+    }
+}

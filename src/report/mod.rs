@@ -1,0 +1,574 @@
+//! The one `Report` model every output format renders. It is built from the policy, the evidence
+//! and the outcomes, and it is self-contained (stored in the bundle), so a report can be
+//! re-rendered later without the policy or the repository.
+
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::collect::{Item, Request};
+use crate::evaluate::score::{Score, Verdict};
+use crate::evaluate::{Outcome, Status};
+use crate::policy::model::{Policy, Severity};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub title: String,
+    pub name: String,
+    /// The audited path as the user gave it.
+    pub target: String,
+    pub env: String,
+    pub now: String,
+    pub date: String,
+    pub verdict: Verdict,
+    pub verdict_text: String,
+    pub reasons: Vec<String>,
+    pub score: Score,
+    pub counts: Counts,
+    pub commands: Vec<CommandRow>,
+    pub documents: Vec<DocumentRow>,
+    pub areas: Vec<AreaSection>,
+    pub repository_files: Vec<FileRow>,
+    pub recommendations: Vec<Recommendation>,
+    pub blocking_gaps: Vec<Gap>,
+    pub nonblocking_gaps: Vec<Gap>,
+    pub warnings: Vec<String>,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub rules: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub pending: usize,
+    pub waived: usize,
+    pub skipped: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRow {
+    pub command: String,
+    pub status: String,
+    pub icon: String,
+    pub word: String,
+    pub exit_code: Option<i64>,
+    pub notes: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRow {
+    pub path: String,
+    pub title: String,
+    pub exists: bool,
+    /// "✅", "❌" or "—" (not applicable) per column.
+    pub present: String,
+    pub complete: String,
+    pub sections: String,
+    pub status: String,
+    pub overall: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaSection {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub score: String,
+    pub rules: Vec<RuleRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRow {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub icon: String,
+    pub word: String,
+    pub sentence: String,
+    pub locations: Vec<String>,
+    pub waiver: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRow {
+    pub entry: String,
+    pub present: bool,
+    pub icon: String,
+    pub path: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub rule: String,
+    pub priority: String,
+    pub category: String,
+    pub files: Vec<String>,
+    pub action: String,
+    pub rationale: String,
+    pub effort: String,
+    pub dependencies: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    pub rule: String,
+    pub icon: String,
+    pub title: String,
+    pub sentence: String,
+    pub locations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub tool: String,
+    pub version: String,
+    pub policy: String,
+    pub policy_sha256: String,
+    pub policy_sources: Vec<crate::policy::model::PolicySource>,
+    pub now: String,
+    pub env: String,
+    pub repository: Option<crate::repo::Head>,
+    /// Filled in once the bundle is hashed.
+    pub bundle_sha256: String,
+}
+
+/// Icon and word for an outcome, as the contract lists them.
+pub fn icon_word(status: Status, severity: Severity) -> (&'static str, &'static str) {
+    match (status, severity) {
+        (Status::Pass, _) => ("✅", "Pass"),
+        (Status::Fail, Severity::Blocking) => ("❌", "Fail"),
+        (Status::Fail, Severity::Warning) => ("⚠️", "Warning"),
+        (Status::Fail, Severity::Info) => ("ℹ️", "Info"),
+        (Status::Pending, _) => ("⏳", "Pending"),
+        (Status::Waived, _) => ("🔕", "Waived"),
+        (Status::Skipped, _) => ("⏭️", "Skipped"),
+    }
+}
+
+fn priority_rank(p: &str) -> u8 {
+    match p.to_ascii_lowercase().as_str() {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    }
+}
+
+/// Everything needed to build a report.
+pub struct Inputs<'a> {
+    pub policy: &'a Policy,
+    pub evidence: &'a BTreeMap<String, Item>,
+    pub outcomes: &'a [Outcome],
+    pub score: Score,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub target: String,
+    pub env: String,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub head: Option<crate::repo::Head>,
+    /// Request key of each `[[document]]`'s artifact evidence.
+    pub document_keys: Vec<String>,
+}
+
+pub fn build(i: Inputs<'_>) -> Report {
+    let policy = i.policy;
+    let pairs: Vec<(&crate::policy::model::Rule, &Outcome)> =
+        policy.rules.iter().zip(i.outcomes).collect();
+
+    let mut counts = Counts {
+        rules: pairs.len(),
+        ..Counts::default()
+    };
+    for (_, o) in &pairs {
+        match o.status {
+            Status::Pass => counts.pass += 1,
+            Status::Fail => counts.fail += 1,
+            Status::Pending => counts.pending += 1,
+            Status::Waived => counts.waived += 1,
+            Status::Skipped => counts.skipped += 1,
+        }
+    }
+
+    let row = |rule: &crate::policy::model::Rule, o: &Outcome| {
+        let (icon, word) = icon_word(o.status, rule.severity);
+        RuleRow {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            status: o.status,
+            icon: icon.into(),
+            word: word.into(),
+            sentence: o.sentence.clone(),
+            locations: shown_locations(o),
+            waiver: o.waiver.as_ref().map(|w| {
+                format!(
+                    "{} (owner {}, until {}{})",
+                    w.reason,
+                    w.owner,
+                    w.expires,
+                    if w.expired { ", EXPIRED" } else { "" }
+                )
+            }),
+            warnings: o.warnings.clone(),
+        }
+    };
+
+    let areas = policy
+        .areas
+        .iter()
+        .map(|a| {
+            let s = i.score.areas.iter().find(|s| s.area == a.id);
+            AreaSection {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                description: a.description.clone(),
+                score: s
+                    .and_then(|s| s.score)
+                    .map(|v| format!("{:.0}%", v * 100.0))
+                    .unwrap_or_else(|| "n/a".into()),
+                rules: pairs
+                    .iter()
+                    .filter(|(r, _)| r.area == a.id)
+                    .map(|(r, o)| row(r, o))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    // Evidence commands, in the order rules first use them.
+    let mut commands: Vec<CommandRow> = Vec::new();
+    for (rule, _) in &pairs {
+        for req in rule.evidence.values() {
+            let Request::Run(spec) = req else { continue };
+            if let Some(c) = commands.iter_mut().find(|c| c.command == spec.command) {
+                if !c.rules.contains(&rule.id) {
+                    c.rules.push(rule.id.clone());
+                }
+                continue;
+            }
+            let item = i.evidence.get(&req.key());
+            let (status, exit_code, notes) = match item.map(Item::as_result) {
+                Some(Ok(v)) => {
+                    let code = v["exit_code"].as_i64();
+                    let caps: Vec<String> = v["captures"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| format!("{k}: {}", plain(v)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let status = if code == Some(0) {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    };
+                    let mut notes = format!("exit code {}", code.unwrap_or(-1));
+                    if !caps.is_empty() {
+                        notes = format!("{notes}; {}", caps.join(", "));
+                    }
+                    if status == Status::Fail {
+                        let tail = last_lines(v["stderr"].as_str().unwrap_or(""), 1);
+                        let tail = if tail.is_empty() {
+                            last_lines(v["stdout"].as_str().unwrap_or(""), 1)
+                        } else {
+                            tail
+                        };
+                        if !tail.is_empty() {
+                            notes = format!("{notes}; {tail}");
+                        }
+                    }
+                    (status, code, notes)
+                }
+                Some(Err(e)) => (Status::Pending, None, e.to_string()),
+                None => (Status::Pending, None, "not collected".into()),
+            };
+            let (icon, word) = icon_word(status, Severity::Blocking);
+            commands.push(CommandRow {
+                command: spec.command.clone(),
+                status: status.as_str().into(),
+                icon: icon.into(),
+                word: word.into(),
+                exit_code,
+                notes,
+                rules: vec![rule.id.clone()],
+            });
+        }
+    }
+
+    let documents = policy
+        .documents
+        .iter()
+        .zip(&i.document_keys)
+        .map(|(d, key)| document_row(d, i.evidence.get(key), &policy.audit.approved_statuses))
+        .collect();
+
+    let mut repository_files = Vec::new();
+    for (rule, _) in &pairs {
+        for req in rule.evidence.values() {
+            let Request::Files(_) = req else { continue };
+            let Some(Ok(v)) = i.evidence.get(&req.key()).map(Item::as_result) else {
+                continue;
+            };
+            for p in v["present"].as_array().into_iter().flatten() {
+                repository_files.push(FileRow {
+                    entry: plain(&p["entry"]),
+                    present: true,
+                    icon: "✅".into(),
+                    path: plain(&p["path"]),
+                    rule: rule.id.clone(),
+                });
+            }
+            for m in v["missing"].as_array().into_iter().flatten() {
+                let icon = if rule.severity == Severity::Blocking {
+                    "❌"
+                } else {
+                    "⚠️"
+                };
+                repository_files.push(FileRow {
+                    entry: plain(m),
+                    present: false,
+                    icon: icon.into(),
+                    path: String::new(),
+                    rule: rule.id.clone(),
+                });
+            }
+        }
+    }
+
+    let mut recommendations: Vec<(u8, Severity, usize, Recommendation)> = Vec::new();
+    for (idx, (rule, o)) in pairs.iter().enumerate() {
+        if !matches!(o.status, Status::Fail | Status::Pending) {
+            continue;
+        }
+        let Some(rem) = &rule.remediation else {
+            continue;
+        };
+        let files = rem.files.clone().unwrap_or_else(|| {
+            let mut f: Vec<String> = o.locations.iter().map(|l| l.path.clone()).collect();
+            f.dedup();
+            f
+        });
+        let priority = rem.priority.clone().unwrap_or_else(|| {
+            match rule.severity {
+                Severity::Blocking => "critical",
+                Severity::Warning => "medium",
+                Severity::Info => "low",
+            }
+            .into()
+        });
+        recommendations.push((
+            priority_rank(&priority),
+            rule.severity,
+            idx,
+            Recommendation {
+                rule: rule.id.clone(),
+                priority: priority.to_ascii_uppercase(),
+                category: rem.category.clone().unwrap_or_else(|| {
+                    policy
+                        .area(&rule.area)
+                        .map(|a| a.title.clone())
+                        .unwrap_or_default()
+                }),
+                files,
+                action: rem.action.clone().unwrap_or_else(|| rule.title.clone()),
+                rationale: rem.rationale.clone().unwrap_or_else(|| o.sentence.clone()),
+                effort: rem.effort.clone().unwrap_or_else(|| "unestimated".into()),
+                dependencies: rem.dependencies.clone().unwrap_or_else(|| "none".into()),
+            },
+        ));
+    }
+    recommendations.sort_by_key(|r| (r.0, r.1, r.2));
+
+    let gap = |rule: &crate::policy::model::Rule, o: &Outcome| {
+        let (icon, _) = icon_word(o.status, rule.severity);
+        Gap {
+            rule: rule.id.clone(),
+            icon: icon.into(),
+            title: rule.title.clone(),
+            sentence: o.sentence.clone(),
+            locations: {
+                let mut p: Vec<String> = o.locations.iter().map(|l| l.path.clone()).collect();
+                p.dedup();
+                p
+            },
+        }
+    };
+    let blocking_gaps = pairs
+        .iter()
+        .filter(|(r, o)| {
+            r.severity == Severity::Blocking && matches!(o.status, Status::Fail | Status::Pending)
+        })
+        .map(|(r, o)| gap(r, o))
+        .collect();
+    let nonblocking_gaps = pairs
+        .iter()
+        .filter(|(r, o)| {
+            r.severity != Severity::Blocking && matches!(o.status, Status::Fail | Status::Pending)
+        })
+        .map(|(r, o)| gap(r, o))
+        .collect();
+    let warnings = pairs
+        .iter()
+        .flat_map(|(r, o)| o.warnings.iter().map(move |w| format!("`{}`: {w}", r.id)))
+        .collect();
+
+    let now = i.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Report {
+        title: policy.audit.title.clone(),
+        name: policy.audit.name.clone(),
+        target: i.target,
+        env: i.env.clone(),
+        now: now.clone(),
+        date: i.now.format("%Y-%m-%d").to_string(),
+        verdict: i.verdict,
+        verdict_text: i.verdict.as_str().into(),
+        reasons: i.reasons,
+        score: i.score,
+        counts,
+        commands,
+        documents,
+        areas,
+        repository_files,
+        recommendations: recommendations.into_iter().map(|r| r.3).collect(),
+        blocking_gaps,
+        nonblocking_gaps,
+        warnings,
+        provenance: Provenance {
+            tool: "shipshape".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            policy: policy.name.clone(),
+            policy_sha256: policy.digest.clone(),
+            policy_sources: policy.sources.clone(),
+            now,
+            env: i.env,
+            repository: i.head,
+            bundle_sha256: String::new(),
+        },
+    }
+}
+
+/// A table row names a few places; a failing rule shows more than a passing one needs.
+fn shown_locations(o: &Outcome) -> Vec<String> {
+    let keep = if o.status == Status::Pass { 3 } else { 8 };
+    let mut v: Vec<String> = o
+        .locations
+        .iter()
+        .take(keep)
+        .map(|l| l.to_string())
+        .collect();
+    if o.locations.len() > keep {
+        v.push(format!("+{} more", o.locations.len() - keep));
+    }
+    v
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+fn document_row(
+    d: &crate::policy::model::Document,
+    item: Option<&Item>,
+    approved: &[String],
+) -> DocumentRow {
+    let mark = |ok: bool| if ok { "✅" } else { "❌" }.to_string();
+    let mut row = DocumentRow {
+        path: d.path.clone(),
+        title: d.title.clone(),
+        exists: false,
+        present: "❌".into(),
+        complete: "—".into(),
+        sections: "—".into(),
+        status: "—".into(),
+        overall: "❌".into(),
+        notes: String::new(),
+    };
+    let v = match item.map(Item::as_result) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            row.present = "⏳".into();
+            row.overall = "⏳".into();
+            row.notes = e.to_string();
+            return row;
+        }
+        None => return row,
+    };
+    if !v["exists"].as_bool().unwrap_or(false) {
+        row.notes = "missing".into();
+        return row;
+    }
+    row.exists = true;
+    row.present = mark(true);
+    if let Some(p) = v["path"].as_str() {
+        row.path = p.to_string();
+    }
+    let mut notes = Vec::new();
+    let placeholders = v["placeholders"].as_array().map(Vec::len).unwrap_or(0);
+    row.complete = mark(placeholders == 0);
+    if placeholders > 0 {
+        notes.push(format!("{placeholders} placeholder(s)"));
+    }
+    let status = v["status"].as_str().unwrap_or("");
+    let status_ok = status.is_empty() || approved.iter().any(|a| a == status);
+    if !status.is_empty() {
+        row.status = format!("{} {status}", mark(status_ok));
+        if !status_ok {
+            notes.push(format!("status {status}"));
+        }
+    }
+    let mut sections_ok = true;
+    if !d.sections.is_empty() {
+        let headings: Vec<String> = v["headings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["text"].as_str().map(str::to_lowercase))
+            .collect();
+        let missing: Vec<&String> = d
+            .sections
+            .iter()
+            .filter(|s| !headings.iter().any(|h| h.contains(&s.to_lowercase())))
+            .collect();
+        sections_ok = missing.is_empty();
+        row.sections = mark(sections_ok);
+        if !missing.is_empty() {
+            notes.push(format!(
+                "missing section(s): {}",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if v["lossy"].as_bool() == Some(true) {
+        notes.push("not valid UTF-8 (read lossily)".into());
+    }
+    row.overall = mark(placeholders == 0 && status_ok && sections_ok);
+    row.notes = notes.join("; ");
+    row
+}
