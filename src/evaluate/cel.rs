@@ -36,9 +36,33 @@ fn compile(expr: &str) -> Result<Program, String> {
     env().compile(expr).map_err(|e| one_line(&e.to_string()))
 }
 
+/// A CEL syntax error: the message and where in the expression (1-based line, column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
 /// Compile `expr` and return the free names it uses (comprehension variables left out).
-pub fn check(expr: &str) -> Result<Vec<String>, String> {
-    let program = compile(expr)?;
+pub fn check(expr: &str) -> Result<Vec<String>, SyntaxError> {
+    let program = env().compile(expr).map_err(|e| {
+        let first = e.errors.first();
+        let mut message = first
+            .map(|p| one_line(&p.msg))
+            .unwrap_or_else(|| one_line(&e.to_string()));
+        // ANTLR lists every token it would have accepted; that list helps nobody.
+        if let Some(i) = message.find(" expecting ")
+            && message.len() - i > 60
+        {
+            message.truncate(i);
+        }
+        SyntaxError {
+            line: first.map(|p| p.pos.0.max(1) as usize).unwrap_or(1),
+            column: first.map(|p| p.pos.1.max(1) as usize).unwrap_or(1),
+            message,
+        }
+    })?;
     let bound = comprehension_vars(expr);
     let mut names: Vec<String> = program
         .references()

@@ -126,6 +126,8 @@ impl LineIndex {
 struct Loaded {
     raw: PolicyFileRaw,
     rule_origins: Vec<Origin>,
+    /// Per rule: origin of `id`, `area`, `environments` and each `evidence.NAME`.
+    rule_field_origins: Vec<BTreeMap<String, Origin>>,
     area_origins: Vec<Origin>,
     waiver_origins: Vec<Origin>,
     /// origins of `expect` entries by (rule index, expect index)
@@ -256,6 +258,7 @@ impl Loader {
         let mut loaded = Loaded {
             raw: PolicyFileRaw::default(),
             rule_origins: vec![],
+            rule_field_origins: vec![],
             area_origins: vec![],
             waiver_origins: vec![],
             expect_origins: BTreeMap::new(),
@@ -305,8 +308,21 @@ impl Loader {
                                     for (ei, e) in r.expect.iter().enumerate() {
                                         loaded.expect_origins.insert((ri, ei), at(e.span().start));
                                     }
+                                    let mut fields = BTreeMap::new();
+                                    for key in ["id", "area", "environments", "weight"] {
+                                        let (off, found) = locate(item, &[key.to_string()]);
+                                        if found == key && off != item.span().start {
+                                            fields.insert(key.to_string(), at(off));
+                                        }
+                                    }
+                                    for name in r.evidence.keys() {
+                                        let segs = ["evidence".to_string(), name.clone()];
+                                        let (off, _) = locate(item, &segs);
+                                        fields.insert(format!("evidence.{name}"), at(off));
+                                    }
                                     loaded.raw.rule.push(r);
                                     loaded.rule_origins.push(o);
+                                    loaded.rule_field_origins.push(fields);
                                 }
                             }
                             "waiver" => {
@@ -444,6 +460,10 @@ fn locate(value: &toml::Spanned<DeValue<'_>>, segs: &[String]) -> (usize, String
     (offset, segs.last().cloned().unwrap_or_default())
 }
 
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -559,31 +579,40 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let mut seen_rules: BTreeSet<String> = BTreeSet::new();
     for f in &files {
         for (ri, (r, o)) in f.raw.rule.iter().zip(&f.rule_origins).enumerate() {
-            let err = |msg: String| Diagnostic {
-                origin: o.clone(),
+            let fields = f.rule_field_origins.get(ri);
+            let at = |field: &str| {
+                fields
+                    .and_then(|m| m.get(field))
+                    .cloned()
+                    .unwrap_or_else(|| o.clone())
+            };
+            let err_at = |field: &str, msg: String| Diagnostic {
+                origin: at(field),
                 message: format!("rule `{}`: {msg}", r.id),
             };
+            let err = |msg: String| err_at("id", msg);
             if !is_kebab(&r.id) {
                 diags.push(err("id must be kebab-case (a-z, 0-9, -)".into()));
             }
-            if !seen_rules.insert(r.id.clone()) {
+            // A duplicate is reported, and the rest of the rule is still checked.
+            let duplicate = !seen_rules.insert(r.id.clone());
+            if duplicate {
                 diags.push(Diagnostic {
-                    origin: o.clone(),
+                    origin: at("id"),
                     message: format!("duplicate rule id `{}`", r.id),
                 });
-                continue;
             }
             if !areas.iter().any(|a| a.id == r.area) {
-                diags.push(err(format!("unknown area `{}`", r.area)));
+                diags.push(err_at("area", format!("unknown area `{}`", r.area)));
             }
             let weight = r.weight.unwrap_or(1.0);
             if weight < 0.0 {
-                diags.push(err("weight must not be negative".into()));
+                diags.push(err_at("weight", "weight must not be negative".into()));
             }
             if let Some(envs) = &r.environments {
                 for e in envs {
                     if !environments.contains(e) {
-                        diags.push(err(format!(
+                        diags.push(err_at("environments", format!(
                             "environment `{e}` is not declared in [audit] environments {environments:?}"
                         )));
                     }
@@ -591,23 +620,28 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             }
             let mut evidence = BTreeMap::new();
             for (ename, raw) in &r.evidence {
+                let ekey = format!("evidence.{ename}");
                 if GLOBALS.contains(&ename.as_str()) {
-                    diags.push(err(format!(
-                        "evidence name `{ename}` hides a global of the same name"
-                    )));
+                    diags.push(err_at(
+                        &ekey,
+                        format!("evidence name `{ename}` hides a global of the same name"),
+                    ));
                 }
                 match Request::from_raw(raw) {
                     Ok(req) => {
                         for p in req.paths() {
                             if Path::new(&p).is_absolute() {
-                                diags.push(err(format!(
+                                diags.push(err_at(&ekey, format!(
                                     "evidence `{ename}`: `{p}` is absolute; evidence paths are relative to the audited folder"
                                 )));
                             }
                         }
                         evidence.insert(ename.clone(), req);
                     }
-                    Err(e) => diags.push(err(format!("evidence `{ename}` {e}"))),
+                    Err(e) => diags.push(err_at(
+                        &ekey,
+                        format!("evidence `{ename}` {}", one_line(&e)),
+                    )),
                 }
             }
             if r.expect.is_empty() {
@@ -626,10 +660,20 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                     .cloned()
                     .unwrap_or_else(|| o.clone());
                 match crate::evaluate::cel::check(e.get_ref()) {
-                    Err(msg) => diags.push(Diagnostic {
-                        origin: eo,
-                        message: format!("rule `{}`: expect[{ei}] does not compile: {msg}", r.id),
-                    }),
+                    Err(se) => {
+                        // Point into the expression when it is on one line: past the quote.
+                        let mut origin = eo;
+                        if se.line == 1 {
+                            origin.column += se.column;
+                        }
+                        diags.push(Diagnostic {
+                            origin,
+                            message: format!(
+                                "rule `{}`: expect[{ei}] does not compile: {}",
+                                r.id, se.message
+                            ),
+                        })
+                    }
                     Ok(names) => {
                         for n in names {
                             if !declared.contains(n.as_str()) {
@@ -645,6 +689,9 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                         }
                     }
                 }
+            }
+            if duplicate {
+                continue;
             }
             rules.push(Rule {
                 id: r.id.clone(),
