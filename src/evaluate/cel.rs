@@ -225,6 +225,12 @@ pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
     }
     let ors = split_top(expr, "||");
     if ors.len() > 1 {
+        // `!x.exists || …` guards say when a check does not apply; when none of them held,
+        // the interesting part is the check itself.
+        let checks: Vec<&String> = ors.iter().filter(|p| !p.starts_with('!')).collect();
+        if checks.len() == 1 {
+            return explain(checks[0], ctx);
+        }
         let parts: Vec<String> = ors.iter().map(|p| explain(p, ctx)).collect();
         return format!("none held: {}", parts.join("; "));
     }

@@ -321,6 +321,9 @@ pub fn build(i: Inputs<'_>) -> Report {
                 continue;
             };
             for p in v["present"].as_array().into_iter().flatten() {
+                if repository_files.iter().any(|f| f.entry == plain(&p["entry"])) {
+                    continue;
+                }
                 repository_files.push(FileRow {
                     entry: plain(&p["entry"]),
                     present: true,
@@ -330,6 +333,9 @@ pub fn build(i: Inputs<'_>) -> Report {
                 });
             }
             for m in v["missing"].as_array().into_iter().flatten() {
+                if repository_files.iter().any(|f| f.entry == plain(m)) {
+                    continue;
+                }
                 let icon = if rule.severity == Severity::Blocking {
                     "❌"
                 } else {

@@ -1,0 +1,1 @@
+"""shipshape example application package."""

@@ -1,0 +1,1 @@
+"""shipshape example ConfigMap-reload controller package."""

@@ -1,0 +1,1 @@
+"""shipshape example test suite."""
