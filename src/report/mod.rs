@@ -313,7 +313,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         .map(|(d, key)| document_row(d, i.evidence.get(key), &policy.audit.approved_statuses))
         .collect();
 
-    let mut repository_files = Vec::new();
+    let mut repository_files: Vec<FileRow> = Vec::new();
     for (rule, _) in &pairs {
         for req in rule.evidence.values() {
             let Request::Files(_) = req else { continue };
