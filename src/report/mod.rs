@@ -321,7 +321,10 @@ pub fn build(i: Inputs<'_>) -> Report {
                 continue;
             };
             for p in v["present"].as_array().into_iter().flatten() {
-                if repository_files.iter().any(|f| f.entry == plain(&p["entry"])) {
+                if repository_files
+                    .iter()
+                    .any(|f| f.entry == plain(&p["entry"]))
+                {
                     continue;
                 }
                 repository_files.push(FileRow {

@@ -1,0 +1,339 @@
+//! Keeps `builtin:shipshape` honest: for every rule, the smallest change to the bundled example
+//! that should flip it (fix a gap, or break a passing check) flips exactly that rule and nothing
+//! else. A rule tuned to the example's exact bytes, or one that cannot fail, breaks this test.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const NOW: &str = "2026-11-26T12:00:00Z";
+
+fn outcomes(root: &Path, extra: &[&str]) -> BTreeMap<String, String> {
+    let out = tempfile::tempdir().unwrap();
+    let res = Command::cargo_bin("shipshape")
+        .unwrap()
+        .current_dir(root)
+        .args([
+            "audit", ".", "--now", NOW, "-q", "--format", "json", "--out",
+        ])
+        .arg(out.path())
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(res.status.code(), Some(0 | 1)),
+        "audit failed: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let bundle: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    bundle["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["rule"].as_str().unwrap().to_string(),
+                o["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn edit(root: &Path, rel: &str, f: impl FnOnce(String) -> String) {
+    let p = root.join(rel);
+    let before = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let after = f(before.clone());
+    assert_ne!(before, after, "the edit of {rel} changed nothing");
+    std::fs::write(p, after).unwrap();
+}
+
+fn replace(root: &Path, rel: &str, from: &str, to: &str) {
+    edit(root, rel, |s| s.replace(from, to));
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn remove(root: &Path, rel: &str) {
+    std::fs::remove_file(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+}
+
+type Mutation = fn(&Path);
+
+/// rule id → the smallest change that should flip it on the example.
+fn cases() -> Vec<(&'static str, Mutation)> {
+    vec![
+        ("readme-complete", |r| {
+            replace(r, "README.md", "## Deployment order", "## Rollout order")
+        }),
+        ("docs-free-of-placeholders", |r| {
+            edit(r, "docs/dev/DEBUGGING.md", |s| s + "\nOwner: TBD\n")
+        }),
+        ("adrs-have-status", |r| {
+            replace(
+                r,
+                "docs/ADR/0001-configmap-hash-annotation-restarts.md",
+                "Status: Accepted",
+                "Accepted.",
+            )
+        }),
+        ("metrics-endpoints", |r| {
+            replace(r, "app/src/main.py", "\"/metrics\"", "\"/\" \"metrics\"");
+            replace(
+                r,
+                "controller/src/health.py",
+                "\"/metrics\"",
+                "\"/\" \"metrics\"",
+            );
+        }),
+        ("log-redaction", |r| {
+            for f in [
+                "app/src/logging_setup.py",
+                "controller/src/logging_setup.py",
+            ] {
+                edit(r, f, |s| {
+                    s.replace("redact", "scrub")
+                        .replace("Redact", "Scrub")
+                        .replace("REDACT", "SCRUB")
+                });
+            }
+        }),
+        ("controller-tracing", |r| {
+            edit(r, "controller/src/controller.py", |s| {
+                s + "\n# OpenTelemetry tracer, installed by the tracing bootstrap when enabled.\nTRACER = None\n"
+            })
+        }),
+        ("alert-runbooks", |r| {
+            replace(
+                r,
+                "k8s/overlays/prod/monitoring.yaml",
+                "runbook_url",
+                "runbook",
+            )
+        }),
+        ("dr-runbook", |r| {
+            remove(r, "docs/runbooks/disaster-recovery.md")
+        }),
+        ("dr-drill-executed", |r| {
+            write(
+                r,
+                "docs/operations-artifacts/dr-drill-20261120.md",
+                "# DR drill 2026-11-20\n\nStatus: COMPLETED\n\nAPI recovery time: 6 min\nWorkload recovery time: 9 min\n",
+            )
+        }),
+        ("autoscaling-and-disruption-budget", |r| {
+            remove(r, "k8s/overlays/prod/hpa.yaml")
+        }),
+        ("backup-procedure", |r| {
+            remove(r, "scripts/backup-configmaps.sh")
+        }),
+        ("pod-hardening", |r| {
+            for f in [
+                "k8s/base/app/deployment.yaml",
+                "k8s/base/controller/deployment.yaml",
+            ] {
+                edit(r, f, |s| {
+                    s.replace("runAsNonRoot: true", "runAsNonRoot: false")
+                });
+            }
+        }),
+        ("rbac-least-privilege", |r| {
+            replace(
+                r,
+                "k8s/base/controller/role.yaml",
+                "kind: Role",
+                "kind: ClusterRole",
+            )
+        }),
+        ("network-policies", |r| {
+            remove(r, "k8s/base/networkpolicies.yaml")
+        }),
+        ("cve-suppressions-governed", |r| {
+            edit(r, ".trivyignore", |s| {
+                s.replacen("# expires: 2027-03-31", "# expires: 2026-01-31", 1)
+            })
+        }),
+        ("security-controls-validated", |r| {
+            write(
+                r,
+                "docs/operations-artifacts/security-controls-validation.md",
+                "# Security controls validation\n\nStatus: APPROVED\n\n| Control | Environment | Result |\n|---|---|---|\n| Encryption at rest | prod | PASS |\n| Audit-log sink | prod | PASS |\n",
+            )
+        }),
+        ("controller-egress-handoff", |r| {
+            write(
+                r,
+                "docs/operations-artifacts/controller-egress-handoff.md",
+                "# Controller egress handoff\n\nStatus: APPROVED\n\nSelected patch: private-control-plane.patch.yaml\nReviewer: sre-lead\nReview date: 2026-11-20\n",
+            )
+        }),
+        ("security-policy", |r| remove(r, "SECURITY.md")),
+        ("coverage-threshold", |r| {
+            replace(
+                r,
+                "evidence/coverage.xml",
+                "lines-covered=\"950\"",
+                "lines-covered=\"700\"",
+            )
+        }),
+        ("recorded-tests-pass", |r| {
+            edit(r, "evidence/junit.xml", |s| {
+                let at = s.find("<testsuite ").unwrap();
+                let (head, tail) = s.split_at(at);
+                format!(
+                    "{head}{}",
+                    tail.replacen("failures=\"0\"", "failures=\"1\"", 1)
+                )
+            })
+        }),
+        ("debugging-guide", |r| remove(r, "docs/dev/DEBUGGING.md")),
+        ("pre-commit-hooks", |r| {
+            write(
+                r,
+                ".pre-commit-config.yaml",
+                "repos:\n  - repo: local\n    hooks: []\n",
+            )
+        }),
+        ("operations-runbook", |r| {
+            replace(
+                r,
+                "docs/operations.md",
+                "## Rollback",
+                "## Reverting a release",
+            )
+        }),
+        ("capacity-baseline-approved", |r| {
+            write(
+                r,
+                "docs/operations-artifacts/capacity-baselines.md",
+                "# Capacity baselines\n\nStatus: APPROVED\n\n| Metric | Result |\n|---|---|\n| Sustained throughput | 850 rps |\n| Latency p95 | 42 ms |\n",
+            )
+        }),
+        ("readiness-audit-current", |r| {
+            write(
+                r,
+                "docs/operations-artifacts/final-production-readiness-audit-20261126.md",
+                "# Final Comprehensive Technical Audit\n\nFinal verdict: NOT APPROVED\n",
+            )
+        }),
+        ("version-coherent", |r| {
+            replace(r, "controller/src/version.py", "0.2.2", "0.2.3")
+        }),
+        ("immutable-prod-images", |r| {
+            edit(r, "k8s/overlays/prod/kustomization.yaml", |s| {
+                regex_lite_replace_digests(&s)
+            })
+        }),
+        ("ci-workflow", |r| remove(r, ".github/workflows/ci.yml")),
+        ("no-unfinished-markers", |r| {
+            edit(r, "app/src/main.py", |s| {
+                s + "\n# TODO: drop the legacy route\n"
+            })
+        }),
+        ("global-error-handler", |r| {
+            replace(r, "app/src/main.py", "internal_error", "server_fault")
+        }),
+        ("standard-files", |r| remove(r, "CODE_OF_CONDUCT.md")),
+        ("tooling-files", |r| remove(r, ".editorconfig")),
+        ("env-vars-documented", |r| {
+            edit(r, "docs/reference/configuration.md", |s| {
+                s.lines()
+                    .filter(|l| !l.starts_with("| `LEASE_NAME`"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            })
+        }),
+        ("routes-documented", |r| {
+            replace(r, "README.md", "`/leadz`", "the leadership endpoint")
+        }),
+    ]
+}
+
+/// `digest: sha256:…` → `newTag: "0.2.2"`.
+fn regex_lite_replace_digests(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            if let Some(i) = l.find("digest: sha256:") {
+                format!("{}newTag: \"0.2.2\"\n", &l[..i])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+fn builtin_rule_ids() -> Vec<String> {
+    let text = include_str!("../policies/shipshape.toml");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id = \""))
+        .map(|l| l.trim_end_matches('"').to_string())
+        .filter(|id| {
+            // Area ids are declared in [[area]] tables; rule ids are the rest.
+            !text.contains(&format!("[[area]]\nid = \"{id}\""))
+        })
+        .collect()
+}
+
+#[test]
+fn every_builtin_shipshape_rule_flips_alone() {
+    let cases = cases();
+    let ids = builtin_rule_ids();
+    let covered: Vec<&str> = cases.iter().map(|(id, _)| *id).collect();
+    for id in &ids {
+        assert!(
+            covered.contains(&id.as_str()),
+            "rule `{id}` of builtin:shipshape has no flip case"
+        );
+    }
+
+    let base_dir = support::copy_example();
+    let baseline = outcomes(base_dir.path(), &["--skip-commands"]);
+    let mut problems = Vec::new();
+    for (rule, mutate) in cases {
+        let dir = support::copy_example();
+        mutate(dir.path());
+        let after = outcomes(dir.path(), &["--skip-commands"]);
+        let changed: Vec<String> = baseline
+            .iter()
+            .filter(|(id, st)| after.get(*id) != Some(st))
+            .map(|(id, st)| format!("{id}: {st} → {}", after.get(id).map_or("?", |s| s)))
+            .collect();
+        let flipped_alone = changed.len() == 1 && changed[0].starts_with(&format!("{rule}: "));
+        let real_flip = matches!(
+            (baseline[rule].as_str(), after[rule].as_str()),
+            ("pass", "fail") | ("fail", "pass")
+        );
+        if !(flipped_alone && real_flip) {
+            problems.push(format!("flipping `{rule}` changed: {changed:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_failing_test_suite_flips_the_example_test_rule() {
+    let dir = support::copy_example();
+    let before = outcomes(dir.path(), &[]);
+    assert_eq!(before["unit-tests-pass"], "pass");
+    write(
+        dir.path(),
+        "tests/app/test_zz_broken.py",
+        "import unittest\n\n\nclass Broken(unittest.TestCase):\n    def test_fails(self):\n        self.assertEqual(1, 2)\n",
+    );
+    let after = outcomes(dir.path(), &[]);
+    assert_eq!(after["unit-tests-pass"], "fail");
+    let changed: Vec<&String> = before
+        .keys()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert_eq!(changed, vec!["unit-tests-pass"]);
+}
