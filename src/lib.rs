@@ -112,16 +112,22 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
             plan.entry(req.key()).or_insert_with(|| req.clone());
         }
     }
-    let document_keys: Vec<String> = policy
+    // Each row of the documentation matrix is derived from evidence: the artifact and its links.
+    let document_keys: Vec<(String, String)> = policy
         .documents
         .iter()
         .map(|d| {
-            let req = Request::Artifact(collect::artifact::Spec {
+            let doc = Request::Artifact(collect::artifact::Spec {
                 glob: d.path.clone(),
             });
-            let key = req.key();
-            plan.entry(key.clone()).or_insert(req);
-            key
+            let links = Request::Links(collect::links::Spec {
+                include: vec![d.path.clone()],
+                exclude: vec![],
+            });
+            let keys = (doc.key(), links.key());
+            plan.entry(keys.0.clone()).or_insert(doc);
+            plan.entry(keys.1.clone()).or_insert(links);
+            keys
         })
         .collect();
 

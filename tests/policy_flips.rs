@@ -39,10 +39,23 @@ fn outcomes(root: &Path, extra: &[&str]) -> BTreeMap<String, String> {
         .map(|o| {
             (
                 o["rule"].as_str().unwrap().to_string(),
-                o["status"].as_str().unwrap().to_string(),
+                format!(
+                    "{}{}",
+                    o["status"].as_str().unwrap(),
+                    // Keep the sentence of failures so an unexpected flip explains itself.
+                    if o["status"] == "fail" {
+                        format!(" ({})", o["sentence"].as_str().unwrap_or(""))
+                    } else {
+                        String::new()
+                    }
+                ),
             )
         })
         .collect()
+}
+
+fn status(s: &str) -> &str {
+    s.split(' ').next().unwrap_or(s)
 }
 
 fn edit(root: &Path, rel: &str, f: impl FnOnce(String) -> String) {
@@ -67,13 +80,57 @@ fn remove(root: &Path, rel: &str) {
     std::fs::remove_file(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
 }
 
+/// Every Markdown file under `root`, relative.
+fn markdown_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            markdown_files(root, &p, out);
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// Apply `f` to every Markdown file (the docs' links must follow a rename or a removal).
+fn each_markdown(root: &Path, f: impl Fn(String) -> String) {
+    let mut files = Vec::new();
+    markdown_files(root, root, &mut files);
+    for rel in files {
+        let p = root.join(&rel);
+        let before = std::fs::read_to_string(&p).unwrap();
+        let after = f(before.clone());
+        if after != before {
+            std::fs::write(p, after).unwrap();
+        }
+    }
+}
+
+/// Remove a file and turn every Markdown link to it into plain text, as an author would.
+fn remove_and_unlink(root: &Path, rel: &str) {
+    remove(root, rel);
+    let name = regex::escape(rel.rsplit('/').next().unwrap());
+    let re = regex::Regex::new(&format!(r"\[([^\]]*)\]\(([^)]*{name}[^)]*)\)")).unwrap();
+    each_markdown(root, |s| re.replace_all(&s, "$1").into_owned());
+}
+
+/// Rename a heading and every `#anchor` that pointed at it.
+fn rename_heading(root: &Path, rel: &str, from: &str, to: &str) {
+    let slug = |h: &str| shipshape::collect::artifact::github_slug(h);
+    let (old_anchor, new_anchor) = (format!("#{}", slug(from)), format!("#{}", slug(to)));
+    replace(root, rel, &format!("## {from}"), &format!("## {to}"));
+    each_markdown(root, |s| {
+        s.replace(&format!("{old_anchor})"), &format!("{new_anchor})"))
+    });
+}
+
 type Mutation = fn(&Path);
 
 /// rule id → the smallest change that should flip it on the example.
 fn cases() -> Vec<(&'static str, Mutation)> {
     vec![
         ("readme-complete", |r| {
-            replace(r, "README.md", "## Deployment order", "## Rollout order")
+            rename_heading(r, "README.md", "Deployment order", "Rollout order")
         }),
         ("docs-free-of-placeholders", |r| {
             edit(r, "docs/dev/DEBUGGING.md", |s| s + "\nOwner: TBD\n")
@@ -121,7 +178,7 @@ fn cases() -> Vec<(&'static str, Mutation)> {
             )
         }),
         ("dr-runbook", |r| {
-            remove(r, "docs/runbooks/disaster-recovery.md")
+            remove_and_unlink(r, "docs/runbooks/disaster-recovery.md")
         }),
         ("dr-drill-executed", |r| {
             write(
@@ -176,7 +233,7 @@ fn cases() -> Vec<(&'static str, Mutation)> {
                 "# Controller egress handoff\n\nStatus: APPROVED\n\nSelected patch: private-control-plane.patch.yaml\nReviewer: sre-lead\nReview date: 2026-11-20\n",
             )
         }),
-        ("security-policy", |r| remove(r, "SECURITY.md")),
+        ("security-policy", |r| remove_and_unlink(r, "SECURITY.md")),
         ("coverage-threshold", |r| {
             replace(
                 r,
@@ -195,7 +252,9 @@ fn cases() -> Vec<(&'static str, Mutation)> {
                 )
             })
         }),
-        ("debugging-guide", |r| remove(r, "docs/dev/DEBUGGING.md")),
+        ("debugging-guide", |r| {
+            remove_and_unlink(r, "docs/dev/DEBUGGING.md")
+        }),
         ("pre-commit-hooks", |r| {
             write(
                 r,
@@ -204,12 +263,7 @@ fn cases() -> Vec<(&'static str, Mutation)> {
             )
         }),
         ("operations-runbook", |r| {
-            replace(
-                r,
-                "docs/operations.md",
-                "## Rollback",
-                "## Reverting a release",
-            )
+            rename_heading(r, "docs/operations.md", "Rollback", "Reverting a release")
         }),
         ("capacity-baseline-approved", |r| {
             write(
@@ -242,7 +296,9 @@ fn cases() -> Vec<(&'static str, Mutation)> {
         ("global-error-handler", |r| {
             replace(r, "app/src/main.py", "internal_error", "server_fault")
         }),
-        ("standard-files", |r| remove(r, "CODE_OF_CONDUCT.md")),
+        ("standard-files", |r| {
+            remove_and_unlink(r, "CODE_OF_CONDUCT.md")
+        }),
         ("tooling-files", |r| remove(r, ".editorconfig")),
         ("env-vars-documented", |r| {
             edit(r, "docs/reference/configuration.md", |s| {
@@ -250,6 +306,11 @@ fn cases() -> Vec<(&'static str, Mutation)> {
                     .filter(|l| !l.starts_with("| `LEASE_NAME`"))
                     .map(|l| format!("{l}\n"))
                     .collect()
+            })
+        }),
+        ("markdown-links", |r| {
+            edit(r, "docs/dev/DEBUGGING.md", |s| {
+                s + "\nSee also [the old guide](../old/DEBUGGING.md#setup).\n"
             })
         }),
         ("routes-documented", |r| {
@@ -304,12 +365,12 @@ fn every_builtin_shipshape_rule_flips_alone() {
         let after = outcomes(dir.path(), &["--skip-commands"]);
         let changed: Vec<String> = baseline
             .iter()
-            .filter(|(id, st)| after.get(*id) != Some(st))
+            .filter(|(id, st)| after.get(*id).map(|a| status(a)) != Some(status(st)))
             .map(|(id, st)| format!("{id}: {st} → {}", after.get(id).map_or("?", |s| s)))
             .collect();
         let flipped_alone = changed.len() == 1 && changed[0].starts_with(&format!("{rule}: "));
         let real_flip = matches!(
-            (baseline[rule].as_str(), after[rule].as_str()),
+            (status(&baseline[rule]), status(&after[rule])),
             ("pass", "fail") | ("fail", "pass")
         );
         if !(flipped_alone && real_flip) {
@@ -323,17 +384,17 @@ fn every_builtin_shipshape_rule_flips_alone() {
 fn a_failing_test_suite_flips_the_example_test_rule() {
     let dir = support::copy_example();
     let before = outcomes(dir.path(), &[]);
-    assert_eq!(before["unit-tests-pass"], "pass");
+    assert_eq!(status(&before["unit-tests-pass"]), "pass");
     write(
         dir.path(),
         "tests/app/test_zz_broken.py",
         "import unittest\n\n\nclass Broken(unittest.TestCase):\n    def test_fails(self):\n        self.assertEqual(1, 2)\n",
     );
     let after = outcomes(dir.path(), &[]);
-    assert_eq!(after["unit-tests-pass"], "fail");
+    assert_eq!(status(&after["unit-tests-pass"]), "fail");
     let changed: Vec<&String> = before
         .keys()
-        .filter(|k| before.get(*k) != after.get(*k))
+        .filter(|k| status(&before[*k]) != status(&after[*k]))
         .collect();
     assert_eq!(changed, vec!["unit-tests-pass"]);
 }

@@ -7,6 +7,7 @@ pub mod capture;
 pub mod data;
 pub mod files;
 pub mod fs;
+pub mod links;
 pub mod run;
 pub mod scan;
 
@@ -49,6 +50,7 @@ pub enum Request {
     Scan(scan::Spec),
     Capture(capture::Spec),
     Data(data::Spec),
+    Links(links::Spec),
 }
 
 impl Request {
@@ -65,6 +67,7 @@ impl Request {
             Request::Scan(_) => "scan",
             Request::Capture(_) => "capture",
             Request::Data(_) => "data",
+            Request::Links(_) => "links",
         }
     }
 
@@ -77,6 +80,7 @@ impl Request {
             Request::Scan(s) => s.include.clone(),
             Request::Capture(s) => s.include.clone(),
             Request::Data(s) => vec![s.path.clone()],
+            Request::Links(s) => s.include.clone(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Request {
                 "scan" => scan::Spec::from_raw(raw).map(Request::Scan),
                 "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
                 "data" => data::Spec::from_raw(raw).map(Request::Data),
+                "links" => links::Spec::from_raw(raw).map(Request::Links),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -271,6 +276,7 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Scan(s) => scan::collect(ctx, s),
         Request::Capture(s) => capture::collect(ctx, s),
         Request::Data(s) => data::collect(ctx, s),
+        Request::Links(s) => links::collect(ctx, s),
     }));
     match outcome {
         Ok(r) => r,

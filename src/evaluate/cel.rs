@@ -146,6 +146,35 @@ pub fn show(v: &Cel) -> String {
     }
 }
 
+/// One item of an evidence list, briefly: `path:line target (reason)` for findings.
+fn brief(v: &Cel) -> String {
+    let Cel::Map(m) = v else { return show(v) };
+    let get = |k: &str| {
+        m.map
+            .get(&Key::String(k.to_string().into()))
+            .map(|v| match v {
+                Cel::String(s) => s.as_str().to_string(),
+                other => show(other),
+            })
+    };
+    let mut s = match (get("path"), get("line")) {
+        (Some(p), Some(l)) => format!("{p}:{l}"),
+        (Some(p), None) => p,
+        (None, Some(l)) => format!("line {l}"),
+        (None, None) => String::new(),
+    };
+    for k in ["target", "text", "value", "entry"] {
+        if let Some(t) = get(k) {
+            s = format!("{s} {t}").trim().to_string();
+            break;
+        }
+    }
+    if let Some(r) = get("reason") {
+        s = format!("{s} ({r})");
+    }
+    if s.is_empty() { show(v) } else { s }
+}
+
 /// Evaluate one expression.
 pub fn eval(expr: &str, ctx: &Context<'_, '_>) -> Result<Cel, String> {
     let program = compile(expr)?;
@@ -267,7 +296,19 @@ pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
             let right = eval(&parts[1], ctx)
                 .map(|v| show(&v))
                 .unwrap_or_else(|_| parts[1].clone());
-            return format!("{} is {left}; {wording} {right}", parts[0]);
+            let mut sentence = format!("{} is {left}; {wording} {right}", parts[0]);
+            // `size(list) == 0` failing: name the first offenders.
+            if let Some(inner) = parts[0]
+                .strip_prefix("size(")
+                .and_then(|r| r.strip_suffix(')'))
+                && let Ok(Cel::List(items)) = eval(inner, ctx)
+                && !items.is_empty()
+            {
+                let shown: Vec<String> = items.iter().take(3).map(brief).collect();
+                let more = if items.len() > 3 { ", …" } else { "" };
+                sentence.push_str(&format!(" ({}{more})", shown.join(", ")));
+            }
+            return sentence;
         }
     }
     format!("`{expr}` is false")

@@ -241,7 +241,7 @@ fn locations_of(v: &Value, out: &mut Vec<Location>) {
             }),
         }
     }
-    for key in ["matches", "locations"] {
+    for key in ["matches", "locations", "broken"] {
         for m in v.get(key).and_then(Value::as_array).into_iter().flatten() {
             if let Some(p) = m.get("path").and_then(Value::as_str) {
                 out.push(Location {
@@ -250,6 +250,7 @@ fn locations_of(v: &Value, out: &mut Vec<Location>) {
                     text: m
                         .get("text")
                         .or_else(|| m.get("value"))
+                        .or_else(|| m.get("target"))
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 });

@@ -69,6 +69,7 @@ pub struct DocumentRow {
     pub present: String,
     pub complete: String,
     pub sections: String,
+    pub links: String,
     pub status: String,
     pub overall: String,
     pub notes: String,
@@ -176,8 +177,8 @@ pub struct Inputs<'a> {
     pub env: String,
     pub now: chrono::DateTime<chrono::Utc>,
     pub head: Option<crate::repo::Head>,
-    /// Request key of each `[[document]]`'s artifact evidence.
-    pub document_keys: Vec<String>,
+    /// Request keys of each `[[document]]`'s artifact and links evidence.
+    pub document_keys: Vec<(String, String)>,
 }
 
 pub fn build(i: Inputs<'_>) -> Report {
@@ -310,7 +311,14 @@ pub fn build(i: Inputs<'_>) -> Report {
         .documents
         .iter()
         .zip(&i.document_keys)
-        .map(|(d, key)| document_row(d, i.evidence.get(key), &policy.audit.approved_statuses))
+        .map(|(d, (doc, links))| {
+            document_row(
+                d,
+                i.evidence.get(doc),
+                i.evidence.get(links),
+                &policy.audit.approved_statuses,
+            )
+        })
         .collect();
 
     let mut repository_files: Vec<FileRow> = Vec::new();
@@ -501,6 +509,7 @@ fn last_lines(s: &str, n: usize) -> String {
 fn document_row(
     d: &crate::policy::model::Document,
     item: Option<&Item>,
+    links: Option<&Item>,
     approved: &[String],
 ) -> DocumentRow {
     let mark = |ok: bool| if ok { "✅" } else { "❌" }.to_string();
@@ -511,6 +520,7 @@ fn document_row(
         present: "❌".into(),
         complete: "—".into(),
         sections: "—".into(),
+        links: "—".into(),
         status: "—".into(),
         overall: "❌".into(),
         notes: String::new(),
@@ -577,7 +587,35 @@ fn document_row(
     if v["lossy"].as_bool() == Some(true) {
         notes.push("not valid UTF-8 (read lossily)".into());
     }
-    row.overall = mark(placeholders == 0 && status_ok && sections_ok);
+    let mut links_ok = true;
+    match links.map(Item::as_result) {
+        Some(Ok(l)) => {
+            let broken = l["broken"].as_array().cloned().unwrap_or_default();
+            links_ok = broken.is_empty();
+            row.links = mark(links_ok);
+            if !links_ok {
+                let first: Vec<String> = broken
+                    .iter()
+                    .take(3)
+                    .map(|b| {
+                        format!(
+                            "{} (line {})",
+                            b["target"].as_str().unwrap_or(""),
+                            b["line"].as_u64().unwrap_or(0)
+                        )
+                    })
+                    .collect();
+                notes.push(format!(
+                    "{} broken link(s): {}",
+                    broken.len(),
+                    first.join(", ")
+                ));
+            }
+        }
+        Some(Err(e)) => row.links = format!("⏳ {e}"),
+        None => {}
+    }
+    row.overall = mark(placeholders == 0 && status_ok && sections_ok && links_ok);
     row.notes = notes.join("; ");
     row
 }

@@ -1,0 +1,293 @@
+//! The `links` source: every relative link and image in the Markdown files a policy names must
+//! lead somewhere — the file exists inside the repository and a `#fragment` matches a heading
+//! anchor there (GitHub's slug rules) or an explicit `<a id>`/`name`. Offline: external URLs are
+//! counted, never fetched.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{CollectError, Collected, Ctx, fs};
+use crate::policy::model::EvidenceRaw;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    /// Markdown files to check (globs).
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        super::artifact::only_options(raw, &["exclude"])?;
+        let include = raw.links.clone().unwrap_or_default();
+        if include.is_empty() {
+            return Err("`links` needs at least one glob of Markdown files".into());
+        }
+        let exclude = raw.exclude.clone().unwrap_or_default();
+        fs::globset(&include, false)?;
+        fs::globset(&exclude, false)?;
+        Ok(Spec { include, exclude })
+    }
+}
+
+/// One link as written in a Markdown file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub line: usize,
+    pub target: String,
+}
+
+/// Links and images of a Markdown text, with their lines. Code spans and blocks hold no links.
+pub fn extract_links(text: &str) -> Vec<Link> {
+    use comrak::nodes::NodeValue;
+    let arena = comrak::Arena::new();
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.footnotes = true;
+    options.extension.front_matter_delimiter = Some("---".into());
+    let root = comrak::parse_document(&arena, text, &options);
+    let mut out = Vec::new();
+    for node in root.descendants() {
+        let data = node.data();
+        match &data.value {
+            NodeValue::Link(l) | NodeValue::Image(l) => out.push(Link {
+                line: data.sourcepos.start.line,
+                target: l.url.clone(),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every anchor a Markdown text offers: heading slugs (GitHub rules, duplicates numbered) and
+/// explicit `id`/`name` attributes in inline HTML.
+pub fn anchors(text: &str) -> BTreeSet<String> {
+    let parsed = super::artifact::parse_markdown(text, &[]);
+    let mut set: BTreeSet<String> = parsed.headings.into_iter().map(|h| h.anchor).collect();
+    let re = Regex::new(r#"(?i)<[a-z][^>]*?\s(?:id|name)\s*=\s*["']([^"']+)["']"#)
+        .expect("static regex");
+    for c in re.captures_iter(text) {
+        set.insert(c[1].to_string());
+    }
+    set
+}
+
+fn is_external(target: &str) -> bool {
+    let scheme = Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*:").expect("static regex");
+    scheme.is_match(target) || target.starts_with("//")
+}
+
+/// `%20` → space; invalid escapes are kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn normalise(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(x) => out.push(x),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// `#L10` or `#L10-L20`: GitHub line anchors.
+fn line_anchor(fragment: &str) -> Option<usize> {
+    let re = Regex::new(r"^L(\d+)(?:-L(\d+))?$").expect("static regex");
+    let c = re.captures(fragment)?;
+    let a: usize = c[1].parse().ok()?;
+    let b: usize = c.get(2).and_then(|m| m.as_str().parse().ok()).unwrap_or(a);
+    Some(a.max(b))
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
+    let listed: BTreeSet<&str> = ctx.listing().files.iter().map(String::as_str).collect();
+    let mut texts: HashMap<String, Option<String>> = HashMap::new();
+    let mut read = |rel: &str| -> Option<String> {
+        texts
+            .entry(rel.to_string())
+            .or_insert_with(|| ctx.read_text(rel).ok().map(|t| t.text))
+            .clone()
+    };
+    let mut anchor_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut broken = Vec::new();
+    let (mut checked, mut external) = (0usize, 0usize);
+    let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
+    for rel in &files {
+        if !rel.to_ascii_lowercase().ends_with(".md") {
+            continue;
+        }
+        let Some(text) = read(rel) else { continue };
+        by_file.entry(rel.to_string()).or_insert(0);
+        for link in extract_links(&text) {
+            let target = link.target.trim();
+            if target.is_empty() {
+                continue;
+            }
+            if is_external(target) {
+                external += 1;
+                continue;
+            }
+            checked += 1;
+            let (path_part, fragment) = match target.split_once('#') {
+                Some((p, f)) => (p, Some(percent_decode(f))),
+                None => (target, None),
+            };
+            let path_part = path_part.split('?').next().unwrap_or("");
+            let path_part = percent_decode(path_part);
+            // Resolve the target file, relative to the linking file (or to the root for `/x`).
+            let target_rel: String = if path_part.is_empty() {
+                rel.to_string()
+            } else {
+                let base = if let Some(stripped) = path_part.strip_prefix('/') {
+                    PathBuf::from(stripped)
+                } else {
+                    Path::new(rel)
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(&path_part)
+                };
+                match normalise(&base) {
+                    Some(p) => p.to_string_lossy().replace('\\', "/"),
+                    None => {
+                        broken.push(json!({"path": rel, "line": link.line, "target": target, "reason": "leaves the repository"}));
+                        *by_file.entry(rel.to_string()).or_insert(0) += 1;
+                        continue;
+                    }
+                }
+            };
+            let is_file = listed.contains(target_rel.as_str());
+            let dir_prefix = format!("{target_rel}/");
+            let is_dir = !is_file
+                && !target_rel.is_empty()
+                && listed
+                    .range(dir_prefix.as_str()..)
+                    .next()
+                    .is_some_and(|f| f.starts_with(&dir_prefix));
+            let is_root = target_rel.is_empty();
+            let mut reason: Option<String> = None;
+            if !is_file && !is_dir && !is_root {
+                let exists_unlisted = ctx
+                    .resolve(&target_rel)
+                    .map(|p| p.exists())
+                    .unwrap_or(false);
+                reason = Some(if exists_unlisted {
+                    "target is ignored or outside the audited files".into()
+                } else {
+                    "file not found".into()
+                });
+            } else if let Some(frag) = fragment.filter(|f| !f.is_empty()) {
+                if is_file {
+                    if let Some(n) = line_anchor(&frag) {
+                        let lines = read(&target_rel).map(|t| t.lines().count()).unwrap_or(0);
+                        if n > lines {
+                            reason = Some(format!("line {n} is past the end ({lines} lines)"));
+                        }
+                    } else if target_rel.to_ascii_lowercase().ends_with(".md") {
+                        let set = anchor_cache.entry(target_rel.clone()).or_insert_with(|| {
+                            read(&target_rel).map(|t| anchors(&t)).unwrap_or_default()
+                        });
+                        // GitHub resolves `#Foo` to the `foo` anchor as well.
+                        if !set.contains(&frag) && !set.contains(&frag.to_lowercase()) {
+                            reason =
+                                Some(format!("no heading or anchor `#{frag}` in `{target_rel}`"));
+                        }
+                    }
+                }
+            }
+            if let Some(reason) = reason {
+                *by_file.entry(rel.to_string()).or_insert(0) += 1;
+                broken.push(
+                    json!({"path": rel, "line": link.line, "target": target, "reason": reason}),
+                );
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(CollectError::new(format!(
+            "no Markdown files match {}",
+            spec.include.join(", ")
+        )));
+    }
+    Ok(json!({
+        "broken": broken,
+        "count": broken.len(),
+        "checked": checked,
+        "external": external,
+        "files": by_file.len(),
+        "broken_by_file": by_file,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_in_code_are_not_links() {
+        let links = extract_links(
+            "See [a](a.md) and `[b](b.md)`.\n\n```\n[c](c.md)\n```\n\n![img](i.png)\n",
+        );
+        let t: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();
+        assert_eq!(t, vec!["a.md", "i.png"]);
+        assert_eq!(links[1].line, 7);
+    }
+
+    #[test]
+    fn anchors_follow_github() {
+        let a = anchors(
+            "# Hello, World!\n## Hello, World!\n## 🚀 Launch\n### API `v2` & more\n<a id=\"custom\"></a>\n<span name='n1'></span>\n",
+        );
+        for want in [
+            "hello-world",
+            "hello-world-1",
+            "-launch",
+            "api-v2--more",
+            "custom",
+            "n1",
+        ] {
+            assert!(a.contains(want), "missing {want} in {a:?}");
+        }
+    }
+
+    #[test]
+    fn line_anchors_and_decoding() {
+        assert_eq!(line_anchor("L10"), Some(10));
+        assert_eq!(line_anchor("L3-L12"), Some(12));
+        assert_eq!(line_anchor("l10"), None);
+        assert_eq!(percent_decode("my%20file.md"), "my file.md");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}
