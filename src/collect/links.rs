@@ -110,11 +110,8 @@ fn normalise(p: &Path) -> Option<PathBuf> {
     for c in p.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
+            Component::ParentDir if !out.pop() => return None,
+            Component::ParentDir => {}
             Component::Normal(x) => out.push(x),
             _ => {}
         }
@@ -208,22 +205,21 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                 } else {
                     "file not found".into()
                 });
-            } else if let Some(frag) = fragment.filter(|f| !f.is_empty()) {
-                if is_file {
-                    if let Some(n) = line_anchor(&frag) {
-                        let lines = read(&target_rel).map(|t| t.lines().count()).unwrap_or(0);
-                        if n > lines {
-                            reason = Some(format!("line {n} is past the end ({lines} lines)"));
-                        }
-                    } else if target_rel.to_ascii_lowercase().ends_with(".md") {
-                        let set = anchor_cache.entry(target_rel.clone()).or_insert_with(|| {
-                            read(&target_rel).map(|t| anchors(&t)).unwrap_or_default()
-                        });
-                        // GitHub resolves `#Foo` to the `foo` anchor as well.
-                        if !set.contains(&frag) && !set.contains(&frag.to_lowercase()) {
-                            reason =
-                                Some(format!("no heading or anchor `#{frag}` in `{target_rel}`"));
-                        }
+            } else if let Some(frag) = fragment.filter(|f| !f.is_empty())
+                && is_file
+            {
+                if let Some(n) = line_anchor(&frag) {
+                    let lines = read(&target_rel).map(|t| t.lines().count()).unwrap_or(0);
+                    if n > lines {
+                        reason = Some(format!("line {n} is past the end ({lines} lines)"));
+                    }
+                } else if target_rel.to_ascii_lowercase().ends_with(".md") {
+                    let set = anchor_cache.entry(target_rel.clone()).or_insert_with(|| {
+                        read(&target_rel).map(|t| anchors(&t)).unwrap_or_default()
+                    });
+                    // GitHub resolves `#Foo` to the `foo` anchor as well.
+                    if !set.contains(&frag) && !set.contains(&frag.to_lowercase()) {
+                        reason = Some(format!("no heading or anchor `#{frag}` in `{target_rel}`"));
                     }
                 }
             }

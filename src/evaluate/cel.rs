@@ -349,7 +349,7 @@ mod tests {
                 r#"doc.status == "PENDING_EXECUTION" && size(doc.placeholders) == 0"#,
                 &c
             ),
-            "size(doc.placeholders) is 3; expected 0"
+            "size(doc.placeholders) is 3; expected 0 (1, 2, 3)"
         );
     }
 
