@@ -6,6 +6,7 @@ pub mod collect;
 pub mod evaluate;
 pub mod evidence;
 pub mod policy;
+pub mod redact;
 pub mod repo;
 pub mod report;
 
@@ -142,7 +143,8 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         },
         &policy.placeholders,
         policy.audit.publish_dir.clone(),
-    );
+    )
+    .with_redactor(redact::Redactor::new(&policy.redact_patterns));
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
     let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
     let score = evaluate::score::score(&policy, &outcomes);

@@ -147,6 +147,8 @@ pub struct Ctx<'p> {
     pub placeholders: &'p artifact::PlaceholderSet,
     /// Relative folder whose files are published audits (skipped by placeholder checks and scans).
     pub publish_dir: String,
+    /// Applied to everything collected, before it is evaluated, truncated or stored.
+    pub redactor: crate::redact::Redactor,
     files: OnceLock<fs::Listing>,
 }
 
@@ -164,8 +166,15 @@ impl<'p> Ctx<'p> {
             options,
             placeholders,
             publish_dir,
+            redactor: crate::redact::Redactor::new(&[]),
             files: OnceLock::new(),
         }
+    }
+
+    /// Use a redactor with the policy's own patterns.
+    pub fn with_redactor(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
@@ -279,7 +288,11 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Links(s) => links::collect(ctx, s),
     }));
     match outcome {
-        Ok(r) => r,
+        Ok(Ok(mut v)) => {
+            ctx.redactor.value(&mut v);
+            Ok(v)
+        }
+        Ok(Err(e)) => Err(CollectError::new(ctx.redactor.text(&e.reason))),
         Err(_) => Err(CollectError::new(format!(
             "the {} collector failed unexpectedly (internal error)",
             request.source_name()

@@ -111,18 +111,19 @@ impl Bounded {
     }
 }
 
-fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Bounded> {
-    std::thread::spawn(move || {
-        let mut b = Bounded::default();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => b.push(&buf[..n]),
-            }
+/// Read a stream to its end, redacting line by line before keeping head and tail.
+fn drain<R: Read>(mut r: R, redactor: &crate::redact::Redactor) -> Bounded {
+    let mut b = Bounded::default();
+    let mut lines = crate::redact::LineRedactor::new(redactor);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => b.push(&lines.push(&buf[..n])),
         }
-        b
-    })
+    }
+    b.push(&lines.finish());
+    b
 }
 
 fn kill_group(pid: u32) {
@@ -164,32 +165,37 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .spawn()
         .map_err(|e| CollectError::new(format!("cannot start `sh -c {}`: {e}", spec.command)))?;
     let pid = child.id();
-    let out = child.stdout.take().map(drain);
-    let err = child.stderr.take().map(drain);
+    let (stdout_pipe, stderr_pipe) = (child.stdout.take(), child.stderr.take());
     let timeout = Duration::from_secs(spec.timeout_secs);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if started.elapsed() >= timeout => {
-                kill_group(pid);
-                let _ = child.wait();
-                break None;
+    let redactor = &ctx.redactor;
+    let (status, stdout, stderr) = std::thread::scope(|scope| {
+        let out = stdout_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
+        let err = stderr_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break Ok(Some(s)),
+                Ok(None) if started.elapsed() >= timeout => {
+                    kill_group(pid);
+                    let _ = child.wait();
+                    break Ok(None);
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    kill_group(pid);
+                    let _ = child.wait();
+                    break Err(e);
+                }
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                kill_group(pid);
-                return Err(CollectError::new(format!(
-                    "waiting for `{}`: {e}",
-                    spec.command
-                )));
-            }
-        }
-    };
-    // Children that outlive the shell keep the pipes open; the group goes with the shell.
-    kill_group(pid);
+        };
+        // Children that outlive the shell keep the pipes open; the group goes with the shell.
+        kill_group(pid);
+        let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+        (status, stdout, stderr)
+    });
+    let status =
+        status.map_err(|e| CollectError::new(format!("waiting for `{}`: {e}", spec.command)))?;
     let duration_ms = started.elapsed().as_millis() as u64;
-    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
-    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
     let (stdout, stdout_truncated) = stdout.text();
     let (stderr, stderr_truncated) = stderr.text();
     let Some(status) = status else {

@@ -285,6 +285,9 @@ impl Loader {
                     loaded.raw.placeholders =
                         self.typed::<PlaceholdersRaw>(value, "placeholders", &at);
                 }
+                "redact" => {
+                    loaded.raw.redact = self.typed::<RedactRaw>(value, "redact", &at);
+                }
                 "area" | "rule" | "waiver" | "document" => {
                     let Some(items) = value.get_ref().as_array() else {
                         self.diags.push(Diagnostic {
@@ -342,7 +345,7 @@ impl Loader {
                 other => self.diags.push(Diagnostic {
                     origin: key_origin,
                     message: format!(
-                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders)"
+                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders, redact)"
                     ),
                 }),
             }
@@ -806,6 +809,22 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         }
     }
 
+    let mut redact_patterns = Vec::new();
+    for f in &files {
+        for p in f.raw.redact.iter().flat_map(|r| r.patterns.iter()) {
+            match regex::Regex::new(p) {
+                Ok(_) => redact_patterns.push(p.clone()),
+                Err(e) => diags.push(Diagnostic {
+                    origin: origin_of_file(&name),
+                    message: format!(
+                        "redact.patterns: bad regex `{p}`: {}",
+                        one_line(&e.to_string())
+                    ),
+                }),
+            }
+        }
+    }
+
     l.diags.extend(diags);
     let digest = {
         let mut h = Sha256::new();
@@ -827,6 +846,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         waivers,
         documents,
         placeholders,
+        redact_patterns,
     })
 }
 

@@ -200,6 +200,15 @@ pub struct PolicyFileRaw {
     #[serde(default)]
     pub document: Vec<DocumentRaw>,
     pub placeholders: Option<PlaceholdersRaw>,
+    pub redact: Option<RedactRaw>,
+}
+
+/// `[redact]`: extra secret patterns, on top of the built-in token shapes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct RedactRaw {
+    #[serde(default)]
+    pub patterns: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +291,8 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     pub documents: Vec<Document>,
     pub placeholders: crate::collect::artifact::PlaceholderSet,
+    /// Extra redaction patterns from `[redact]`.
+    pub redact_patterns: Vec<String>,
 }
 
 impl Policy {

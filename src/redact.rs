@@ -1,0 +1,235 @@
+//! Secrets never reach a report: every piece of collected text (command output, artifact
+//! fields, file lines) passes through here *before* it is truncated, evaluated or stored.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+pub const MASK: &str = "[REDACTED]";
+
+/// Built-in token shapes: (name, regex). The whole match is replaced, except where a group named
+/// `keep` holds a prefix worth showing (`password=`, `Authorization: Bearer `).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    (
+        "aws-secret-key",
+        r#"(?i)(?P<keep>aws_secret_access_key\s*[=:]\s*["']?)[A-Za-z0-9/+=]{40}"#,
+    ),
+    (
+        "github-token",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b",
+    ),
+    ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+    ("slack-token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",
+    ),
+    (
+        "bearer",
+        r"(?i)(?P<keep>\b(?:authorization\s*:\s*)?bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+    ),
+    (
+        "password-assignment",
+        r#"(?i)(?P<keep>\b(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*["']?)[^\s"'&,;]{3,}"#,
+    ),
+    (
+        "url-credentials",
+        r"(?P<keep>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?:@)",
+    ),
+];
+
+/// Private key blocks span lines; they are handled apart from the one-line patterns.
+const KEY_BEGIN: &str = "-----BEGIN";
+const KEY_MARK: &str = "PRIVATE KEY-----";
+
+#[derive(Debug)]
+pub struct Redactor {
+    patterns: Vec<Regex>,
+    /// One pass over a line tells whether any pattern can match at all.
+    any: regex::RegexSet,
+}
+
+impl Redactor {
+    /// Built-ins plus patterns a policy adds (already validated).
+    pub fn new(extra: &[String]) -> Redactor {
+        let patterns: Vec<Regex> = BUILTIN
+            .iter()
+            .map(|(_, r)| *r)
+            .chain(extra.iter().map(String::as_str))
+            .filter_map(|r| Regex::new(r).ok())
+            .collect();
+        let any = regex::RegexSet::new(patterns.iter().map(Regex::as_str))
+            .unwrap_or_else(|_| regex::RegexSet::empty());
+        Redactor { patterns, any }
+    }
+
+    /// The built-in redactor, shared.
+    pub fn builtin() -> &'static Redactor {
+        static R: OnceLock<Redactor> = OnceLock::new();
+        R.get_or_init(|| Redactor::new(&[]))
+    }
+
+    /// Redact one line (no private-key state).
+    pub fn line(&self, line: &str) -> String {
+        let hits = self.any.matches(line);
+        if !hits.matched_any() {
+            return line.to_string();
+        }
+        let mut out = line.to_string();
+        for (_, re) in self
+            .patterns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| hits.matched(*i))
+        {
+            if !re.is_match(&out) {
+                continue;
+            }
+            out = re
+                .replace_all(&out, |c: &regex::Captures<'_>| {
+                    let keep = c.name("keep").map(|m| m.as_str()).unwrap_or("");
+                    let at = if c[0].ends_with('@') { "@" } else { "" };
+                    format!("{keep}{MASK}{at}")
+                })
+                .into_owned();
+        }
+        out
+    }
+
+    /// Redact a whole text, private key blocks included.
+    pub fn text(&self, text: &str) -> String {
+        let mut stream = LineRedactor::new(self);
+        let mut out = stream.push(text.as_bytes());
+        out.extend(stream.finish());
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Redact every string inside a JSON value, in place.
+    pub fn value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if self.needs(s) {
+                    *s = self.text(s);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.value(x)),
+            _ => {}
+        }
+    }
+
+    fn needs(&self, s: &str) -> bool {
+        s.contains(KEY_BEGIN) || self.any.is_match(s)
+    }
+}
+
+/// Redacts a byte stream line by line as it arrives, so output is clean *before* it is cut to
+/// its head and tail — a token can never survive half-kept at the truncation boundary.
+pub struct LineRedactor<'r> {
+    redactor: &'r Redactor,
+    pending: Vec<u8>,
+    in_key: bool,
+}
+
+/// A line longer than this is redacted and passed on in pieces.
+const MAX_LINE: usize = 64 * 1024;
+
+impl<'r> LineRedactor<'r> {
+    pub fn new(redactor: &'r Redactor) -> Self {
+        Self {
+            redactor,
+            pending: Vec::new(),
+            in_key: false,
+        }
+    }
+
+    /// Feed bytes; get back the redacted bytes of every complete line.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::with_capacity(self.pending.len());
+        let pending = std::mem::take(&mut self.pending);
+        let mut start = 0;
+        while let Some(pos) = pending[start..].iter().position(|b| *b == b'\n') {
+            let end = start + pos + 1;
+            out.extend(self.one(&pending[start..end]));
+            start = end;
+        }
+        self.pending = pending[start..].to_vec();
+        if self.pending.len() > MAX_LINE {
+            let chunk: Vec<u8> = std::mem::take(&mut self.pending);
+            out.extend(self.one(&chunk));
+        }
+        out
+    }
+
+    /// The rest, at end of stream.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let rest = std::mem::take(&mut self.pending);
+        if rest.is_empty() {
+            return rest;
+        }
+        self.one(&rest)
+    }
+
+    fn one(&mut self, line: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(line);
+        let newline = if text.ends_with('\n') { "\n" } else { "" };
+        let body = text.trim_end_matches('\n');
+        if body.contains(KEY_BEGIN) && body.contains(KEY_MARK) {
+            self.in_key = true;
+            return format!("{MASK} (private key){newline}").into_bytes();
+        }
+        if self.in_key {
+            if body.contains("-----END") {
+                self.in_key = false;
+            }
+            return Vec::new();
+        }
+        format!("{}{newline}", self.redactor.line(body)).into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> String {
+        Redactor::builtin().text(s)
+    }
+
+    #[test]
+    fn token_shapes_are_masked() {
+        let aws = "key AKIAIOSFODNN7EXAMPLE here";
+        assert_eq!(r(aws), "key [REDACTED] here");
+        let gh = format!("token ghp_{}", "a".repeat(36));
+        assert_eq!(r(&gh), "token [REDACTED]");
+        assert_eq!(
+            r("Authorization: Bearer abc.def.ghi-123"),
+            "Authorization: Bearer [REDACTED]"
+        );
+        assert_eq!(r("password=hunter2 user=x"), "password=[REDACTED] user=x");
+        assert_eq!(
+            r("https://bob:s3cret@example.com/x"),
+            "https://bob:[REDACTED]@example.com/x"
+        );
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(r(&format!("t={jwt}")), "t=[REDACTED]");
+    }
+
+    #[test]
+    fn private_key_blocks_vanish() {
+        let text = "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAB3NzaC1yc2E\nmore\n-----END OPENSSH PRIVATE KEY-----\nafter\n";
+        assert_eq!(r(text), "before\n[REDACTED] (private key)\nafter\n");
+    }
+
+    #[test]
+    fn a_token_split_across_reads_is_still_masked() {
+        let mut s = LineRedactor::new(Redactor::builtin());
+        let mut out = s.push(b"x AKIAIOSF");
+        out.extend(s.push(b"ODNN7EXAMPLE y\n"));
+        out.extend(s.finish());
+        assert_eq!(String::from_utf8(out).unwrap(), "x [REDACTED] y\n");
+    }
+}
