@@ -361,6 +361,10 @@ fn sarif_validates_against_the_official_schema() {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    // The validator does reject a broken log (the schema is not silently permissive).
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(!validator.is_valid(&broken));
     let run = &sarif["runs"][0];
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
