@@ -43,8 +43,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub provenance: Provenance,
     /// Every place a failing, pending or waived rule points at, with a stable fingerprint so
-    /// two audits can be compared (`shipshape diff`, `audit --baseline`).
-    #[serde(default)]
+    /// two audits can be compared (`shipshape diff`, `audit --baseline`). Omitted when empty, so
+    /// bundles written before findings existed still verify against their digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
     /// What changed since the baseline bundle given with `audit --baseline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
