@@ -28,6 +28,9 @@ pub enum Command {
     },
     /// Re-render reports from a saved evidence bundle (report.json), without collecting again.
     Render(RenderArgs),
+    /// Compare two evidence bundles: new, resolved, regressed and unchanged findings.
+    /// Exit 0 no regression, 1 regression, 2 bad input.
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +56,8 @@ pub struct AuditArgs {
     /// Output folder for the reports.
     #[arg(long, default_value = "shipshape-out")]
     pub out: PathBuf,
-    /// Comma-separated output formats: md, json.
+    /// Comma-separated output formats: md, html, json, junit, sarif (files report.md,
+    /// report.html, report.json, report.junit.xml, report.sarif). Never changes the exit code.
     #[arg(long, default_value = "md,json", value_delimiter = ',')]
     pub format: Vec<String>,
     /// Audit time (RFC 3339). Default: SOURCE_DATE_EPOCH if set, else now (UTC).
@@ -74,6 +78,13 @@ pub struct AuditArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// A previous run's bundle (report.json): every report gains "Changes since the last audit".
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// Which findings fail the run besides a NOT APPROVED verdict (which always does):
+    /// blocking (none), warning (any failing warning), new (warnings new since --baseline).
+    #[arg(long, value_name = "MODE", default_value = "blocking", value_parser = ["blocking", "warning", "new"])]
+    pub fail_on: String,
 }
 
 #[derive(Debug, Args)]
@@ -83,10 +94,21 @@ pub struct RenderArgs {
     /// Output folder.
     #[arg(long, default_value = "shipshape-out")]
     pub out: PathBuf,
-    /// Comma-separated output formats: md, json.
+    /// Comma-separated output formats: md, html, json, junit, sarif.
     #[arg(long, default_value = "md", value_delimiter = ',')]
     pub format: Vec<String>,
     /// Folder whose templates replace the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline bundle (an earlier report.json).
+    pub old: PathBuf,
+    /// The bundle to compare with it.
+    pub new: PathBuf,
+    /// `text` (terminal) or `md` (Markdown, for a pull-request comment).
+    #[arg(long, default_value = "text", value_parser = ["text", "md"])]
+    pub format: String,
 }

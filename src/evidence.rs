@@ -13,11 +13,16 @@ use crate::report::Report;
 
 pub const FORMAT: &str = "shipshape-bundle/1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bundle {
+    /// Always `shipshape-bundle/1` for this version of the format.
     pub format: String,
+    /// sha256 (hex) of the canonical JSON of everything but `run` and this field, with
+    /// `report.provenance.bundle_sha256` blanked.
     pub sha256: String,
+    /// The report every output format is rendered from.
     pub report: Report,
+    /// One outcome per policy rule, in policy order.
     pub outcomes: Vec<Outcome>,
     /// Collected evidence by request key.
     pub evidence: BTreeMap<String, Item>,
@@ -25,7 +30,7 @@ pub struct Bundle {
     pub run: RunInfo,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub duration_ms: u64,
     pub timings_ms: BTreeMap<String, u64>,
@@ -90,6 +95,32 @@ impl Bundle {
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 
+    /// The versioned JSON Schema of the bundle, generated from these types
+    /// (committed as `evidence/schema.json`; a test keeps the two equal).
+    pub fn json_schema() -> Value {
+        let mut v = serde_json::to_value(schemars::schema_for!(Bundle)).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert(
+                "$id".into(),
+                Value::String(format!("urn:shipshape:schema:{}", FORMAT.replace('/', "-"))),
+            );
+            m.insert(
+                "title".into(),
+                Value::String(format!("{FORMAT} evidence bundle")),
+            );
+            m.insert(
+                "description".into(),
+                Value::String(
+                    "Everything one shipshape audit saw: the report (every output format is \
+                     rendered from it), each rule's outcome, the collected evidence, and unhashed \
+                     run timings. See evidence/README.md."
+                        .into(),
+                ),
+            );
+        }
+        v
+    }
+
     pub fn from_json(text: &str) -> Result<Bundle, BundleError> {
         let b: Bundle = serde_json::from_str(text)?;
         if b.format != FORMAT {
@@ -102,4 +133,11 @@ impl Bundle {
     pub fn intact(&self) -> bool {
         self.digest() == self.sha256
     }
+}
+
+/// [`Bundle::json_schema`] as the pretty-printed text committed in `evidence/schema.json`.
+pub fn schema_json() -> String {
+    let mut s = serde_json::to_string_pretty(&Bundle::json_schema()).unwrap_or_default();
+    s.push('\n');
+    s
 }

@@ -13,6 +13,7 @@ use clap::Parser;
 
 use shipshape::evaluate::score::Verdict;
 use shipshape::evidence::Bundle;
+use shipshape::report::diff::{self, FailOn};
 use shipshape::report::render::{Format, Renderer};
 
 fn main() -> ExitCode {
@@ -38,6 +39,7 @@ fn run() -> i32 {
             command: cli::PolicyCommand::Validate { file },
         } => validate(&file),
         cli::Command::Render(r) => render(r),
+        cli::Command::Diff(d) => diff(d),
     };
     match result {
         Ok(code) => code,
@@ -81,7 +83,9 @@ fn formats(list: &[String]) -> Result<Vec<Format>, shipshape::Error> {
             continue;
         }
         let parsed = Format::parse(f).ok_or_else(|| {
-            shipshape::Error::Usage(format!("unknown format `{f}` (available: md, json)"))
+            shipshape::Error::Usage(format!(
+                "unknown format `{f}` (available: md, html, json, junit, sarif)"
+            ))
         })?;
         if !out.contains(&parsed) {
             out.push(parsed);
@@ -107,15 +111,9 @@ fn write_outputs(
     let mut written = Vec::new();
     for f in formats {
         let mut buf = Vec::new();
-        match f {
-            Format::Markdown => renderer
-                .markdown(&bundle.report, &mut buf)
-                .map_err(|e| anyhow::anyhow!(shipshape::Error::Tool(e.to_string())))?,
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut buf, bundle)?;
-                buf.push(b'\n');
-            }
-        }
+        renderer
+            .render(*f, bundle, &mut buf)
+            .map_err(|e| anyhow::anyhow!(shipshape::Error::Tool(e.to_string())))?;
         let path = out.join(f.file_name());
         shipshape::write_atomic(&path, &buf).map_err(|e| {
             shipshape::Error::Tool(format!("cannot write `{}`: {e}", path.display()))
@@ -125,9 +123,34 @@ fn write_outputs(
     Ok(written)
 }
 
+/// Read a bundle given on the command line; every problem is bad input (exit 2).
+fn read_bundle(path: &Path) -> Result<Bundle, shipshape::Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        shipshape::Error::Usage(format!("cannot read bundle `{}`: {e}", path.display()))
+    })?;
+    let bundle = Bundle::from_json(&text)
+        .map_err(|e| shipshape::Error::Usage(format!("{}: {e}", path.display())))?;
+    if !bundle.intact() {
+        return Err(shipshape::Error::Usage(format!(
+            "{}: the bundle's sha256 does not match its content (edited or corrupted)",
+            path.display()
+        )));
+    }
+    Ok(bundle)
+}
+
 fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
     let now = parse_now(a.now.as_deref())?;
     let formats = formats(&a.format)?;
+    let fail_on = FailOn::parse(&a.fail_on)
+        .ok_or_else(|| shipshape::Error::Usage(format!("unknown --fail-on `{}`", a.fail_on)))?;
+    if fail_on == FailOn::New && a.baseline.is_none() {
+        return Err(shipshape::Error::Usage(
+            "--fail-on new compares with a baseline: give --baseline OLD.json".into(),
+        )
+        .into());
+    }
+    let baseline = a.baseline.as_deref().map(read_bundle).transpose()?;
     let jobs = a.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -142,23 +165,67 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
     })?;
-    let written = write_outputs(&result.bundle, &formats, &a.out, a.templates.as_deref())?;
+    let bundle = match &baseline {
+        Some(old) => diff::with_baseline(result.bundle, old, fail_on),
+        None => result.bundle,
+    };
+    let written = write_outputs(&bundle, &formats, &a.out, a.templates.as_deref())?;
+    let fails = diff::gate_fails(&bundle.report, fail_on);
     if !a.quiet {
-        summary(&result.bundle, &written, a.skip_commands);
+        summary(&bundle, &written, a.skip_commands);
+        if fails && bundle.report.verdict == Verdict::Approved {
+            println!(
+                "  gate: --fail-on {} fails this run (see the warnings above)",
+                a.fail_on
+            );
+        }
     }
-    Ok(match result.bundle.report.verdict {
-        Verdict::Approved => 0,
-        Verdict::NotApproved => 1,
-    })
+    Ok(if fails { 1 } else { 0 })
+}
+
+/// ANSI colour, only for a terminal and only when `NO_COLOR` is unset or empty.
+struct Paint(bool);
+
+impl Paint {
+    fn detect() -> Paint {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Paint(!no_color && std::io::stdout().is_terminal())
+    }
+    fn on(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Pad to `width` display columns (counting chars; the icons used here are one column each
+/// in most terminals, which is close enough for a summary).
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n >= width {
+        s.chars().take(width).collect()
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
 }
 
 fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
+    use shipshape::evaluate::Status;
+    use shipshape::policy::model::Severity;
     let r = &bundle.report;
+    let paint = Paint::detect();
     let mut out = std::io::stdout().lock();
+    let verdict = match r.verdict {
+        Verdict::Approved => paint.on("1;32", &format!("✅ {}", r.verdict_text)),
+        Verdict::NotApproved => paint.on("1;31", &format!("❌ {}", r.verdict_text)),
+    };
     let _ = writeln!(
         out,
-        "shipshape: {} — score {}/10 (approval needs {}), evidence coverage {}",
-        r.verdict_text, r.score.shown, r.score.threshold, r.score.coverage_shown
+        "shipshape: {verdict} — score {}/10 (approval needs {}), evidence coverage {}",
+        r.score.shown, r.score.threshold, r.score.coverage_shown
     );
     let c = &r.counts;
     let _ = writeln!(
@@ -166,32 +233,60 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
         "  {} rules: {} pass, {} fail, {} pending, {} waived, {} skipped",
         c.rules, c.pass, c.fail, c.pending, c.waived, c.skipped
     );
-    for a in &r.score.areas {
-        if let Some(s) = a.score {
-            let _ = writeln!(
-                out,
-                "  {:<40} {:>4.0}%  ({}/{})",
-                a.title,
-                s * 100.0,
-                a.passed_weight,
-                a.applicable_weight
-            );
-        }
+    let _ = writeln!(
+        out,
+        "  {} {:>6} {:>9} {:>8} {:>8}",
+        pad("Area", 34),
+        "Score",
+        "Weight",
+        "Blocking",
+        "Other"
+    );
+    for a in &r.areas {
+        let s = r.score.areas.iter().find(|s| s.area == a.id);
+        let gaps = |blocking: bool| {
+            a.rules
+                .iter()
+                .filter(|x| matches!(x.status, Status::Fail | Status::Pending))
+                .filter(|x| (x.severity == Severity::Blocking) == blocking)
+                .count()
+        };
+        let (b, o) = (gaps(true), gaps(false));
+        let weight = s
+            .map(|s| format!("{}/{}", s.passed_weight, s.applicable_weight))
+            .unwrap_or_default();
+        let b_txt = format!("{b:>8}");
+        let o_txt = format!("{o:>8}");
+        let _ = writeln!(
+            out,
+            "  {} {:>6} {:>9} {} {}",
+            pad(&a.title, 34),
+            a.score,
+            weight,
+            if b > 0 { paint.on("31", &b_txt) } else { b_txt },
+            if o > 0 { paint.on("33", &o_txt) } else { o_txt },
+        );
     }
     if !r.blocking_gaps.is_empty() {
-        let _ = writeln!(out, "  blocking gaps:");
+        let _ = writeln!(out, "  {}", paint.on("1", "blocking gaps:"));
         for g in &r.blocking_gaps {
             let _ = writeln!(out, "    {} {} — {}", g.icon, g.rule, g.sentence);
         }
     }
     if !r.nonblocking_gaps.is_empty() {
-        let _ = writeln!(out, "  non-blocking gaps:");
+        let _ = writeln!(out, "  {}", paint.on("1", "non-blocking gaps:"));
         for g in &r.nonblocking_gaps {
             let _ = writeln!(out, "    {} {} — {}", g.icon, g.rule, g.sentence);
         }
     }
     for w in &r.warnings {
-        let _ = writeln!(out, "  warning: {w}");
+        let _ = writeln!(out, "  {} {w}", paint.on("33", "warning:"));
+    }
+    if let Some(ch) = &r.changes {
+        let _ = writeln!(out, "  changes since the baseline: {}", ch.summary);
+        if let Some(g) = &ch.gate {
+            let _ = writeln!(out, "  {g}");
+        }
     }
     if skipped_commands {
         let _ = writeln!(
@@ -227,30 +322,33 @@ fn validate(file: &str) -> anyhow::Result<i32> {
 
 fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
     let formats = formats(&r.format)?;
-    let text = match std::fs::read_to_string(&r.bundle) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("cannot read bundle `{}`: {e}", r.bundle.display());
-            return Ok(2);
-        }
-    };
-    let bundle = match Bundle::from_json(&text) {
+    let bundle = match read_bundle(&r.bundle) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{}: {e}", r.bundle.display());
+            eprintln!("{e}");
             return Ok(2);
         }
     };
-    if !bundle.intact() {
-        eprintln!(
-            "{}: the bundle's sha256 does not match its content (edited or corrupted)",
-            r.bundle.display()
-        );
-        return Ok(2);
-    }
     let written = write_outputs(&bundle, &formats, &r.out, r.templates.as_deref())?;
     for w in written {
         println!("wrote {w}");
     }
     Ok(0)
+}
+
+fn diff(d: cli::DiffArgs) -> anyhow::Result<i32> {
+    let (old, new) = match (read_bundle(&d.old), read_bundle(&d.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    };
+    let changes = diff::diff(&old.report, &new.report);
+    let text = match d.format.as_str() {
+        "md" => diff::to_markdown(&changes),
+        _ => diff::to_text(&changes),
+    };
+    print!("{text}");
+    Ok(if changes.regression { 1 } else { 0 })
 }

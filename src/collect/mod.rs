@@ -209,18 +209,30 @@ impl<'p> Ctx<'p> {
 }
 
 /// The result of collecting one request.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Item {
+    /// The request as the policy made it: `source` names the collector, the other keys are its
+    /// options (they vary by source and grow with new collectors).
+    #[schemars(schema_with = "request_schema")]
     pub request: Request,
     #[serde(flatten)]
     pub result: ItemResult,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemResult {
     Value(Value),
     Error(String),
+}
+
+fn request_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "required": ["source"],
+        "properties": { "source": { "type": "string" } },
+        "additionalProperties": true
+    })
 }
 
 impl Item {

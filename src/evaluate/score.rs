@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Outcome, Status};
 use crate::policy::model::{Policy, Severity};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AreaScore {
     pub area: String,
     pub title: String,
@@ -19,7 +19,7 @@ pub struct AreaScore {
     pub score: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Score {
     pub areas: Vec<AreaScore>,
     /// Exact overall score out of 10.
@@ -34,7 +34,7 @@ pub struct Score {
     pub arithmetic: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     Approved,

@@ -2,19 +2,24 @@
 //! and the outcomes, and it is self-contained (stored in the bundle), so a report can be
 //! re-rendered later without the policy or the repository.
 
+pub mod diff;
+pub mod junit;
 pub mod render;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::collect::{Item, Request};
 use crate::evaluate::score::{Score, Verdict};
 use crate::evaluate::{Outcome, Status};
 use crate::policy::model::{Policy, Severity};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     pub title: String,
     pub name: String,
@@ -37,9 +42,17 @@ pub struct Report {
     pub nonblocking_gaps: Vec<Gap>,
     pub warnings: Vec<String>,
     pub provenance: Provenance,
+    /// Every place a failing, pending or waived rule points at, with a stable fingerprint so
+    /// two audits can be compared (`shipshape diff`, `audit --baseline`). Omitted when empty, so
+    /// bundles written before findings existed still verify against their digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// What changed since the baseline bundle given with `audit --baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<diff::Changes>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Counts {
     pub rules: usize,
     pub pass: usize,
@@ -49,7 +62,7 @@ pub struct Counts {
     pub skipped: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandRow {
     pub command: String,
     pub status: String,
@@ -60,7 +73,7 @@ pub struct CommandRow {
     pub rules: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentRow {
     pub path: String,
     pub title: String,
@@ -75,7 +88,7 @@ pub struct DocumentRow {
     pub notes: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AreaSection {
     pub id: String,
     pub title: String,
@@ -84,7 +97,7 @@ pub struct AreaSection {
     pub rules: Vec<RuleRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RuleRow {
     pub id: String,
     pub title: String,
@@ -98,7 +111,7 @@ pub struct RuleRow {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FileRow {
     pub entry: String,
     pub present: bool,
@@ -107,7 +120,7 @@ pub struct FileRow {
     pub rule: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Recommendation {
     pub rule: String,
     pub priority: String,
@@ -119,7 +132,7 @@ pub struct Recommendation {
     pub dependencies: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Gap {
     pub rule: String,
     pub icon: String,
@@ -128,7 +141,7 @@ pub struct Gap {
     pub locations: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Provenance {
     pub tool: String,
     pub version: String,
@@ -140,6 +153,111 @@ pub struct Provenance {
     pub repository: Option<crate::repo::Head>,
     /// Filled in once the bundle is hashed.
     pub bundle_sha256: String,
+}
+
+/// One place a failing, pending or waived rule points at. The fingerprint identifies the
+/// finding across audits: it is made of the rule id, the file and the evidence at that place
+/// (the placeholder or matched text), never the line number, so a paragraph that moves is the
+/// same finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    /// `sha256("shipshape-finding/1", rule, path, text, occurrence)`, first 16 hex digits.
+    pub fingerprint: String,
+    /// The policy rule id (stable across runs; SARIF `ruleId`).
+    pub rule: String,
+    pub area: String,
+    pub title: String,
+    pub severity: Severity,
+    /// `fail`, `pending` or `waived` (the rule's outcome).
+    pub status: Status,
+    /// The rule's sentence (why it fails or is pending).
+    pub message: String,
+    /// File the finding points at, relative to the audited folder; absent for a finding about
+    /// the rule as a whole (for example a required file that is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// 1-based line; shown, never part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The evidence at that place (placeholder text, matched text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl Finding {
+    /// Whether this finding currently counts against the release (not waived).
+    pub fn active(&self) -> bool {
+        matches!(self.status, Status::Fail | Status::Pending)
+    }
+
+    /// `path:line`, `path`, or the rule id when the finding has no place.
+    pub fn place(&self) -> String {
+        match (&self.path, self.line) {
+            (Some(p), Some(l)) => format!("{p}:{l}"),
+            (Some(p), None) => p.clone(),
+            (None, _) => format!("rule {}", self.rule),
+        }
+    }
+}
+
+fn fingerprint(rule: &str, path: &str, text: &str, occurrence: usize) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        "shipshape-finding/1",
+        rule,
+        path,
+        text,
+        &occurrence.to_string(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())[..16].to_string()
+}
+
+/// Whitespace-insensitive identity of a piece of evidence text.
+fn identity(text: Option<&str>) -> String {
+    text.unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The findings of one rule: one per located piece of evidence (a line or a text), else one for
+/// the rule as a whole. Repeats of the same text in the same file are numbered in file order.
+pub fn findings_of(rule: &crate::policy::model::Rule, o: &Outcome) -> Vec<Finding> {
+    if !matches!(o.underlying, Status::Fail | Status::Pending) || o.status == Status::Skipped {
+        return Vec::new();
+    }
+    let make = |path: Option<&str>, line, text: Option<&str>, n| Finding {
+        fingerprint: fingerprint(&rule.id, path.unwrap_or(""), &identity(text), n),
+        rule: rule.id.clone(),
+        area: rule.area.clone(),
+        title: rule.title.clone(),
+        severity: rule.severity,
+        status: o.status,
+        message: o.sentence.clone(),
+        path: path.map(str::to_string),
+        line,
+        text: text.map(str::to_string),
+    };
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for l in o
+        .locations
+        .iter()
+        .filter(|l| l.line.is_some() || l.text.is_some())
+    {
+        let n = seen
+            .entry((l.path.clone(), identity(l.text.as_deref())))
+            .or_insert(0);
+        out.push(make(Some(&l.path), l.line, l.text.as_deref(), *n));
+        *n += 1;
+    }
+    if out.is_empty() {
+        out.push(make(None, None, None, 0));
+    }
+    out
 }
 
 /// Icon and word for an outcome, as the contract lists them.
@@ -440,6 +558,8 @@ pub fn build(i: Inputs<'_>) -> Report {
         .flat_map(|(r, o)| o.warnings.iter().map(move |w| format!("`{}`: {w}", r.id)))
         .collect();
 
+    let findings = pairs.iter().flat_map(|(r, o)| findings_of(r, o)).collect();
+
     let now = i.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Report {
         title: policy.audit.title.clone(),
@@ -472,6 +592,8 @@ pub fn build(i: Inputs<'_>) -> Report {
             repository: i.head,
             bundle_sha256: String::new(),
         },
+        findings,
+        changes: None,
     }
 }
 

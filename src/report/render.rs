@@ -1,6 +1,6 @@
 //! All tera code lives here: the built-in templates (overridable from a folder) and the filters
-//! that make evidence text safe inside a Markdown table. Every format renders one `Report` into
-//! an `impl Write`.
+//! that make evidence text safe inside a Markdown table or an HTML page. Every format renders one
+//! `Report` into an `impl Write`; [`Renderer::render`] picks the writer for a [`Format`].
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,8 +11,15 @@ use tera::{Tera, Value};
 use super::Report;
 
 pub const MD_TEMPLATE: &str = "report.md.tera";
+pub const HTML_TEMPLATE: &str = "report.html.tera";
 
-const BUILTIN: &[(&str, &str)] = &[(MD_TEMPLATE, include_str!("../../templates/report.md.tera"))];
+const BUILTIN: &[(&str, &str)] = &[
+    (MD_TEMPLATE, include_str!("../../templates/report.md.tera")),
+    (
+        HTML_TEMPLATE,
+        include_str!("../../templates/report.html.tera"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -28,21 +35,48 @@ pub enum RenderError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Markdown,
+    Html,
     Json,
+    Junit,
+    Sarif,
 }
 
 impl Format {
+    /// Every format, in the order `--format` lists them.
+    pub const ALL: [Format; 5] = [
+        Format::Markdown,
+        Format::Html,
+        Format::Json,
+        Format::Junit,
+        Format::Sarif,
+    ];
+
     pub fn parse(s: &str) -> Option<Format> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "md" | "markdown" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
             "json" => Some(Format::Json),
+            "junit" | "xml" => Some(Format::Junit),
+            "sarif" => Some(Format::Sarif),
             _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
         }
     }
     pub fn file_name(self) -> &'static str {
         match self {
             Format::Markdown => "report.md",
+            Format::Html => "report.html",
             Format::Json => "report.json",
+            Format::Junit => "report.junit.xml",
+            Format::Sarif => "report.sarif",
         }
     }
 }
@@ -75,9 +109,42 @@ impl Renderer {
             }
         }
         tera.autoescape_on(vec![".html.tera", ".html"]);
+        // tera's default also escapes `/`, which only makes paths unreadable in the source.
+        tera.set_escape_fn(html_escape);
         tera.register_filter("cell", cell_filter);
         tera.register_filter("code", code_filter);
+        tera.register_filter("inline", inline_filter);
         Ok(Renderer { tera })
+    }
+
+    /// Write `bundle` in `format`. Markdown, HTML, JUnit and SARIF come from the bundle's
+    /// report alone; JSON is the bundle itself.
+    pub fn render(
+        &self,
+        format: Format,
+        bundle: &crate::evidence::Bundle,
+        out: &mut dyn Write,
+    ) -> Result<(), RenderError> {
+        match format {
+            Format::Markdown => self.markdown(&bundle.report, out),
+            Format::Html => self.html(&bundle.report, out),
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, bundle)?;
+                out.write_all(b"\n")?;
+                Ok(())
+            }
+            Format::Junit => Ok(super::junit::write(&bundle.report, out)?),
+            Format::Sarif => Ok(super::sarif::write(&bundle.report, out)?),
+        }
+    }
+
+    /// One self-contained HTML page (inline CSS, no scripts). Evidence text is escaped by tera's
+    /// autoescape, which is on for `*.html.tera` names.
+    pub fn html(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
+        let ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        let text = self.tera.render(HTML_TEMPLATE, &ctx).map_err(tera_error)?;
+        out.write_all(tidy(&text).as_bytes())?;
+        Ok(())
     }
 
     pub fn markdown(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
@@ -153,6 +220,54 @@ fn code_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(format!("`{}`", clean.replace('|', "\\|"))))
 }
 
+/// Escape text for HTML (element content and quoted attributes alike).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Evidence sentences quote values in backticks; in HTML those become `<code>`. The text is
+/// escaped first, so nothing in it can become markup: the only tags are the ones added here.
+/// Use as `{{ x | inline | safe }}`.
+pub fn html_inline(s: &str) -> String {
+    let escaped = html_escape(s);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        // An unpaired backtick: no code spans at all.
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, p) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(p);
+            out.push_str("</code>");
+        } else {
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+fn inline_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    Ok(Value::String(html_inline(&s)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +280,14 @@ mod tests {
         );
         assert_eq!(md_cell("<script>`x`"), "&lt;script&gt;`x`");
         assert_eq!(md_cell("a ` b"), "a ' b");
+    }
+
+    #[test]
+    fn inline_html_escapes_before_adding_code_tags() {
+        assert_eq!(
+            html_inline("status `<script>x</script>` is \"bad\""),
+            "status <code>&lt;script&gt;x&lt;/script&gt;</code> is &quot;bad&quot;"
+        );
+        assert_eq!(html_inline("a ` <b>"), "a ` &lt;b&gt;");
     }
 }
