@@ -109,11 +109,7 @@ impl Redactor {
     /// Redact every string inside a JSON value, in place.
     pub fn value(&self, v: &mut Value) {
         match v {
-            Value::String(s) => {
-                if self.needs(s) {
-                    *s = self.text(s);
-                }
-            }
+            Value::String(s) if self.needs(s) => *s = self.text(s),
             Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
             Value::Object(m) => m.values_mut().for_each(|x| self.value(x)),
             _ => {}
