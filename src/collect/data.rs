@@ -65,7 +65,11 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .and_then(|m| m.modified())
         .ok()
         .map(DateTime::<Utc>::from);
-    let bad = |e: String| CollectError::new(format!("`{}` is not valid {format}: {e}", spec.path));
+    // Parser messages can quote a whole (hostile) line: keep the first line, bounded.
+    let bad = |e: String| {
+        let first: String = e.lines().next().unwrap_or("").chars().take(200).collect();
+        CollectError::new(format!("`{}` is not valid {format}: {first}", spec.path))
+    };
     let mut out = match format.as_str() {
         "json" => {
             json!({"value": serde_json::from_str::<Value>(&text.text).map_err(|e| bad(e.to_string()))?})
