@@ -7,6 +7,7 @@ pub mod capture;
 pub mod data;
 pub mod files;
 pub mod fs;
+pub mod git;
 pub mod run;
 pub mod scan;
 
@@ -49,6 +50,7 @@ pub enum Request {
     Scan(scan::Spec),
     Capture(capture::Spec),
     Data(data::Spec),
+    Git(git::Spec),
 }
 
 impl Request {
@@ -65,6 +67,7 @@ impl Request {
             Request::Scan(_) => "scan",
             Request::Capture(_) => "capture",
             Request::Data(_) => "data",
+            Request::Git(_) => "git",
         }
     }
 
@@ -77,6 +80,7 @@ impl Request {
             Request::Scan(s) => s.include.clone(),
             Request::Capture(s) => s.include.clone(),
             Request::Data(s) => vec![s.path.clone()],
+            Request::Git(s) => s.path.iter().cloned().collect(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Request {
                 "scan" => scan::Spec::from_raw(raw).map(Request::Scan),
                 "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
                 "data" => data::Spec::from_raw(raw).map(Request::Data),
+                "git" => git::Spec::from_raw(raw).map(Request::Git),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -142,7 +147,12 @@ pub struct Ctx<'p> {
     pub placeholders: &'p artifact::PlaceholderSet,
     /// Relative folder whose files are published audits (skipped by placeholder checks and scans).
     pub publish_dir: String,
+    /// Files this run is about to write (the audit being published and its index): not evidence
+    /// of themselves, so they are left out of the listing.
+    pub own_outputs: Vec<String>,
     files: OnceLock<fs::Listing>,
+    /// Last changes already looked up in git: one history walk per run.
+    git: git::Cache,
 }
 
 impl<'p> Ctx<'p> {
@@ -159,15 +169,25 @@ impl<'p> Ctx<'p> {
             options,
             placeholders,
             publish_dir,
+            own_outputs: Vec::new(),
             files: OnceLock::new(),
+            git: git::Cache::default(),
         }
     }
 
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
     /// files included, `.git` excluded, symlinks not followed.
     pub fn listing(&self) -> &fs::Listing {
-        self.files
-            .get_or_init(|| fs::Listing::walk(&self.root, &self.boundary))
+        self.files.get_or_init(|| {
+            let mut l = fs::Listing::walk(&self.root, &self.boundary);
+            l.files.retain(|f| !self.own_outputs.contains(f));
+            l
+        })
+    }
+
+    /// The run's cache of git history lookups.
+    pub fn git_cache(&self) -> &git::Cache {
+        &self.git
     }
 
     /// Resolve a policy path against the audited folder and hold it to the boundary.
@@ -181,6 +201,8 @@ impl<'p> Ctx<'p> {
         fs::read_text(&path, rel, self.options.max_file_bytes)
     }
 
+    /// A published audit (or the index of published audits) in the publish folder: shipshape's
+    /// own output, never a finding.
     pub fn is_published_audit(&self, rel: &str) -> bool {
         if self.publish_dir.is_empty() {
             return false;
@@ -189,7 +211,8 @@ impl<'p> Ctx<'p> {
         rel.strip_prefix(dir)
             .and_then(|r| r.strip_prefix('/'))
             .is_some_and(|name| {
-                name.starts_with("final-production-readiness-audit-") && name.ends_with(".md")
+                (name.starts_with("final-production-readiness-audit-") && name.ends_with(".md"))
+                    || name == crate::report::publish::INDEX
             })
     }
 }
@@ -229,6 +252,8 @@ pub fn collect_all(
     let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     // The listing is shared; walk it before the workers start so they do not race to build it.
     let _ = ctx.listing();
+    // Likewise the last changes in git: every rule's paths are resolved by one history walk.
+    git::prepare(ctx, plan);
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -271,6 +296,7 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Scan(s) => scan::collect(ctx, s),
         Request::Capture(s) => capture::collect(ctx, s),
         Request::Data(s) => data::collect(ctx, s),
+        Request::Git(s) => git::collect(ctx, s),
     }));
     match outcome {
         Ok(r) => r,
