@@ -326,6 +326,13 @@ fn changed_paths(
     if a == b {
         return Ok(());
     }
+    // The root itself (`path = "."` at the top of the work tree) changed when the trees differ.
+    if let Some(t) = trie.nodes[node].target
+        && node == 0
+        && active[t]
+    {
+        out.push(t);
+    }
     let ta = a.map(|id| repo.find_tree(id)).transpose()?;
     let tb = b.map(|id| repo.find_tree(id)).transpose()?;
     for (name, &child) in &trie.nodes[node].children {
@@ -508,12 +515,29 @@ pub fn last_changes(
         .collect())
 }
 
+/// libgit2 keeps up to 256 MB of parsed objects by default. The history walk reads each tree
+/// about twice (as a commit's tree, then as its child's parent tree), so a small cache loses
+/// little time and keeps a walk over a large history well under 200 MB.
+const OBJECT_CACHE_BYTES: libc::ssize_t = 32 * 1024 * 1024;
+
+/// Bound libgit2's process-wide object cache, once. Called before collector threads start
+/// ([`prepare`]) or from a single-threaded caller ([`last_changes_at`]).
+fn tune_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 options are process-global; this runs once, before any other thread
+        // of this run uses libgit2, so nothing reads the setting while it is written.
+        let _ = unsafe { git2::opts::set_cache_max_size(OBJECT_CACHE_BYTES) };
+    });
+}
+
 /// The last change of repository paths of the repository at `repo`, from one walk starting at
 /// HEAD (the benchmark's entry point; the collector goes through the per-run cache).
 pub fn last_changes_at(
     repo: &Path,
     paths: &[String],
 ) -> Result<Vec<(String, Lookup)>, crate::Error> {
+    tune_libgit2();
     let (repo, _) = locate(repo).map_err(crate::Error::Usage)?;
     let head = head_commit(&repo).map_err(crate::Error::Usage)?;
     let found = last_changes(&repo, head, paths).map_err(crate::Error::Tool)?;
@@ -632,6 +656,7 @@ pub fn lookups(ctx: &Ctx<'_>, repo_paths: &[String]) -> Result<Vec<Lookup>, Stri
 /// Resolve every last change the plan will ask for — git `last_change` requests and the files
 /// artifact requests will read — in one walk, before the collectors run in parallel.
 pub fn prepare(ctx: &Ctx<'_>, plan: &BTreeMap<String, Request>) {
+    tune_libgit2();
     let mut wanted: Vec<String> = Vec::new();
     let Ok(loc) = located(ctx) else { return };
     for req in plan.values() {
