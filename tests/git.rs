@@ -371,6 +371,33 @@ fn shallow_clone_is_pending_never_a_wrong_age() {
     assert_eq!(drill["age_source"], "unknown");
     assert!(drill.get("age_days").is_none());
     assert_eq!(outcome(&b, "head-clean").0, "pass");
+
+    // Two commits deep: a change inside the fetched history is exact; beyond it, still pending.
+    fx.write("README.md", "# R2\n")
+        .commit("2026-02-05T00:00:00Z", "newer readme");
+    let clone2 = fx.root.parent().unwrap().join("shallow2");
+    let out = git_cmd(fx.root.parent().unwrap(), "2026-02-05T00:00:00Z")
+        .args(["clone", "-q", "--depth", "2", &url])
+        .arg(&clone2)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .args(["git-last-change", "--repo"])
+        .arg(&clone2)
+        .args(["README.md", "docs/runbook.md"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("README.md\t2026-02-05T00:00:00Z\t"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("docs/runbook.md\t-\tShallow"),
+        "{text}"
+    );
 }
 
 #[test]
