@@ -31,6 +31,16 @@ pub enum Command {
     /// Compare two evidence bundles: new, resolved, regressed and unchanged findings.
     /// Exit 0 no regression, 1 regression, 2 bad input.
     Diff(DiffArgs),
+    /// Benchmark hook: print the last change of each PATH (`PATH<TAB>%cI<TAB>sha`) from one
+    /// history walk, as the git collector computes it. Used by benches/git_last_change.sh.
+    #[command(name = "git-last-change", hide = true)]
+    GitLastChange {
+        /// Repository (any folder inside its work tree).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Paths relative to the repository root.
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +95,11 @@ pub struct AuditArgs {
     /// blocking (none), warning (any failing warning), new (warnings new since --baseline).
     #[arg(long, value_name = "MODE", default_value = "blocking", value_parser = ["blocking", "warning", "new"])]
     pub fail_on: String,
+    /// Also publish the Markdown report as DIR/final-production-readiness-audit-YYYYMMDD.md
+    /// (date from --now), update DIR/audits.md and mark earlier audits superseded. DIR defaults
+    /// to the policy's [audit] publish_dir inside PATH (docs/operations-artifacts).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    pub publish: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

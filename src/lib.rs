@@ -59,6 +59,8 @@ pub struct AuditOptions {
 pub struct AuditResult {
     pub policy: Policy,
     pub bundle: Bundle,
+    /// Where the report is to be published (set by [`audit_for_publish`]).
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// Which policy applies: `--policy`, else `PATH/shipshape.toml`, else the built-in default.
@@ -80,6 +82,27 @@ pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location
 
 /// Run a whole audit and return the bundle (report inside).
 pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
+    run(opts, None)
+}
+
+/// Run an audit whose report will be published into `dir` (default: the policy's
+/// `[audit] publish_dir` inside the audited folder). The files the publish will write — that
+/// day's audit and the index — are not evidence of themselves, so a second run on the same
+/// evidence gives the same report, byte for byte.
+pub fn audit_for_publish(opts: &AuditOptions, dir: Option<&Path>) -> Result<AuditResult, Error> {
+    run(opts, Some(dir.map(Path::to_path_buf)))
+}
+
+/// Publish an audit's Markdown report into the folder [`audit_for_publish`] chose.
+pub fn publish(result: &AuditResult, markdown: &str) -> Result<report::publish::Published, Error> {
+    let dir = result
+        .publish_dir
+        .as_deref()
+        .ok_or_else(|| Error::Usage("this audit was not run for publishing".into()))?;
+    report::publish::publish(dir, &result.bundle.report, markdown).map_err(Error::Tool)
+}
+
+fn run(opts: &AuditOptions, publish: Option<Option<PathBuf>>) -> Result<AuditResult, Error> {
     let started = Instant::now();
     if !opts.path.is_dir() {
         return Err(Error::Usage(format!(
@@ -132,7 +155,21 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         })
         .collect();
 
-    let ctx = collect::Ctx::new(
+    let publish_dir =
+        publish.map(|dir| dir.unwrap_or_else(|| root.join(&policy.audit.publish_dir)));
+    // A publish folder inside the audited folder is where published audits live for this run.
+    let publish_rel = publish_dir.as_deref().and_then(|d| {
+        let abs = if d.is_absolute() {
+            d.to_path_buf()
+        } else {
+            std::env::current_dir().ok()?.join(d)
+        };
+        let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+        abs.strip_prefix(&root)
+            .ok()
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+    });
+    let mut ctx = collect::Ctx::new(
         root.clone(),
         boundary,
         collect::Options {
@@ -142,9 +179,26 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
             max_file_bytes: opts.max_file_bytes,
         },
         &policy.placeholders,
-        policy.audit.publish_dir.clone(),
+        publish_rel
+            .clone()
+            .unwrap_or_else(|| policy.audit.publish_dir.clone()),
     )
     .with_redactor(redact::Redactor::new(&policy.redact_patterns));
+    if let Some(rel) = &publish_rel {
+        let join = |name: &str| {
+            if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            }
+        };
+        ctx.own_outputs = vec![
+            join(&report::publish::file_name(
+                &opts.now.format("%Y-%m-%d").to_string(),
+            )),
+            join(report::publish::INDEX),
+        ];
+    }
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
     let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
     let score = evaluate::score::score(&policy, &outcomes);
@@ -159,7 +213,7 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         target: opts.path.to_string_lossy().replace('\\', "/"),
         env,
         now: opts.now,
-        head: repo::head(&root),
+        head: repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok(),
         document_keys,
     });
     let run = RunInfo {
@@ -167,7 +221,11 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         timings_ms: timings,
     };
     let bundle = Bundle::new(report, outcomes, evidence, run);
-    Ok(AuditResult { policy, bundle })
+    Ok(AuditResult {
+        policy,
+        bundle,
+        publish_dir,
+    })
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a

@@ -40,6 +40,7 @@ fn run() -> i32 {
         } => validate(&file),
         cli::Command::Render(r) => render(r),
         cli::Command::Diff(d) => diff(d),
+        cli::Command::GitLastChange { repo, paths } => git_last_change(&repo, &paths),
     };
     match result {
         Ok(code) => code,
@@ -156,7 +157,7 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let result = shipshape::audit(&shipshape::AuditOptions {
+    let opts = shipshape::AuditOptions {
         path: a.path.clone(),
         policy: a.policy.clone(),
         env: a.env.clone(),
@@ -164,12 +165,34 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
         jobs,
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
-    })?;
-    let bundle = match &baseline {
-        Some(old) => diff::with_baseline(result.bundle, old, fail_on),
-        None => result.bundle,
     };
-    let written = write_outputs(&bundle, &formats, &a.out, a.templates.as_deref())?;
+    let mut result = match &a.publish {
+        Some(dir) => shipshape::audit_for_publish(&opts, dir.as_deref())?,
+        None => shipshape::audit(&opts)?,
+    };
+    if let Some(old) = &baseline {
+        result.bundle = diff::with_baseline(result.bundle.clone(), old, fail_on);
+    }
+    let mut written = write_outputs(&result.bundle, &formats, &a.out, a.templates.as_deref())?;
+    if a.publish.is_some() {
+        let renderer = Renderer::new(a.templates.as_deref())
+            .map_err(|e| shipshape::Error::Usage(e.to_string()))?;
+        let mut md = Vec::new();
+        renderer
+            .markdown(&result.bundle.report, &mut md)
+            .map_err(|e| shipshape::Error::Tool(e.to_string()))?;
+        let published = shipshape::publish(&result, &String::from_utf8_lossy(&md))?;
+        if published.written.is_empty() {
+            written.push(format!(
+                "{} (published; unchanged)",
+                published.audit.display()
+            ));
+        }
+        for p in &published.written {
+            written.push(format!("{} (published)", p.display()));
+        }
+    }
+    let bundle = result.bundle;
     let fails = diff::gate_fails(&bundle.report, fail_on);
     if !a.quiet {
         summary(&bundle, &written, a.skip_commands);
@@ -318,6 +341,16 @@ fn validate(file: &str) -> anyhow::Result<i32> {
             Ok(2)
         }
     }
+}
+
+fn git_last_change(repo: &Path, paths: &[String]) -> anyhow::Result<i32> {
+    for (path, found) in shipshape::collect::git::last_changes_at(repo, paths)? {
+        match found {
+            Ok(c) => println!("{path}\t{}\t{}", c.iso_strict(), c.sha),
+            Err(miss) => println!("{path}\t-\t{miss:?}"),
+        }
+    }
+    Ok(0)
 }
 
 fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {

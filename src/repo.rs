@@ -26,9 +26,27 @@ pub fn work_tree_root(path: &Path) -> Option<PathBuf> {
 /// HEAD of the repository enclosing `path`; dirty paths are those under `path` only, so an
 /// audit of a sub-folder is not made dirty by unrelated work elsewhere in a monorepo.
 pub fn head(path: &Path) -> Option<Head> {
-    let repo = git2::Repository::discover(path).ok()?;
-    let head = repo.head().ok()?;
-    let commit = head.peel_to_commit().ok()?;
+    head_checked(path, &|_| false).ok()
+}
+
+/// HEAD as [`head`] reads it, or a sentence saying why there is none (not a repository, an
+/// unborn branch). `skip` receives each dirty path relative to `path` and leaves out those it
+/// returns true for: shipshape's own published audits are output, not uncommitted evidence.
+pub fn head_checked(path: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Head, String> {
+    let (repo, loc) = crate::collect::git::locate(path)?;
+    let head = match repo.head() {
+        Ok(h) => h,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            return Err(
+                "the current branch has no commits yet (unborn HEAD), so there is no HEAD to report"
+                    .into(),
+            );
+        }
+        Err(e) => return Err(format!("cannot read HEAD: {}", e.message())),
+    };
+    let commit = head
+        .peel_to_commit()
+        .map_err(|e| format!("HEAD does not point at a commit: {}", e.message()))?;
     let sha = commit.id().to_string();
     let branch = if head.is_branch() {
         head.shorthand().unwrap_or("HEAD").to_string()
@@ -38,13 +56,7 @@ pub fn head(path: &Path) -> Option<Head> {
     let time = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    let wt = std::fs::canonicalize(repo.workdir()?).ok()?;
-    let canon = std::fs::canonicalize(path).ok()?;
-    let prefix = canon
-        .strip_prefix(&wt)
-        .ok()?
-        .to_string_lossy()
-        .replace('\\', "/");
+    let prefix = loc.prefix.clone();
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true).recurse_untracked_dirs(true);
     if !prefix.is_empty() {
@@ -52,13 +64,14 @@ pub fn head(path: &Path) -> Option<Head> {
     }
     let mut dirty_paths: Vec<String> = repo
         .statuses(Some(&mut opts))
-        .ok()?
+        .map_err(|e| format!("cannot read the work tree status: {}", e.message()))?
         .iter()
         .filter(|s| !s.status().is_ignored())
         .filter_map(|s| s.path().ok().map(str::to_string))
+        .filter(|p| !skip(&loc.from_repo(p)))
         .collect();
     dirty_paths.sort();
-    Some(Head {
+    Ok(Head {
         short: sha.chars().take(12).collect(),
         sha,
         branch,

@@ -282,6 +282,10 @@ fn cases() -> Vec<(&'static str, Mutation)> {
         ("version-coherent", |r| {
             replace(r, "controller/src/version.py", "0.2.2", "0.2.3")
         }),
+        ("release-tag-annotated", |r| {
+            // A lightweight tag for the version: no tagger, no message, cannot be signed.
+            support::git(r, &["tag", "v0.2.2"])
+        }),
         ("immutable-prod-images", |r| {
             edit(r, "k8s/overlays/prod/kustomization.yaml", |s| {
                 regex_lite_replace_digests(&s)

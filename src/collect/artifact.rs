@@ -96,40 +96,45 @@ impl PlaceholderSet {
     }
 }
 
-pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
-    let matches: Vec<String> = if fs::is_glob(&spec.glob) {
-        let set =
-            fs::globset(std::slice::from_ref(&spec.glob), false).map_err(CollectError::new)?;
+/// The files an artifact path or glob names (relative to the audited folder, existing only).
+pub fn matching_paths(ctx: &Ctx<'_>, glob: &str) -> Vec<String> {
+    if fs::is_glob(glob) {
+        let Ok(set) = fs::globset(&[glob.to_string()], false) else {
+            return vec![];
+        };
         ctx.listing()
             .matching(&set, None)
             .into_iter()
             .map(str::to_string)
             .collect()
     } else {
-        let path = ctx.resolve(&spec.glob)?;
-        if path.exists() {
-            vec![spec.glob.trim_start_matches("./").to_string()]
-        } else {
-            vec![]
+        match ctx.resolve(glob) {
+            Ok(path) if path.exists() => vec![glob.trim_start_matches("./").to_string()],
+            _ => vec![],
         }
-    };
-    let placeholder_res = ctx.placeholders.compile();
-    let mut items = Vec::new();
-    for rel in &matches {
-        items.push(parse_file(ctx, rel, &placeholder_res)?);
     }
-    // Newest first: by the date in the name, then by modification time.
-    items.sort_by(|a, b| {
-        let key = |v: &Value| {
-            (
-                v["name_date"].as_str().unwrap_or("").to_string(),
-                v["mtime"].as_str().unwrap_or("").to_string(),
-            )
-        };
-        key(b)
-            .cmp(&key(a))
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    if fs::is_glob(&spec.glob) {
+        fs::globset(std::slice::from_ref(&spec.glob), false).map_err(CollectError::new)?;
+    } else {
+        ctx.resolve(&spec.glob)?;
+    }
+    let matches = matching_paths(ctx, &spec.glob);
+    let placeholder_res = ctx.placeholders.compile();
+    let mut keyed = Vec::new();
+    for rel in &matches {
+        keyed.push(parse_file(ctx, rel, &placeholder_res)?);
+    }
+    // Newest first: by the date in the name, then by the time the age was taken from.
+    keyed.sort_by(|(a, ka), (b, kb)| {
+        let name = |v: &Value| v["name_date"].as_str().unwrap_or("").to_string();
+        (name(b), kb)
+            .cmp(&(name(a), ka))
             .then_with(|| a["path"].as_str().cmp(&b["path"].as_str()))
     });
+    let items: Vec<Value> = keyed.into_iter().map(|(v, _)| v).collect();
     let mut top = match items.first() {
         Some(Value::Object(m)) => m.clone(),
         _ => absent(&spec.glob),
@@ -163,14 +168,27 @@ fn absent(glob: &str) -> Map<String, Value> {
     }
 }
 
-fn parse_file(ctx: &Ctx<'_>, rel: &str, placeholders: &[(String, Regex)]) -> Collected {
+/// One matched file parsed, with the time its age was taken from (for newest-first order).
+fn parse_file(
+    ctx: &Ctx<'_>,
+    rel: &str,
+    placeholders: &[(String, Regex)],
+) -> Result<(Value, i64), CollectError> {
     let path = ctx.resolve(rel)?;
     let text = ctx.read_text(rel)?;
     let mtime: Option<DateTime<Utc>> = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .ok()
         .map(DateTime::<Utc>::from);
-    let parsed = parse_markdown(&text.text, placeholders);
+    let published = ctx.is_published_audit(rel);
+    // A published audit is read as it was published (without the superseded note shipshape
+    // adds later), and what it quotes is never a placeholder of its own.
+    let body = if published {
+        crate::report::publish::strip_superseded_note(&text.text)
+    } else {
+        &text.text
+    };
+    let parsed = parse_markdown(body, if published { &[] } else { placeholders });
     let name_date = date_in_name(rel);
     let mut m = Map::new();
     m.insert("exists".into(), json!(true));
@@ -186,26 +204,46 @@ fn parse_file(ctx: &Ctx<'_>, rel: &str, placeholders: &[(String, Regex)]) -> Col
         "name_date".into(),
         json!(name_date.map(|d| d.to_string()).unwrap_or_default()),
     );
-    m.insert(
-        "mtime".into(),
-        json!(mtime.map(|t| t.to_rfc3339()).unwrap_or_default()),
-    );
-    // An artifact dated in its name (`dr-drill-20260209.md`) is as old as that date; otherwise
-    // the file's modification time is all there is, and `age_source` says so.
-    let (age, source) = match name_date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
-        Some(t) => (super::age_days(ctx.options.now, t.and_utc()), "name"),
-        None => (
-            mtime
-                .map(|t| super::age_days(ctx.options.now, t))
-                .unwrap_or(-1),
-            "mtime",
-        ),
+    // How old the artifact is: a tracked file is as old as its last commit (git); an untracked
+    // one as old as the date in its name (`dr-drill-20260209.md`), else its modification time.
+    // When git cannot tell (a shallow clone) and the name has no date, there is no age at all —
+    // a rule that reads `age_days` is then pending, never passed on a checkout time.
+    let now = ctx.options.now;
+    let name_time = name_date
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let (age, source, sort_time) = match super::git::file_history(ctx, rel) {
+        super::git::FileHistory::Tracked(c) => {
+            let mut lc = c.to_value(rel, now);
+            lc.remove("exists");
+            lc.remove("tracked");
+            lc.remove("path");
+            m.insert("last_change".into(), Value::Object(lc));
+            (Some(super::age_days(now, c.utc())), "git", c.time)
+        }
+        super::git::FileHistory::Unknown(reason) => match name_time {
+            Some(t) => (Some(super::age_days(now, t)), "name", t.timestamp()),
+            None => {
+                m.insert("age_error".into(), json!(reason));
+                (None, "unknown", 0)
+            }
+        },
+        super::git::FileHistory::Untracked => match (name_time, mtime) {
+            (Some(t), _) => (Some(super::age_days(now, t)), "name", t.timestamp()),
+            (None, Some(t)) => {
+                m.insert("mtime".into(), json!(t.to_rfc3339()));
+                (Some(super::age_days(now, t)), "mtime", t.timestamp())
+            }
+            (None, None) => (Some(-1), "mtime", 0),
+        },
     };
-    m.insert("age_days".into(), json!(age));
+    if let Some(age) = age {
+        m.insert("age_days".into(), json!(age));
+    }
     m.insert("age_source".into(), json!(source));
     m.insert("lossy".into(), json!(text.lossy));
-    m.insert("published_audit".into(), json!(ctx.is_published_audit(rel)));
-    Ok(Value::Object(m))
+    m.insert("published_audit".into(), json!(published));
+    Ok((Value::Object(m), sort_time))
 }
 
 /// A date in a file name: `dr-drill-20260209.md` or `audit-2026-02-09.md`.

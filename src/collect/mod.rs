@@ -7,6 +7,7 @@ pub mod capture;
 pub mod data;
 pub mod files;
 pub mod fs;
+pub mod git;
 pub mod links;
 pub mod run;
 pub mod scan;
@@ -51,6 +52,7 @@ pub enum Request {
     Capture(capture::Spec),
     Data(data::Spec),
     Links(links::Spec),
+    Git(git::Spec),
 }
 
 impl Request {
@@ -68,6 +70,7 @@ impl Request {
             Request::Capture(_) => "capture",
             Request::Data(_) => "data",
             Request::Links(_) => "links",
+            Request::Git(_) => "git",
         }
     }
 
@@ -81,6 +84,7 @@ impl Request {
             Request::Capture(s) => s.include.clone(),
             Request::Data(s) => vec![s.path.clone()],
             Request::Links(s) => s.include.clone(),
+            Request::Git(s) => s.path.iter().cloned().collect(),
         }
     }
 
@@ -115,6 +119,7 @@ impl Request {
                 "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
                 "data" => data::Spec::from_raw(raw).map(Request::Data),
                 "links" => links::Spec::from_raw(raw).map(Request::Links),
+                "git" => git::Spec::from_raw(raw).map(Request::Git),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -149,7 +154,12 @@ pub struct Ctx<'p> {
     pub publish_dir: String,
     /// Applied to everything collected, before it is evaluated, truncated or stored.
     pub redactor: crate::redact::Redactor,
+    /// Files this run is about to write (the audit being published and its index): not evidence
+    /// of themselves, so they are left out of the listing.
+    pub own_outputs: Vec<String>,
     files: OnceLock<fs::Listing>,
+    /// Last changes already looked up in git: one history walk per run.
+    git: git::Cache,
 }
 
 impl<'p> Ctx<'p> {
@@ -167,7 +177,9 @@ impl<'p> Ctx<'p> {
             placeholders,
             publish_dir,
             redactor: crate::redact::Redactor::new(&[]),
+            own_outputs: Vec::new(),
             files: OnceLock::new(),
+            git: git::Cache::default(),
         }
     }
 
@@ -180,8 +192,16 @@ impl<'p> Ctx<'p> {
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
     /// files included, `.git` excluded, symlinks not followed.
     pub fn listing(&self) -> &fs::Listing {
-        self.files
-            .get_or_init(|| fs::Listing::walk(&self.root, &self.boundary))
+        self.files.get_or_init(|| {
+            let mut l = fs::Listing::walk(&self.root, &self.boundary);
+            l.files.retain(|f| !self.own_outputs.contains(f));
+            l
+        })
+    }
+
+    /// The run's cache of git history lookups.
+    pub fn git_cache(&self) -> &git::Cache {
+        &self.git
     }
 
     /// Resolve a policy path against the audited folder and hold it to the boundary.
@@ -195,6 +215,8 @@ impl<'p> Ctx<'p> {
         fs::read_text(&path, rel, self.options.max_file_bytes)
     }
 
+    /// A published audit (or the index of published audits) in the publish folder: shipshape's
+    /// own output, never a finding.
     pub fn is_published_audit(&self, rel: &str) -> bool {
         if self.publish_dir.is_empty() {
             return false;
@@ -203,7 +225,8 @@ impl<'p> Ctx<'p> {
         rel.strip_prefix(dir)
             .and_then(|r| r.strip_prefix('/'))
             .is_some_and(|name| {
-                name.starts_with("final-production-readiness-audit-") && name.ends_with(".md")
+                (name.starts_with("final-production-readiness-audit-") && name.ends_with(".md"))
+                    || name == crate::report::publish::INDEX
             })
     }
 }
@@ -255,6 +278,8 @@ pub fn collect_all(
     let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     // The listing is shared; walk it before the workers start so they do not race to build it.
     let _ = ctx.listing();
+    // Likewise the last changes in git: every rule's paths are resolved by one history walk.
+    git::prepare(ctx, plan);
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -298,6 +323,7 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Capture(s) => capture::collect(ctx, s),
         Request::Data(s) => data::collect(ctx, s),
         Request::Links(s) => links::collect(ctx, s),
+        Request::Git(s) => git::collect(ctx, s),
     }));
     match outcome {
         Ok(Ok(mut v)) => {

@@ -157,7 +157,12 @@ fn evaluate_rule(
         "approved",
         cel::to_cel(&Value::from(policy.audit.approved_statuses.clone())),
     );
-    ctx.add_variable_from_value("stale_after_days", policy.audit.stale_after_days);
+    // A rule's own window shadows the policy's (a quarterly drill: `stale_after_days = 92`).
+    ctx.add_variable_from_value(
+        "stale_after_days",
+        rule.stale_after_days
+            .unwrap_or(policy.audit.stale_after_days),
+    );
     let mut values: Vec<&Value> = Vec::new();
     for (name, request) in &rule.evidence {
         match evidence.get(&request.key()).map(Item::as_result) {

@@ -650,6 +650,13 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             if r.expect.is_empty() {
                 diags.push(err("has no `expect` expressions".into()));
             }
+            if let Some(d) = r.stale_after_days
+                && d < 0
+            {
+                diags.push(err(format!(
+                    "stale_after_days must be zero or more days, not {d}"
+                )));
+            }
             let declared: BTreeSet<&str> = r
                 .evidence
                 .keys()
@@ -710,6 +717,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 fail_message: r.fail_message.clone(),
                 remediation: r.remediation.clone(),
                 origin: o.clone(),
+                stale_after_days: r.stale_after_days,
             });
         }
     }

@@ -163,6 +163,8 @@ pub struct RuleRaw {
     /// Sentence shown when the rule fails, before the computed detail.
     pub fail_message: Option<String>,
     pub remediation: Option<Remediation>,
+    /// Freshness window for this rule (days); shadows `[audit] stale_after_days` in its CEL.
+    pub stale_after_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -262,6 +264,9 @@ pub struct Rule {
     pub fail_message: Option<String>,
     pub remediation: Option<Remediation>,
     pub origin: Origin,
+    /// The rule's own freshness window, if it sets one (else the policy's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_after_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

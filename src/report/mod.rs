@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod junit;
+pub mod publish;
 pub mod render;
 pub mod sarif;
 
@@ -553,10 +554,13 @@ pub fn build(i: Inputs<'_>) -> Report {
         })
         .map(|(r, o)| gap(r, o))
         .collect();
-    let warnings = pairs
+    let mut warnings: Vec<String> = pairs
         .iter()
         .flat_map(|(r, o)| o.warnings.iter().map(move |w| format!("`{}`: {w}", r.id)))
         .collect();
+    if let Some(w) = i.head.as_ref().and_then(dirty_warning) {
+        warnings.insert(0, w);
+    }
 
     let findings = pairs.iter().flat_map(|(r, o)| findings_of(r, o)).collect();
 
@@ -595,6 +599,28 @@ pub fn build(i: Inputs<'_>) -> Report {
         findings,
         changes: None,
     }
+}
+
+/// The warning a dirty work tree earns: the audit then describes files no commit holds.
+fn dirty_warning(head: &crate::repo::Head) -> Option<String> {
+    if !head.dirty {
+        return None;
+    }
+    let n = head.dirty_paths.len();
+    let mut shown: Vec<String> = head
+        .dirty_paths
+        .iter()
+        .take(3)
+        .map(|p| format!("`{p}`"))
+        .collect();
+    if n > 3 {
+        shown.push(format!("+{} more", n - 3));
+    }
+    Some(format!(
+        "work tree dirty: {n} uncommitted path(s) ({}); this audit describes files that no commit holds, so it cannot be reproduced from `{}`",
+        shown.join(", "),
+        head.short
+    ))
 }
 
 /// A table row names a few places; a failing rule shows more than a passing one needs.

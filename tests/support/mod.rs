@@ -27,9 +27,37 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the bundled example in a fresh temp folder (outside any git repository).
+/// A copy of the bundled example in a fresh temp folder, committed to a new git repository with
+/// pinned dates and author, as a team's checkout of the service would be.
 pub fn copy_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&example_dir(), dir.path());
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "shipshape 0.2.2"]);
     dir
+}
+
+/// Run `git` in `root` with a fixed identity and pinned dates.
+pub fn git(root: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args([
+            "-c",
+            "user.name=Fixture",
+            "-c",
+            "user.email=fixture@example.com",
+        ])
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", "2026-02-10T09:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-02-10T09:00:00Z")
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
