@@ -5,7 +5,10 @@
 pub mod collect;
 pub mod evaluate;
 pub mod evidence;
+pub mod explain;
+pub mod init;
 pub mod policy;
+pub mod progress;
 pub mod repo;
 pub mod report;
 
@@ -79,6 +82,14 @@ pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location
 
 /// Run a whole audit and return the bundle (report inside).
 pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
+    audit_with_progress(opts, None)
+}
+
+/// [`audit`], telling `progress` as each piece of evidence is collected.
+pub fn audit_with_progress(
+    opts: &AuditOptions,
+    progress: Option<&dyn collect::Progress>,
+) -> Result<AuditResult, Error> {
     let started = Instant::now();
     if !opts.path.is_dir() {
         return Err(Error::Usage(format!(
@@ -136,6 +147,13 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         },
         &policy.placeholders,
         policy.audit.publish_dir.clone(),
+    )
+    .with_progress(progress);
+    tracing::info!(
+        policy = %policy.name,
+        rules = policy.rules.len(),
+        requests = plan.len(),
+        "collecting evidence"
     );
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
     let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);

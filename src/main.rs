@@ -2,6 +2,7 @@
 //! exit code (0 approved, 1 not approved, 2 usage/policy error, 3 tool failure — panics too).
 
 mod cli;
+mod commands;
 
 use std::io::Write;
 use std::path::Path;
@@ -32,12 +33,21 @@ fn run() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    commands::init_logging(cli.verbose);
+    let verbose = cli.verbose;
     let result = match cli.command {
-        cli::Command::Audit(a) => audit(a),
+        cli::Command::Audit(a) => audit(a, verbose),
         cli::Command::Policy {
             command: cli::PolicyCommand::Validate { file },
         } => validate(&file),
         cli::Command::Render(r) => render(r),
+        cli::Command::Policy {
+            command: cli::PolicyCommand::Schema,
+        } => commands::schema(),
+        cli::Command::Init(a) => commands::init(a),
+        cli::Command::Explain(a) => commands::explain(a),
+        cli::Command::Completions { shell } => commands::completions(shell),
+        cli::Command::Man { dir } => commands::man(dir.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -125,7 +135,7 @@ fn write_outputs(
     Ok(written)
 }
 
-fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
+fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     let now = parse_now(a.now.as_deref())?;
     let formats = formats(&a.format)?;
     let jobs = a.jobs.unwrap_or_else(|| {
@@ -133,15 +143,24 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let result = shipshape::audit(&shipshape::AuditOptions {
-        path: a.path.clone(),
-        policy: a.policy.clone(),
-        env: a.env.clone(),
-        now,
-        jobs,
-        skip_commands: a.skip_commands,
-        max_file_bytes: a.max_file_bytes,
-    })?;
+    // A live display only for a person watching a terminal; logs (-v) replace it.
+    let progress = commands::progress(a.quiet || verbose > 0);
+    let result = shipshape::audit_with_progress(
+        &shipshape::AuditOptions {
+            path: a.path.clone(),
+            policy: a.policy.clone(),
+            env: a.env.clone(),
+            now,
+            jobs,
+            skip_commands: a.skip_commands,
+            max_file_bytes: a.max_file_bytes,
+        },
+        progress
+            .as_ref()
+            .map(|p| p as &dyn shipshape::collect::Progress),
+    );
+    drop(progress);
+    let result = result?;
     let written = write_outputs(&result.bundle, &formats, &a.out, a.templates.as_deref())?;
     if !a.quiet {
         summary(&result.bundle, &written, a.skip_commands);

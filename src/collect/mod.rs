@@ -143,6 +143,14 @@ pub struct Ctx<'p> {
     /// Relative folder whose files are published audits (skipped by placeholder checks and scans).
     pub publish_dir: String,
     files: OnceLock<fs::Listing>,
+    progress: Option<&'p dyn Progress>,
+}
+
+/// Told as evidence is collected (from worker threads), for progress displays.
+pub trait Progress: Send + Sync {
+    fn planned(&self, _total: usize) {}
+    fn started(&self, _key: &str, _request: &Request) {}
+    fn finished(&self, _key: &str, _request: &Request, _ms: u64, _ok: bool) {}
 }
 
 impl<'p> Ctx<'p> {
@@ -160,7 +168,14 @@ impl<'p> Ctx<'p> {
             placeholders,
             publish_dir,
             files: OnceLock::new(),
+            progress: None,
         }
+    }
+
+    /// Report collection to `progress` (a terminal display, say).
+    pub fn with_progress(mut self, progress: Option<&'p dyn Progress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
@@ -230,6 +245,9 @@ pub fn collect_all(
     // The listing is shared; walk it before the workers start so they do not race to build it.
     let _ = ctx.listing();
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
+    if let Some(p) = ctx.progress {
+        p.planned(plan.len());
+    }
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -237,8 +255,16 @@ pub fn collect_all(
                     let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                     let Some((key, request)) = next else { break };
                     let started = Instant::now();
+                    tracing::debug!(source = request.source_name(), request = %key, "collecting");
+                    if let Some(p) = ctx.progress {
+                        p.started(key, request);
+                    }
                     let result = collect_one(ctx, request);
                     let ms = started.elapsed().as_millis() as u64;
+                    tracing::debug!(ms, ok = result.is_ok(), request = %key, "collected");
+                    if let Some(p) = ctx.progress {
+                        p.finished(key, request, ms, result.is_ok());
+                    }
                     let item = Item {
                         request: request.clone(),
                         result: match result {

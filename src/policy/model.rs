@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A position in a policy file, for messages.
@@ -20,8 +21,9 @@ impl std::fmt::Display for Origin {
 }
 
 /// `[audit]`: what the audit is called and what it takes to approve.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct AuditRaw {
     pub name: Option<String>,
     pub title: Option<String>,
@@ -38,8 +40,9 @@ pub struct AuditRaw {
     pub publish_dir: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct AreaRaw {
     pub id: String,
     pub title: Option<String>,
@@ -47,7 +50,9 @@ pub struct AreaRaw {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Hash, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Blocking,
@@ -65,8 +70,9 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct Remediation {
     pub priority: Option<String>,
     pub category: Option<String>,
@@ -79,8 +85,9 @@ pub struct Remediation {
 
 /// One evidence request as written. Exactly one *source* key must be set; the others are
 /// options of that source. Validation turns it into a [`crate::collect::Request`].
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct EvidenceRaw {
     // sources
     pub artifact: Option<String>,
@@ -113,7 +120,7 @@ pub struct EvidenceRaw {
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(untagged)]
 pub enum FileEntry {
     One(String),
@@ -132,41 +139,54 @@ impl FileEntry {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct RuleRaw {
+    /// kebab-case, unique across all included files.
     pub id: String,
+    /// The id of an `[[area]]`.
     pub area: String,
     pub title: Option<String>,
     pub description: Option<String>,
+    /// blocking (a fail or pending blocks approval), warning (lowers the score) or info.
     pub severity: Option<Severity>,
+    /// Weight inside the area (default 1).
     pub weight: Option<f64>,
+    /// The rule applies only to these environments; elsewhere it is skipped.
     pub environments: Option<Vec<String>>,
+    /// evidence.NAME = { SOURCE = ..., options }: NAME is what CEL sees.
     #[serde(default)]
     pub evidence: BTreeMap<String, EvidenceRaw>,
+    /// CEL expressions over the evidence; all must be true.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub expect: Vec<toml::Spanned<String>>,
     /// Sentence shown when the rule passes (what the evidence shows).
     pub pass_message: Option<String>,
     /// Sentence shown when the rule fails, before the computed detail.
     pub fail_message: Option<String>,
+    /// An entry of the prioritised recommendations when the rule fails or is pending.
     pub remediation: Option<Remediation>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct WaiverRaw {
     pub rule: Option<String>,
     pub reason: Option<String>,
     pub owner: Option<String>,
     pub approver: Option<String>,
     pub ticket: Option<String>,
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<toml::value::Datetime>,
 }
 
 /// `[[document]]`: a row of the documentation matrix.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct DocumentRaw {
     pub path: String,
     pub title: Option<String>,
@@ -175,8 +195,9 @@ pub struct DocumentRaw {
 }
 
 /// `[placeholders]`: what counts as unfinished text in an artifact.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct PlaceholdersRaw {
     /// Extra patterns: kind → regex.
     pub patterns: Option<BTreeMap<String, String>>,
@@ -185,10 +206,13 @@ pub struct PlaceholdersRaw {
 }
 
 /// The whole of one policy file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicyFileRaw {
+    /// Policies loaded before this one: paths relative to this file, or builtin:NAME.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub include: Vec<toml::Spanned<String>>,
     pub audit: Option<AuditRaw>,
     #[serde(default)]
