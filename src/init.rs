@@ -413,6 +413,7 @@ severity = "warning"
 evidence.version = {{ capture = {re}, include = [{file_lit}] }}
 evidence.entries = {{ capture = '^##\s*\[?v?([0-9][^\]\s]*)', include = [{log}] }}
 expect = ['size(version.values) == 1', 'version.values.all(v, v in entries.values)']
+fail_message = "the CHANGELOG has no `##` entry for the version {file} declares"
 remediation = {{ priority = "medium", category = "Release", action = "Add a `## [VERSION]` entry to the CHANGELOG for the version being released.", effort = "Small" }}
 "#,
                 re = lit(re),
@@ -623,6 +624,7 @@ expect = [
   'workloads.files.all(f, f in rofs.files)',
   'workloads.files.all(f, f in limits.files)',
 ]
+fail_message = "a manifest with containers lacks runAsNonRoot: true, readOnlyRootFilesystem: true or limits"
 remediation = {{ priority = "medium", category = "Security", action = "Set runAsNonRoot, readOnlyRootFilesystem and resource limits on every container (patches from kustomize overlays are not seen by this line-based check).", effort = "Medium" }}
 "#,
                 n = f.manifest_count,

@@ -28,7 +28,8 @@ impl Display {
 
     pub fn with_target(target: ProgressDrawTarget) -> Display {
         let multi = MultiProgress::with_draw_target(target);
-        let overall = multi.add(ProgressBar::new(0));
+        // Added to the display once the plan is known, so it never flashes "0/0".
+        let overall = ProgressBar::new(0);
         overall.set_style(
             ProgressStyle::with_template(
                 "{prefix:>10} [{bar:30}] {pos}/{len} evidence requests  {elapsed}",
@@ -75,6 +76,7 @@ fn short(s: &str, max: usize) -> String {
 impl Progress for Display {
     fn planned(&self, total: usize) {
         self.overall.set_length(total as u64);
+        self.multi.insert(0, self.overall.clone());
         self.overall.enable_steady_tick(Duration::from_millis(200));
     }
 

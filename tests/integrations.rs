@@ -525,3 +525,193 @@ fn dockerfile_is_multi_stage_and_runs_as_nonroot() {
         "the build context skips target/"
     );
 }
+
+// --- shipshape's own release gate --------------------------------------------------------------
+
+const NOW: &str = "2026-11-26T12:00:00Z";
+
+fn audit_at(dir: &Path) -> (i32, String) {
+    let out = tempfile::tempdir().unwrap();
+    let o = assert_cmd::Command::cargo_bin("shipshape")
+        .unwrap()
+        .current_dir(dir)
+        .args(["audit", ".", "--now", NOW, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn shipshape_approves_its_own_release() {
+    let (code, out) = audit_at(&root());
+    assert_eq!(code, 0, "the repository's own gate must approve:\n{out}");
+    assert!(out.contains("APPROVED"), "{out}");
+}
+
+/// A copy of the files the gate reads, so each rule can be flipped without touching the repo.
+fn gate_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "shipshape.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".pre-commit-hooks.yaml",
+    ] {
+        std::fs::copy(root().join(f), dir.path().join(f)).unwrap();
+    }
+    for d in ["docs", "src", "policies", "examples/ci", "deploy"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        copy_dir(&root().join(d), &dir.path().join(d));
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_own_gate_is_not_vacuous() {
+    let copy = gate_copy();
+    let (code, out) = audit_at(copy.path());
+    assert_eq!(code, 0, "{out}");
+    type Flip = (
+        &'static str,
+        &'static str,
+        fn(String) -> String,
+        &'static str,
+    );
+    let flips: &[Flip] = &[
+        (
+            "Cargo.toml",
+            "version bumped",
+            |s| s.replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1),
+            "changelog-matches-version",
+        ),
+        (
+            "src/lib.rs",
+            "a marker comment",
+            |s| s + "\n// TODO finish\n",
+            "no-markers-in-src",
+        ),
+        (
+            "docs/faq.md",
+            "a placeholder",
+            |s| s + "\nOwner: TBD\n",
+            "docs-free-of-placeholders",
+        ),
+        (
+            "README.md",
+            "the test command gone",
+            |s| s.replace("cargo test  ", "cargo nextest"),
+            "readme-shows-the-two-commands",
+        ),
+    ];
+    for (file, what, edit, rule) in flips {
+        let copy = gate_copy();
+        let p = copy.path().join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let changed = edit(text.clone());
+        assert_ne!(changed, text, "{what}: the edit changed nothing");
+        std::fs::write(&p, changed).unwrap();
+        let (code, out) = audit_at(copy.path());
+        assert_eq!(code, 1, "{what} must block:\n{out}");
+        assert!(out.contains(rule), "{what} should fail {rule}:\n{out}");
+    }
+}
+
+// --- docs ----------------------------------------------------------------------------------------
+
+#[test]
+fn docs_policy_examples_are_real_files_that_validate() {
+    let dir = root().join("docs/examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let r = shipshape::policy::load(&shipshape::policy::Location::File(p.clone()));
+            assert!(r.is_ok(), "{}: {}", p.display(), r.unwrap_err());
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+    // Every TOML block in the user docs is quoted from one of those files.
+    for page in [
+        "getting-started.md",
+        "waivers.md",
+        "ci.md",
+        "kubernetes-cronjob.md",
+        "faq.md",
+    ] {
+        let text = std::fs::read_to_string(root().join("docs").join(page)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            if lines[i].trim() == "```toml" {
+                let marker = lines[..i]
+                    .iter()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .copied()
+                    .unwrap_or("");
+                let file = marker
+                    .strip_prefix("<!-- from ")
+                    .and_then(|m| m.strip_suffix(" -->"))
+                    .unwrap_or_else(|| {
+                        panic!("docs/{page}:{}: a toml block must follow `<!-- from docs/examples/FILE.toml -->`", i + 1)
+                    });
+                let end = (i + 1..lines.len())
+                    .find(|&j| lines[j].trim() == "```")
+                    .unwrap();
+                let block = lines[i + 1..end].join("\n");
+                let source = std::fs::read_to_string(root().join(file))
+                    .unwrap_or_else(|e| panic!("docs/{page}: {file}: {e}"));
+                assert!(
+                    source.contains(&block),
+                    "docs/{page}:{}: the block is not quoted verbatim from {file}",
+                    i + 1
+                );
+                i = end;
+            }
+            i += 1;
+        }
+    }
+}
+
+#[test]
+fn readme_documentation_list_links_every_page() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for page in [
+        "getting-started.md",
+        "waivers.md",
+        "ci.md",
+        "kubernetes-cronjob.md",
+        "faq.md",
+    ] {
+        assert!(
+            readme.contains(&format!("(docs/{page})")),
+            "README does not link docs/{page}"
+        );
+        assert!(root().join("docs").join(page).is_file());
+    }
+}

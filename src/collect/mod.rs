@@ -255,13 +255,21 @@ pub fn collect_all(
                     let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                     let Some((key, request)) = next else { break };
                     let started = Instant::now();
-                    tracing::debug!(source = request.source_name(), request = %key, "collecting");
+                    if let Request::Run(r) = request {
+                        tracing::info!(command = %r.command, "running");
+                    } else {
+                        tracing::debug!(source = request.source_name(), request = %key, "collecting");
+                    }
                     if let Some(p) = ctx.progress {
                         p.started(key, request);
                     }
                     let result = collect_one(ctx, request);
                     let ms = started.elapsed().as_millis() as u64;
-                    tracing::debug!(ms, ok = result.is_ok(), request = %key, "collected");
+                    if let Request::Run(r) = request {
+                        tracing::info!(command = %r.command, ms, collected = result.is_ok(), "finished");
+                    } else {
+                        tracing::debug!(ms, ok = result.is_ok(), request = %key, "collected");
+                    }
                     if let Some(p) = ctx.progress {
                         p.finished(key, request, ms, result.is_ok());
                     }
