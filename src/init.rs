@@ -47,8 +47,8 @@ pub struct Language {
     /// Why we think so (the file that says it).
     pub evidence: String,
     pub test_command: String,
-    /// A capture that proves tests ran, as (name, regex).
-    pub ran: Option<(&'static str, &'static str)>,
+    /// A capture that proves tests ran, as (name, regex, the CEL check on it).
+    pub ran: Option<(&'static str, &'static str, &'static str)>,
     pub timeout: u64,
     pub extensions: &'static [&'static str],
 }
@@ -185,7 +185,13 @@ pub fn inspect(root: &Path) -> Findings {
             name: "Rust",
             evidence: "Cargo.toml".into(),
             test_command: "cargo test".into(),
-            ran: Some(("passed", r"test result: ok\. (\d+) passed")),
+            // One `test result` line per test binary and doc-test run, and the last is often
+            // doc-tests with 0 passed: capture the last line that passed something instead.
+            ran: Some((
+                "passed",
+                r"test result: ok\. ([1-9]\d*) passed",
+                "has(tests.captures.passed)",
+            )),
             timeout: 1800,
             extensions: &["rs"],
         });
@@ -213,17 +219,17 @@ pub fn inspect(root: &Path) -> Findings {
         let (cmd, ran) = if mentions_pytest {
             (
                 "python3 -m pytest -q".to_string(),
-                ("passed", r"(\d+) passed"),
+                ("passed", r"(\d+) passed", "tests.captures.passed > 0"),
             )
         } else if py_tests {
             (
                 "python3 -m unittest discover -s tests -t .".to_string(),
-                ("tests", r"Ran (\d+) tests?"),
+                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
             )
         } else {
             (
                 "python3 -m unittest discover".to_string(),
-                ("tests", r"Ran (\d+) tests?"),
+                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
             )
         };
         f.languages.push(Language {
@@ -493,9 +499,9 @@ remediation = {{ priority = "high", category = "Operations", files = [{glob}], a
             ident(lang.name.split('/').next().unwrap_or(""))
         );
         let (captures, ran_check) = match lang.ran {
-            Some((name, re)) => (
+            Some((name, re, check)) => (
                 format!(", captures = {{ {name} = {} }}", lit(re)),
-                format!(", 'tests.captures.{name} > 0'"),
+                format!(", '{check}'"),
             ),
             None => (String::new(), String::new()),
         };
@@ -511,6 +517,7 @@ severity = "blocking"
 weight = 2
 evidence.tests = {{ run = {cmd}, timeout = {timeout}{captures} }}
 expect = ['tests.exit_code == 0'{ran_check}]
+fail_message = "`{cmd_plain}` failed, or ran no test"
 remediation = {{ priority = "critical", category = "Testing", action = "Make `{cmd_plain}` pass.", effort = "Medium" }}
 "#,
                 lang = lang.name,
