@@ -898,6 +898,26 @@ mod tests {
     }
 
     #[test]
+    fn rust_test_capture_skips_doc_tests_that_ran_nothing() {
+        let rust = inspect_langs("Cargo.toml");
+        let (_, re, _) = rust.ran.unwrap();
+        let out = "test result: ok. 3 passed; 0 failed\n   Doc-tests x\ntest result: ok. 0 passed; 0 failed\n";
+        let re = Regex::new(re).unwrap();
+        let last = re.captures_iter(out).last().unwrap();
+        assert_eq!(&last[1], "3");
+        assert!(re.captures("test result: ok. 0 passed").is_none());
+    }
+
+    fn inspect_langs(file: &str) -> Language {
+        let dir = std::env::temp_dir().join(format!("shipshape-init-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), "[package]\nname = \"x\"\n").unwrap();
+        let f = inspect(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        f.languages.into_iter().next().unwrap()
+    }
+
+    #[test]
     fn literals_fall_back_to_basic_strings() {
         assert_eq!(lit(r"\bTBD\b"), r"'\bTBD\b'");
         assert_eq!(lit("it's"), "\"it's\"");
