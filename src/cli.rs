@@ -15,6 +15,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More logging on stderr: -v for progress steps, -vv for every evidence request.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +44,21 @@ pub enum Command {
         /// Paths relative to the repository root.
         paths: Vec<String>,
     },
+    /// Look at a repository and write a starting shipshape.toml for it.
+    Init(InitArgs),
+    /// Explain a rule of the policy in force, or what an evidence source yields.
+    Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder.
+    Man {
+        /// Write shipshape.1 and shipshape-COMMAND.1 pages into this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +68,8 @@ pub enum PolicyCommand {
         /// Policy file (or builtin:NAME).
         file: String,
     },
+    /// Print the JSON Schema of the policy file format (policies/schema.json).
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -126,4 +146,34 @@ pub struct DiffArgs {
     /// `text` (terminal) or `md` (Markdown, for a pull-request comment).
     #[arg(long, default_value = "text", value_parser = ["text", "md"])]
     pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Repository to look at; shipshape.toml is written there.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Overwrite an existing shipshape.toml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the policy instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule id (from the policy in force).
+    #[arg(required_unless_present = "source", conflicts_with = "source")]
+    pub rule: Option<String>,
+    /// Folder whose shipshape.toml applies (as for `audit`).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Policy file (or builtin:NAME); default PATH/shipshape.toml, else builtin:default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Explain an evidence source instead: artifact, files, run, scan, capture, data, git,
+    /// links, manifests, cluster, http.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
 }

@@ -5,7 +5,10 @@
 pub mod collect;
 pub mod evaluate;
 pub mod evidence;
+pub mod explain;
+pub mod init;
 pub mod policy;
+pub mod progress;
 pub mod redact;
 pub mod repo;
 pub mod report;
@@ -82,15 +85,27 @@ pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location
 
 /// Run a whole audit and return the bundle (report inside).
 pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
-    run(opts, None)
+    run(opts, None, None)
+}
+
+/// [`audit`], telling `progress` as each piece of evidence is collected.
+pub fn audit_with_progress(
+    opts: &AuditOptions,
+    progress: Option<&dyn collect::Progress>,
+) -> Result<AuditResult, Error> {
+    run(opts, None, progress)
 }
 
 /// Run an audit whose report will be published into `dir` (default: the policy's
 /// `[audit] publish_dir` inside the audited folder). The files the publish will write — that
 /// day's audit and the index — are not evidence of themselves, so a second run on the same
 /// evidence gives the same report, byte for byte.
-pub fn audit_for_publish(opts: &AuditOptions, dir: Option<&Path>) -> Result<AuditResult, Error> {
-    run(opts, Some(dir.map(Path::to_path_buf)))
+pub fn audit_for_publish(
+    opts: &AuditOptions,
+    dir: Option<&Path>,
+    progress: Option<&dyn collect::Progress>,
+) -> Result<AuditResult, Error> {
+    run(opts, Some(dir.map(Path::to_path_buf)), progress)
 }
 
 /// Publish an audit's Markdown report into the folder [`audit_for_publish`] chose.
@@ -102,7 +117,11 @@ pub fn publish(result: &AuditResult, markdown: &str) -> Result<report::publish::
     report::publish::publish(dir, &result.bundle.report, markdown).map_err(Error::Tool)
 }
 
-fn run(opts: &AuditOptions, publish: Option<Option<PathBuf>>) -> Result<AuditResult, Error> {
+fn run(
+    opts: &AuditOptions,
+    publish: Option<Option<PathBuf>>,
+    progress: Option<&dyn collect::Progress>,
+) -> Result<AuditResult, Error> {
     let started = Instant::now();
     if !opts.path.is_dir() {
         return Err(Error::Usage(format!(
@@ -183,7 +202,8 @@ fn run(opts: &AuditOptions, publish: Option<Option<PathBuf>>) -> Result<AuditRes
             .clone()
             .unwrap_or_else(|| policy.audit.publish_dir.clone()),
     )
-    .with_redactor(redact::Redactor::new(&policy.redact_patterns));
+    .with_redactor(redact::Redactor::new(&policy.redact_patterns))
+    .with_progress(progress);
     if let Some(rel) = &publish_rel {
         let join = |name: &str| {
             if rel.is_empty() {
@@ -199,6 +219,12 @@ fn run(opts: &AuditOptions, publish: Option<Option<PathBuf>>) -> Result<AuditRes
             join(report::publish::INDEX),
         ];
     }
+    tracing::info!(
+        policy = %policy.name,
+        rules = policy.rules.len(),
+        requests = plan.len(),
+        "collecting evidence"
+    );
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
     let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
     let score = evaluate::score::score(&policy, &outcomes);

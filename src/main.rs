@@ -2,6 +2,7 @@
 //! exit code (0 approved, 1 not approved, 2 usage/policy error, 3 tool failure — panics too).
 
 mod cli;
+mod commands;
 
 use std::io::Write;
 use std::path::Path;
@@ -33,14 +34,23 @@ fn run() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    commands::init_logging(cli.verbose);
+    let verbose = cli.verbose;
     let result = match cli.command {
-        cli::Command::Audit(a) => audit(a),
+        cli::Command::Audit(a) => audit(a, verbose),
         cli::Command::Policy {
             command: cli::PolicyCommand::Validate { file },
         } => validate(&file),
         cli::Command::Render(r) => render(r),
         cli::Command::Diff(d) => diff(d),
         cli::Command::GitLastChange { repo, paths } => git_last_change(&repo, &paths),
+        cli::Command::Policy {
+            command: cli::PolicyCommand::Schema,
+        } => commands::schema(),
+        cli::Command::Init(a) => commands::init(a),
+        cli::Command::Explain(a) => commands::explain(a),
+        cli::Command::Completions { shell } => commands::completions(shell),
+        cli::Command::Man { dir } => commands::man(dir.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -140,7 +150,7 @@ fn read_bundle(path: &Path) -> Result<Bundle, shipshape::Error> {
     Ok(bundle)
 }
 
-fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
+fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     let now = parse_now(a.now.as_deref())?;
     let formats = formats(&a.format)?;
     let fail_on = FailOn::parse(&a.fail_on)
@@ -166,10 +176,17 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
     };
-    let mut result = match &a.publish {
-        Some(dir) => shipshape::audit_for_publish(&opts, dir.as_deref())?,
-        None => shipshape::audit(&opts)?,
+    // A live display only for a person watching a terminal; logs (-v) replace it.
+    let progress = commands::progress(a.quiet || verbose > 0);
+    let progress_ref = progress
+        .as_ref()
+        .map(|p| p as &dyn shipshape::collect::Progress);
+    let result = match &a.publish {
+        Some(dir) => shipshape::audit_for_publish(&opts, dir.as_deref(), progress_ref),
+        None => shipshape::audit_with_progress(&opts, progress_ref),
     };
+    drop(progress);
+    let mut result = result?;
     if let Some(old) = &baseline {
         result.bundle = diff::with_baseline(result.bundle.clone(), old, fail_on);
     }

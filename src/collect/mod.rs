@@ -160,6 +160,14 @@ pub struct Ctx<'p> {
     files: OnceLock<fs::Listing>,
     /// Last changes already looked up in git: one history walk per run.
     git: git::Cache,
+    progress: Option<&'p dyn Progress>,
+}
+
+/// Told as evidence is collected (from worker threads), for progress displays.
+pub trait Progress: Send + Sync {
+    fn planned(&self, _total: usize) {}
+    fn started(&self, _key: &str, _request: &Request) {}
+    fn finished(&self, _key: &str, _request: &Request, _ms: u64, _ok: bool) {}
 }
 
 impl<'p> Ctx<'p> {
@@ -180,12 +188,19 @@ impl<'p> Ctx<'p> {
             own_outputs: Vec::new(),
             files: OnceLock::new(),
             git: git::Cache::default(),
+            progress: None,
         }
     }
 
     /// Use a redactor with the policy's own patterns.
     pub fn with_redactor(mut self, redactor: crate::redact::Redactor) -> Self {
         self.redactor = redactor;
+        self
+    }
+
+    /// Report collection to `progress` (a terminal display, say).
+    pub fn with_progress(mut self, progress: Option<&'p dyn Progress>) -> Self {
+        self.progress = progress;
         self
     }
 
@@ -281,6 +296,9 @@ pub fn collect_all(
     // Likewise the last changes in git: every rule's paths are resolved by one history walk.
     git::prepare(ctx, plan);
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
+    if let Some(p) = ctx.progress {
+        p.planned(plan.len());
+    }
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -288,8 +306,24 @@ pub fn collect_all(
                     let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                     let Some((key, request)) = next else { break };
                     let started = Instant::now();
+                    if let Request::Run(r) = request {
+                        tracing::info!(command = %r.command, "running");
+                    } else {
+                        tracing::debug!(source = request.source_name(), request = %key, "collecting");
+                    }
+                    if let Some(p) = ctx.progress {
+                        p.started(key, request);
+                    }
                     let result = collect_one(ctx, request);
                     let ms = started.elapsed().as_millis() as u64;
+                    if let Request::Run(r) = request {
+                        tracing::info!(command = %r.command, ms, collected = result.is_ok(), "finished");
+                    } else {
+                        tracing::debug!(ms, ok = result.is_ok(), request = %key, "collected");
+                    }
+                    if let Some(p) = ctx.progress {
+                        p.finished(key, request, ms, result.is_ok());
+                    }
                     let item = Item {
                         request: request.clone(),
                         result: match result {

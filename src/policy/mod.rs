@@ -3,6 +3,7 @@
 //! line and column so one run shows the author everything to fix.
 
 pub mod model;
+pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A position in a policy file, for messages.
@@ -20,8 +21,9 @@ impl std::fmt::Display for Origin {
 }
 
 /// `[audit]`: what the audit is called and what it takes to approve.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct AuditRaw {
     pub name: Option<String>,
     pub title: Option<String>,
@@ -38,8 +40,9 @@ pub struct AuditRaw {
     pub publish_dir: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct AreaRaw {
     pub id: String,
     pub title: Option<String>,
@@ -48,17 +51,7 @@ pub struct AreaRaw {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Deserialize,
-    Serialize,
-    Hash,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Hash, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -77,8 +70,9 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct Remediation {
     pub priority: Option<String>,
     pub category: Option<String>,
@@ -91,8 +85,9 @@ pub struct Remediation {
 
 /// One evidence request as written. Exactly one *source* key must be set; the others are
 /// options of that source. Validation turns it into a [`crate::collect::Request`].
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct EvidenceRaw {
     // sources
     pub artifact: Option<String>,
@@ -125,7 +120,7 @@ pub struct EvidenceRaw {
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(untagged)]
 pub enum FileEntry {
     One(String),
@@ -144,43 +139,56 @@ impl FileEntry {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct RuleRaw {
+    /// kebab-case, unique across all included files.
     pub id: String,
+    /// The id of an `[[area]]`.
     pub area: String,
     pub title: Option<String>,
     pub description: Option<String>,
+    /// blocking (a fail or pending blocks approval), warning (lowers the score) or info.
     pub severity: Option<Severity>,
+    /// Weight inside the area (default 1).
     pub weight: Option<f64>,
+    /// The rule applies only to these environments; elsewhere it is skipped.
     pub environments: Option<Vec<String>>,
+    /// evidence.NAME = { SOURCE = ..., options }: NAME is what CEL sees.
     #[serde(default)]
     pub evidence: BTreeMap<String, EvidenceRaw>,
+    /// CEL expressions over the evidence; all must be true.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub expect: Vec<toml::Spanned<String>>,
     /// Sentence shown when the rule passes (what the evidence shows).
     pub pass_message: Option<String>,
     /// Sentence shown when the rule fails, before the computed detail.
     pub fail_message: Option<String>,
+    /// An entry of the prioritised recommendations when the rule fails or is pending.
     pub remediation: Option<Remediation>,
     /// Freshness window for this rule (days); shadows `[audit] stale_after_days` in its CEL.
     pub stale_after_days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct WaiverRaw {
     pub rule: Option<String>,
     pub reason: Option<String>,
     pub owner: Option<String>,
     pub approver: Option<String>,
     pub ticket: Option<String>,
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<toml::value::Datetime>,
 }
 
 /// `[[document]]`: a row of the documentation matrix.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct DocumentRaw {
     pub path: String,
     pub title: Option<String>,
@@ -189,8 +197,9 @@ pub struct DocumentRaw {
 }
 
 /// `[placeholders]`: what counts as unfinished text in an artifact.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct PlaceholdersRaw {
     /// Extra patterns: kind → regex.
     pub patterns: Option<BTreeMap<String, String>>,
@@ -199,10 +208,13 @@ pub struct PlaceholdersRaw {
 }
 
 /// The whole of one policy file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub struct PolicyFileRaw {
+    /// Policies loaded before this one: paths relative to this file, or builtin:NAME.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub include: Vec<toml::Spanned<String>>,
     pub audit: Option<AuditRaw>,
     #[serde(default)]
@@ -218,7 +230,7 @@ pub struct PolicyFileRaw {
 }
 
 /// `[redact]`: extra secret patterns, on top of the built-in token shapes.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct RedactRaw {
     #[serde(default)]

@@ -1,0 +1,144 @@
+//! The commands that fit shipshape into where users work — `init`, `explain`, `completions`,
+//! `man`, `policy schema` — and the logging/progress set-up. Kept out of `main.rs` so the
+//! binary's core (audit, validate, render) stays easy to read.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use crate::cli;
+
+/// `-v`/`-vv` logging through `tracing`, to stderr. Without `-v` only warnings show.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// The terminal progress display, unless asked to be quiet or stderr is not a terminal.
+pub fn progress(quiet: bool) -> Option<shipshape::progress::Display> {
+    if quiet {
+        return None;
+    }
+    shipshape::progress::Display::stderr()
+}
+
+pub fn schema() -> anyhow::Result<i32> {
+    print!("{}", shipshape::policy::schema::json());
+    Ok(0)
+}
+
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<i32> {
+    let mut cmd = cli::Cli::command();
+    clap_complete::generate(shell, &mut cmd, "shipshape", &mut std::io::stdout());
+    Ok(0)
+}
+
+pub fn man(dir: Option<&Path>) -> anyhow::Result<i32> {
+    let cmd = cli::Cli::command();
+    match dir {
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                shipshape::Error::Tool(format!("cannot create `{}`: {e}", dir.display()))
+            })?;
+            clap_mangen::generate_to(cmd, dir)
+                .map_err(|e| shipshape::Error::Tool(format!("cannot write man pages: {e}")))?;
+            println!("wrote man pages to {}", dir.display());
+        }
+    }
+    Ok(0)
+}
+
+pub fn init(a: cli::InitArgs) -> anyhow::Result<i32> {
+    if a.stdout {
+        if !a.path.is_dir() {
+            return Err(
+                shipshape::Error::Usage(format!("`{}` is not a folder", a.path.display())).into(),
+            );
+        }
+        print!(
+            "{}",
+            shipshape::init::render(&shipshape::init::inspect(&a.path))
+        );
+        return Ok(0);
+    }
+    match shipshape::init::init(&a.path, a.force) {
+        Ok(w) => {
+            println!("shipshape init: found in {}", a.path.display());
+            print!("{}", shipshape::init::summary(&w.findings));
+            println!("wrote {}", w.path.display());
+            println!("next:");
+            println!("  shipshape audit {}", a.path.display());
+            println!("  shipshape explain RULE_ID {}", a.path.display());
+            Ok(0)
+        }
+        Err(e @ shipshape::init::InitError::Invalid(_)) => {
+            Err(shipshape::Error::Tool(e.to_string()).into())
+        }
+        Err(e @ shipshape::init::InitError::Io(..)) => {
+            Err(shipshape::Error::Tool(e.to_string()).into())
+        }
+        Err(e) => Err(shipshape::Error::Usage(e.to_string()).into()),
+    }
+}
+
+pub fn explain(a: cli::ExplainArgs) -> anyhow::Result<i32> {
+    if let Some(name) = &a.source {
+        return match shipshape::explain::source(name) {
+            Some(doc) => {
+                print!("{}", shipshape::explain::explain_source(doc));
+                Ok(0)
+            }
+            None => Err(shipshape::Error::Usage(format!(
+                "unknown evidence source `{name}` (one of {})",
+                shipshape::explain::source_names()
+            ))
+            .into()),
+        };
+    }
+    let id = a.rule.unwrap_or_default();
+    let location = shipshape::discover_policy(&a.path, a.policy.as_deref());
+    let policy = shipshape::policy::load(&location).map_err(shipshape::Error::from)?;
+    match policy.rules.iter().find(|r| r.id == id) {
+        Some(rule) => {
+            print!("{}", shipshape::explain::explain_rule(&policy, rule));
+            Ok(0)
+        }
+        None => {
+            let similar = shipshape::explain::similar(&policy, &id);
+            let hint = if similar.is_empty() {
+                format!(
+                    "its rules: {}",
+                    policy
+                        .rules
+                        .iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                format!("did you mean: {}", similar.join(", "))
+            };
+            Err(
+                shipshape::Error::Usage(format!("no rule `{id}` in {} — {hint}", policy.name))
+                    .into(),
+            )
+        }
+    }
+}

@@ -1,0 +1,925 @@
+//! `shipshape init`: look at a repository and write a starting `shipshape.toml` whose every rule
+//! the sources of this build can already evaluate. The aim is a first audit in one minute that
+//! says something true about *this* repository — its tests, its operations artifacts, its
+//! manifests — which the team then tightens; every rule carries a comment saying why it is there.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use crate::collect::artifact::{PlaceholderSet, date_in_name, parse_markdown};
+use crate::collect::fs::Listing;
+
+/// What `init` found, in the order it explains it.
+#[derive(Debug, Default, Clone)]
+pub struct Findings {
+    pub name: String,
+    pub readme: Option<String>,
+    pub changelog: Option<String>,
+    /// Markdown under `docs/` (outside the operations artifacts).
+    pub docs: Vec<String>,
+    /// glob → (example file, status seen, placeholders seen, dated)
+    pub artifacts: BTreeMap<String, ArtifactSeen>,
+    pub manifest_globs: Vec<String>,
+    pub manifest_count: usize,
+    pub kustomizations: Vec<String>,
+    pub languages: Vec<Language>,
+    pub ci: Vec<String>,
+    pub coverage: Option<(String, &'static str)>,
+    pub junit: Option<String>,
+    /// (manifest file, regex capturing its version)
+    pub version: Option<(String, &'static str)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArtifactSeen {
+    pub example: String,
+    pub status: String,
+    pub placeholders: usize,
+    pub dated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Language {
+    pub name: &'static str,
+    /// Why we think so (the file that says it).
+    pub evidence: String,
+    pub test_command: String,
+    /// A capture that proves tests ran, as (name, regex, the CEL check on it).
+    pub ran: Option<(&'static str, &'static str, &'static str)>,
+    pub timeout: u64,
+    pub extensions: &'static [&'static str],
+}
+
+const CI_FILES: &[&str] = &[
+    ".gitlab-ci.yml",
+    "Jenkinsfile",
+    ".circleci/config.yml",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    ".travis.yml",
+];
+
+/// Folders whose content is somebody else's code or generated output.
+const FOREIGN: &[&str] = &[
+    "node_modules/",
+    "vendor/",
+    "target/",
+    "dist/",
+    "build/",
+    ".venv/",
+    "venv/",
+    "third_party/",
+];
+
+fn foreign(rel: &str) -> bool {
+    FOREIGN
+        .iter()
+        .any(|f| rel.starts_with(f) || rel.contains(&format!("/{f}")))
+}
+
+/// Inspect `root` (read-only) and say what a policy could check there.
+pub fn inspect(root: &Path) -> Findings {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let boundary = crate::repo::work_tree_root(&root)
+        .filter(|wt| root.starts_with(wt))
+        .unwrap_or_else(|| root.clone());
+    let listing = Listing::walk(&root, &boundary);
+    let files: Vec<&str> = listing
+        .files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !foreign(f))
+        .collect();
+    let has = |p: &str| files.contains(&p);
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
+
+    let mut f = Findings {
+        name: root
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "repository".into()),
+        ..Default::default()
+    };
+
+    let root_file = |names: &[&str]| -> Option<String> {
+        files
+            .iter()
+            .find(|p| !p.contains('/') && names.iter().any(|n| n.eq_ignore_ascii_case(p)))
+            .map(|p| p.to_string())
+    };
+    f.readme = root_file(&["README.md"]);
+    f.changelog = root_file(&["CHANGELOG.md", "CHANGES.md", "HISTORY.md"]);
+
+    // Operations artifacts, grouped by name with the date taken out, so a dated series
+    // (dr-drill-20260209.md, dr-drill-20260512.md) becomes one rule about the newest.
+    let placeholders = PlaceholderSet::default().compile();
+    let date_suffix = Regex::new(r"[-_]?(\d{8}|\d{4}-\d{2}-\d{2})").expect("static regex");
+    for p in &files {
+        let Some(name) = p.strip_prefix("docs/operations-artifacts/") else {
+            continue;
+        };
+        if name.contains('/')
+            || !name.ends_with(".md")
+            || name.eq_ignore_ascii_case("README.md")
+            || name.starts_with("final-production-readiness-audit-")
+        {
+            continue;
+        }
+        let dated = date_in_name(p).is_some();
+        let glob = if dated {
+            format!(
+                "docs/operations-artifacts/{}",
+                date_suffix.replace(name, "-*")
+            )
+        } else {
+            p.to_string()
+        };
+        let parsed = parse_markdown(&read(p), &placeholders);
+        f.artifacts.entry(glob).or_insert(ArtifactSeen {
+            example: p.to_string(),
+            status: parsed.status,
+            placeholders: parsed.placeholders.len(),
+            dated,
+        });
+    }
+
+    f.docs = files
+        .iter()
+        .filter(|p| {
+            p.starts_with("docs/")
+                && p.ends_with(".md")
+                && !p.starts_with("docs/operations-artifacts/")
+        })
+        .map(|p| p.to_string())
+        .collect();
+
+    // Kubernetes manifests: YAML with apiVersion and kind; kustomizations.
+    let mut dirs = BTreeSet::new();
+    for p in &files {
+        if !(p.ends_with(".yaml") || p.ends_with(".yml")) || p.starts_with(".github/") {
+            continue;
+        }
+        let name = p.rsplit('/').next().unwrap_or(p);
+        if name == "kustomization.yaml" || name == "kustomization.yml" {
+            f.kustomizations.push(p.to_string());
+        }
+        let text = read(p);
+        let k8s = text.lines().any(|l| l.starts_with("apiVersion:"))
+            && text.lines().any(|l| l.starts_with("kind:"));
+        if k8s {
+            f.manifest_count += 1;
+            match p.split_once('/') {
+                Some((top, _)) => dirs.insert(format!("{top}/**/*.{{yaml,yml}}")),
+                None => dirs.insert(p.to_string()),
+            };
+        }
+    }
+    f.manifest_globs = dirs.into_iter().collect();
+
+    // Languages and the command that runs their tests.
+    if has("Cargo.toml") {
+        f.languages.push(Language {
+            name: "Rust",
+            evidence: "Cargo.toml".into(),
+            test_command: "cargo test".into(),
+            // One `test result` line per test binary and doc-test run, and the last is often
+            // doc-tests with 0 passed: capture the last line that passed something instead.
+            ran: Some((
+                "passed",
+                r"test result: ok\. ([1-9]\d*) passed",
+                "has(tests.captures.passed)",
+            )),
+            timeout: 1800,
+            extensions: &["rs"],
+        });
+    }
+    let py_tests = files
+        .iter()
+        .any(|p| p.starts_with("tests/") && p.ends_with(".py"));
+    if has("pyproject.toml") || has("setup.py") || has("setup.cfg") || py_tests {
+        let mentions_pytest = [
+            "pyproject.toml",
+            "setup.cfg",
+            "requirements-dev.txt",
+            "tox.ini",
+        ]
+        .iter()
+        .any(|p| read(p).contains("pytest"))
+            || has("pytest.ini")
+            || has("conftest.py")
+            || has("tests/conftest.py");
+        let evidence = ["pyproject.toml", "setup.py", "setup.cfg"]
+            .iter()
+            .find(|p| has(p))
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "tests/*.py".into());
+        let (cmd, ran) = if mentions_pytest {
+            (
+                "python3 -m pytest -q".to_string(),
+                ("passed", r"(\d+) passed", "tests.captures.passed > 0"),
+            )
+        } else if py_tests {
+            (
+                "python3 -m unittest discover -s tests -t .".to_string(),
+                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
+            )
+        } else {
+            (
+                "python3 -m unittest discover".to_string(),
+                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
+            )
+        };
+        f.languages.push(Language {
+            name: "Python",
+            evidence,
+            test_command: cmd,
+            ran: Some(ran),
+            timeout: 600,
+            extensions: &["py"],
+        });
+    }
+    if has("package.json") {
+        let pkg: serde_json::Value =
+            serde_json::from_str(&read("package.json")).unwrap_or_default();
+        let test = pkg
+            .pointer("/scripts/test")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        // npm's placeholder script fails on purpose; it is not a test suite.
+        if !test.is_empty() && !test.contains("no test specified") {
+            f.languages.push(Language {
+                name: "JavaScript/TypeScript",
+                evidence: "package.json (scripts.test)".into(),
+                test_command: "npm test".into(),
+                ran: None,
+                timeout: 900,
+                extensions: &["js", "ts", "jsx", "tsx", "mjs", "cjs"],
+            });
+        }
+    }
+    if has("go.mod") {
+        f.languages.push(Language {
+            name: "Go",
+            evidence: "go.mod".into(),
+            test_command: "go test ./...".into(),
+            ran: None,
+            timeout: 900,
+            extensions: &["go"],
+        });
+    }
+    if f.languages.is_empty() && has("Makefile") {
+        let mk = read("Makefile");
+        if mk.lines().any(|l| l.starts_with("test:")) {
+            f.languages.push(Language {
+                name: "make",
+                evidence: "Makefile (test target)".into(),
+                test_command: "make test".into(),
+                ran: None,
+                timeout: 900,
+                extensions: &[],
+            });
+        }
+    }
+
+    f.ci = files
+        .iter()
+        .filter(|p| {
+            (p.starts_with(".github/workflows/") && (p.ends_with(".yml") || p.ends_with(".yaml")))
+                || CI_FILES.contains(p)
+        })
+        .map(|p| p.to_string())
+        .collect();
+
+    // Reports CI already produced and committed (gitignored ones are not evidence yet).
+    for p in &files {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        if f.coverage.is_none() && (name == "coverage.xml" || name == "cobertura.xml") {
+            f.coverage = Some((p.to_string(), "cobertura"));
+        } else if f.coverage.is_none() && name == "lcov.info" {
+            f.coverage = Some((p.to_string(), "lcov"));
+        } else if f.junit.is_none()
+            && name.ends_with(".xml")
+            && name.to_lowercase().contains("junit")
+        {
+            f.junit = Some(p.to_string());
+        }
+    }
+
+    // A version string the CHANGELOG should mention.
+    let version_sources: &[(&str, &str)] = &[
+        ("Cargo.toml", r#"^version\s*=\s*"([^"]+)""#),
+        ("pyproject.toml", r#"^version\s*=\s*"([^"]+)""#),
+        ("package.json", r#"^\s*"version"\s*:\s*"([^"]+)""#),
+    ];
+    for (file, re) in version_sources {
+        if has(file) && Regex::new(re).is_ok_and(|r| read(file).lines().any(|l| r.is_match(l))) {
+            f.version = Some((file.to_string(), re));
+            break;
+        }
+    }
+    f
+}
+
+/// A TOML string literal: single-quoted (no escapes) when possible, so regexes stay readable.
+fn lit(s: &str) -> String {
+    if !s.contains('\'') && !s.contains('\n') {
+        format!("'{s}'")
+    } else {
+        toml::Value::String(s.to_string()).to_string()
+    }
+}
+
+fn lits(v: &[String]) -> String {
+    format!(
+        "[{}]",
+        v.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn ident(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// The policy text for what `inspect` found.
+pub fn render(f: &Findings) -> String {
+    let mut areas: BTreeSet<&str> = BTreeSet::new();
+    let mut rules = String::new();
+    let mut rule = |area: &'static str, text: String| {
+        areas.insert(area);
+        rules.push_str(&text);
+        rules.push('\n');
+    };
+
+    // Documentation --------------------------------------------------------------------------
+    let readme = f.readme.clone().unwrap_or_else(|| "README.md".into());
+    rule(
+        "documentation",
+        format!(
+            r#"# {why}
+[[rule]]
+id = "readme-complete"
+area = "documentation"
+title = "README present, with sections and no placeholders"
+severity = "blocking"
+evidence.readme = {{ artifact = {path} }}
+expect = ['readme.exists', 'size(readme.placeholders) == 0', 'size(readme.headings) >= 2']
+remediation = {{ priority = "high", category = "Documentation", action = "Write a README with a title and a usage section; replace every TBD/TODO/<fill-in>.", effort = "Small" }}
+"#,
+            why = if f.readme.is_some() {
+                "Found README.md: it must stay complete."
+            } else {
+                "No README.md yet: this rule fails until there is one."
+            },
+            path = lit(&readme)
+        ),
+    );
+    let changelog = f.changelog.clone().unwrap_or_else(|| "CHANGELOG.md".into());
+    rule(
+        "documentation",
+        format!(
+            r#"# {why}
+[[rule]]
+id = "changelog-maintained"
+area = "documentation"
+title = "CHANGELOG has release entries"
+severity = "warning"
+evidence.changelog = {{ artifact = {path} }}
+expect = ['changelog.exists', 'changelog.headings.exists(h, h.level == 2)']
+remediation = {{ priority = "medium", category = "Documentation", action = "Keep a CHANGELOG with one `##` section per release.", effort = "Small" }}
+"#,
+            why = if f.changelog.is_some() {
+                "Found a CHANGELOG: one `##` entry per release."
+            } else {
+                "No CHANGELOG.md yet: a warning until there is one."
+            },
+            path = lit(&changelog)
+        ),
+    );
+    if let (Some((file, re)), Some(log)) = (&f.version, &f.changelog) {
+        rule(
+            "release",
+            format!(
+                r#"# {file} declares a version; the CHANGELOG should have an entry for it.
+[[rule]]
+id = "changelog-has-current-version"
+area = "release"
+title = "CHANGELOG has an entry for the current version"
+severity = "warning"
+evidence.version = {{ capture = {re}, include = [{file_lit}] }}
+evidence.entries = {{ capture = '^##\s*\[?v?([0-9][^\]\s]*)', include = [{log}] }}
+expect = ['size(version.values) == 1', 'version.values.all(v, v in entries.values)']
+fail_message = "the CHANGELOG has no `##` entry for the version {file} declares"
+remediation = {{ priority = "medium", category = "Release", action = "Add a `## [VERSION]` entry to the CHANGELOG for the version being released.", effort = "Small" }}
+"#,
+                re = lit(re),
+                file_lit = lit(file),
+                log = lit(log)
+            ),
+        );
+    }
+    if !f.docs.is_empty() {
+        rule(
+            "documentation",
+            format!(
+                r#"# Found {n} Markdown file(s) under docs/: no unfinished placeholders there.
+[[rule]]
+id = "docs-free-of-placeholders"
+area = "documentation"
+title = "Docs free of placeholders"
+severity = "warning"
+evidence.ph = {{ scan = '\bTBD\b|<fill-me>|\bYYYY-MM-DD\b', include = ["docs/**/*.md"], exclude = ["docs/operations-artifacts/**"] }}
+expect = ['ph.count == 0']
+remediation = {{ priority = "medium", category = "Documentation", action = "Replace the placeholders left in docs/.", effort = "Small" }}
+"#,
+                n = f.docs.len()
+            ),
+        );
+    }
+
+    // Operations artifacts --------------------------------------------------------------------
+    for (glob, seen) in &f.artifacts {
+        let stem = glob
+            .trim_start_matches("docs/operations-artifacts/")
+            .trim_end_matches(".md")
+            .trim_end_matches("-*");
+        let id = ident(stem);
+        let mut expect = vec!["'doc.exists'".to_string()];
+        if !seen.status.is_empty() {
+            expect.push("'doc.status in approved'".into());
+        }
+        expect.push("'size(doc.placeholders) == 0'".into());
+        if seen.dated {
+            expect.push("'doc.age_days <= stale_after_days'".into());
+        }
+        let state = format!(
+            "status {}, {} placeholder(s)",
+            if seen.status.is_empty() {
+                "none (add a `Status:` line to gate on it)".to_string()
+            } else {
+                format!("{} today", seen.status)
+            },
+            seen.placeholders
+        );
+        rule(
+            "operations",
+            format!(
+                r#"# Operations artifact {example}: {state}.
+[[rule]]
+id = "artifact-{id}"
+area = "operations"
+title = "{title} is complete"
+severity = "blocking"
+evidence.doc = {{ artifact = {glob} }}
+expect = [{expect}]
+remediation = {{ priority = "high", category = "Operations", files = [{glob}], action = "Finish {example}: an approved status, no placeholders.", effort = "Medium" }}
+"#,
+                example = seen.example,
+                title = stem.replace(['-', '_'], " "),
+                glob = lit(glob),
+                expect = expect.join(", ")
+            ),
+        );
+    }
+
+    // Testing ---------------------------------------------------------------------------------
+    for lang in &f.languages {
+        let id = format!(
+            "{}-tests-pass",
+            ident(lang.name.split('/').next().unwrap_or(""))
+        );
+        let (captures, ran_check) = match lang.ran {
+            Some((name, re, check)) => (
+                format!(", captures = {{ {name} = {} }}", lit(re)),
+                format!(", '{check}'"),
+            ),
+            None => (String::new(), String::new()),
+        };
+        rule(
+            "testing",
+            format!(
+                r#"# {lang} ({evidence}): the test suite runs on every audit (`--skip-commands` previews without it, and then cannot approve).
+[[rule]]
+id = "{id}"
+area = "testing"
+title = "{lang} test suite passes"
+severity = "blocking"
+weight = 2
+evidence.tests = {{ run = {cmd}, timeout = {timeout}{captures} }}
+expect = ['tests.exit_code == 0'{ran_check}]
+fail_message = "`{cmd_plain}` failed, or ran no test"
+remediation = {{ priority = "critical", category = "Testing", action = "Make `{cmd_plain}` pass.", effort = "Medium" }}
+"#,
+                lang = lang.name,
+                evidence = lang.evidence,
+                cmd = lit(&lang.test_command),
+                cmd_plain = lang.test_command,
+                timeout = lang.timeout,
+            ),
+        );
+    }
+    if let Some(junit) = &f.junit {
+        rule(
+            "testing",
+            format!(
+                r#"# A JUnit report is committed at {junit}: no failures or errors in it.
+[[rule]]
+id = "junit-report-green"
+area = "testing"
+title = "Recorded test report has no failures"
+severity = "blocking"
+evidence.junit = {{ data = {path}, format = "junit" }}
+expect = ['junit.exists', 'junit.failures == 0', 'junit.errors == 0']
+"#,
+                path = lit(junit)
+            ),
+        );
+    }
+    if let Some((cov, format)) = &f.coverage {
+        rule(
+            "testing",
+            format!(
+                r#"# A coverage report is committed at {cov}.
+[[rule]]
+id = "coverage-threshold"
+area = "testing"
+title = "Line coverage at least 80%"
+severity = "warning"
+evidence.cov = {{ data = {path}, format = "{format}" }}
+expect = ['cov.exists', 'cov.percent >= 80.0']
+"#,
+                path = lit(cov)
+            ),
+        );
+    }
+
+    // Code ------------------------------------------------------------------------------------
+    let exts: BTreeSet<&str> = f
+        .languages
+        .iter()
+        .flat_map(|l| l.extensions.iter().copied())
+        .collect();
+    let exts: Vec<&str> = if exts.is_empty() {
+        vec![
+            "rs", "py", "go", "js", "ts", "java", "rb", "c", "h", "cpp", "sh",
+        ]
+    } else {
+        exts.into_iter().collect()
+    };
+    let include = if exts.len() == 1 {
+        format!("**/*.{}", exts[0])
+    } else {
+        format!("**/*.{{{}}}", exts.join(","))
+    };
+    rule(
+        "code",
+        format!(
+            r#"# Unfinished-work markers in {exts} source (tests and vendored code excluded).
+[[rule]]
+id = "no-unfinished-markers"
+area = "code"
+title = "No TODO/FIXME/HACK/XXX markers in source"
+severity = "warning"
+evidence.markers = {{ scan = '\b(TODO|FIXME|HACK|XXX)\b', include = [{include}], exclude = ["**/tests/**", "**/test/**", "**/testdata/**", "**/vendor/**", "**/node_modules/**"] }}
+expect = ['markers.count == 0']
+remediation = {{ priority = "medium", category = "Code Quality", action = "Resolve or ticket every marker.", effort = "Medium" }}
+"#,
+            exts = exts.join(", "),
+            include = lit(&include)
+        ),
+    );
+
+    // Deployment ------------------------------------------------------------------------------
+    if !f.manifest_globs.is_empty() {
+        let globs = lits(&f.manifest_globs);
+        rule(
+            "deployment",
+            format!(
+                r#"# Found {n} Kubernetes manifest file(s) in {globs}.
+# These are line-based checks that work today. When your shipshape has the `manifests`
+# source and `builtin:k8s-hardening`, prefer:  include = ["builtin:k8s-hardening"]
+[[rule]]
+id = "images-not-latest"
+area = "deployment"
+title = "No image uses the `latest` tag"
+severity = "blocking"
+evidence.latest = {{ scan = 'image:\s*\S+:latest\b', include = {globs} }}
+expect = ['latest.count == 0']
+remediation = {{ priority = "high", category = "Deployment", action = "Pin every image to a version tag or, better, a digest.", effort = "Small" }}
+
+[[rule]]
+id = "workloads-hardened"
+area = "deployment"
+title = "Every manifest with containers sets non-root, a read-only root filesystem and limits"
+severity = "warning"
+evidence.workloads = {{ scan = '^\s*containers:', include = {globs} }}
+evidence.nonroot = {{ scan = 'runAsNonRoot:\s*true', include = {globs} }}
+evidence.rofs = {{ scan = 'readOnlyRootFilesystem:\s*true', include = {globs} }}
+evidence.limits = {{ scan = '^\s*limits:', include = {globs} }}
+expect = [
+  'workloads.files.all(f, f in nonroot.files)',
+  'workloads.files.all(f, f in rofs.files)',
+  'workloads.files.all(f, f in limits.files)',
+]
+fail_message = "a manifest with containers lacks runAsNonRoot: true, readOnlyRootFilesystem: true or limits"
+remediation = {{ priority = "medium", category = "Security", action = "Set runAsNonRoot, readOnlyRootFilesystem and resource limits on every container (patches from kustomize overlays are not seen by this line-based check).", effort = "Medium" }}
+"#,
+                n = f.manifest_count,
+            ),
+        );
+    }
+    if !f.kustomizations.is_empty() {
+        let shown: Vec<&String> = f.kustomizations.iter().take(8).collect();
+        let mut entries = String::new();
+        let mut expect = Vec::new();
+        for (i, k) in shown.iter().enumerate() {
+            let _ = writeln!(
+                entries,
+                "evidence.k{i} = {{ data = {}, format = \"yaml\" }}",
+                lit(k)
+            );
+            expect.push(format!("'k{i}.exists'"));
+        }
+        rule(
+            "deployment",
+            format!(
+                r#"# Kustomize: {list}. A file that does not parse leaves the rule pending.
+[[rule]]
+id = "kustomizations-parse"
+area = "deployment"
+title = "Kustomize overlays parse"
+severity = "blocking"
+{entries}expect = [{expect}]
+"#,
+                list = shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                expect = expect.join(", ")
+            ),
+        );
+    }
+
+    // Repository ------------------------------------------------------------------------------
+    rule(
+        "repository",
+        r#"# Standard files, found as GitHub finds them (any case; root, .github/ or docs/).
+[[rule]]
+id = "license-present"
+area = "repository"
+title = "License"
+severity = "blocking"
+evidence.files = { files = [["LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"]] }
+expect = ['size(files.missing) == 0']
+remediation = { priority = "high", category = "Legal", action = "Add a LICENSE file.", effort = "Small" }
+
+[[rule]]
+id = "security-policy"
+area = "repository"
+title = "Security policy"
+severity = "warning"
+evidence.files = { files = ["SECURITY.md"] }
+expect = ['size(files.missing) == 0']
+remediation = { priority = "medium", category = "Security", action = "Add SECURITY.md with a private vulnerability-reporting contact.", effort = "Small" }
+"#
+        .to_string(),
+    );
+    let ci_why = if f.ci.is_empty() {
+        "No CI configuration found: see docs/ci.md in shipshape for ready-made workflows.".into()
+    } else {
+        format!(
+            "CI found: {}. Add `shipshape audit` to it (docs/ci.md in shipshape).",
+            f.ci.join(", ")
+        )
+    };
+    let mut ci_alts: Vec<String> = vec![".github/workflows/*.{yml,yaml}".into()];
+    ci_alts.extend(CI_FILES.iter().map(|s| s.to_string()));
+    rule(
+        "release",
+        format!(
+            r#"# {ci_why}
+[[rule]]
+id = "ci-configured"
+area = "release"
+title = "Continuous integration configured"
+severity = "warning"
+evidence.ci = {{ files = [{alts}] }}
+expect = ['size(ci.missing) == 0']
+"#,
+            alts = lits(&ci_alts)
+        ),
+    );
+
+    // Assemble --------------------------------------------------------------------------------
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# shipshape policy for {name}, written by `shipshape init` from what it found here.",
+        name = f.name
+    );
+    s.push_str(
+        "# Every rule below can be evaluated by this version of shipshape. Tighten it from here:\n\
+         #   shipshape policy validate shipshape.toml    check it (every problem, with line:column)\n\
+         #   shipshape explain RULE_ID                   what a rule checks and how to fix it\n\
+         #   shipshape explain --source artifact         what a source yields, with an example\n\
+         #   shipshape audit .                           run the gate (exit 0 APPROVED, 1 NOT APPROVED)\n\
+         # Reference: docs/policy.md in shipshape. Accept a gap for a while with a [[waiver]]\n\
+         # (rule, reason, owner, expires = YYYY-MM-DD): docs/waivers.md.\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "[audit]\nname = {name}\ntitle = \"Release Readiness Audit\"\napprove_min_score = 8.0\nenvironments = [\"prod\", \"staging\", \"test\"]\ndefault_env = \"prod\"\n",
+        name = toml::Value::String(f.name.clone())
+    );
+    let titles: BTreeMap<&str, &str> = [
+        ("documentation", "Documentation"),
+        ("operations", "Operational Readiness"),
+        ("testing", "Testing"),
+        ("code", "Code Completeness"),
+        ("deployment", "Deployment"),
+        ("release", "CI/CD and Release"),
+        ("repository", "Standard Repository Files"),
+    ]
+    .into_iter()
+    .collect();
+    for a in [
+        "documentation",
+        "operations",
+        "testing",
+        "code",
+        "deployment",
+        "release",
+        "repository",
+    ] {
+        if areas.contains(a) {
+            let _ = writeln!(s, "[[area]]\nid = \"{a}\"\ntitle = \"{}\"\n", titles[a]);
+        }
+    }
+    s.push_str(&rules);
+    // The documentation matrix: the documents a reader of the report should find.
+    let mut docs: Vec<String> = f.readme.iter().chain(f.changelog.iter()).cloned().collect();
+    docs.extend(
+        f.docs
+            .iter()
+            .filter(|d| d.matches('/').count() == 1)
+            .take(10)
+            .cloned(),
+    );
+    if !docs.is_empty() {
+        s.push_str("# Documentation matrix: one row per document.\n");
+        for d in docs {
+            let _ = writeln!(s, "[[document]]\npath = {}\n", lit(&d));
+        }
+    }
+    s.trim_end().to_string() + "\n"
+}
+
+/// What `init` did.
+#[derive(Debug)]
+pub struct Written {
+    pub path: PathBuf,
+    pub findings: Findings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("`{0}` already exists; pass --force to overwrite it")]
+    Exists(PathBuf),
+    #[error("`{0}` is not a folder")]
+    NotAFolder(PathBuf),
+    #[error("the generated policy does not validate (a bug in shipshape init):\n{0}")]
+    Invalid(String),
+    #[error("cannot write `{0}`: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// Inspect `root` and write `root/shipshape.toml` (validated before it replaces anything).
+pub fn init(root: &Path, force: bool) -> Result<Written, InitError> {
+    if !root.is_dir() {
+        return Err(InitError::NotAFolder(root.to_path_buf()));
+    }
+    let target = root.join("shipshape.toml");
+    if target.exists() && !force {
+        return Err(InitError::Exists(target));
+    }
+    let findings = inspect(root);
+    let text = render(&findings);
+    let tmp = root.join(format!(".shipshape-init-{}.toml", std::process::id()));
+    std::fs::write(&tmp, &text).map_err(|e| InitError::Io(tmp.clone(), e))?;
+    let checked = crate::policy::load(&crate::policy::Location::File(tmp.clone()));
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(InitError::Invalid(e.to_string()));
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        InitError::Io(target.clone(), e)
+    })?;
+    Ok(Written {
+        path: target,
+        findings,
+    })
+}
+
+/// A short account of what was found, for the terminal.
+pub fn summary(f: &Findings) -> String {
+    let mut s = String::new();
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(s, "  {k:<22} {v}");
+    };
+    line(
+        "README / CHANGELOG",
+        format!(
+            "{} / {}",
+            f.readme.as_deref().unwrap_or("none"),
+            f.changelog.as_deref().unwrap_or("none")
+        ),
+    );
+    line("docs/ Markdown files", f.docs.len().to_string());
+    line(
+        "operations artifacts",
+        if f.artifacts.is_empty() {
+            "none".into()
+        } else {
+            f.artifacts.keys().cloned().collect::<Vec<_>>().join(", ")
+        },
+    );
+    line(
+        "tests",
+        if f.languages.is_empty() {
+            "no test command recognised".into()
+        } else {
+            f.languages
+                .iter()
+                .map(|l| format!("{} → `{}`", l.name, l.test_command))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    );
+    line(
+        "Kubernetes manifests",
+        format!(
+            "{} file(s), {} kustomization(s)",
+            f.manifest_count,
+            f.kustomizations.len()
+        ),
+    );
+    line(
+        "CI",
+        if f.ci.is_empty() {
+            "none".into()
+        } else {
+            f.ci.join(", ")
+        },
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idents_are_kebab_case() {
+        assert_eq!(ident("Capacity_Baselines"), "capacity-baselines");
+        assert_eq!(ident("dr-drill"), "dr-drill");
+        assert_eq!(ident("JavaScript/TypeScript"), "javascript-typescript");
+    }
+
+    #[test]
+    fn rust_test_capture_skips_doc_tests_that_ran_nothing() {
+        let rust = inspect_langs("Cargo.toml");
+        let (_, re, _) = rust.ran.unwrap();
+        let out = "test result: ok. 3 passed; 0 failed\n   Doc-tests x\ntest result: ok. 0 passed; 0 failed\n";
+        let re = Regex::new(re).unwrap();
+        let last = re.captures_iter(out).last().unwrap();
+        assert_eq!(&last[1], "3");
+        assert!(re.captures("test result: ok. 0 passed").is_none());
+    }
+
+    fn inspect_langs(file: &str) -> Language {
+        let dir = std::env::temp_dir().join(format!("shipshape-init-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), "[package]\nname = \"x\"\n").unwrap();
+        let f = inspect(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        f.languages.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn literals_fall_back_to_basic_strings() {
+        assert_eq!(lit(r"\bTBD\b"), r"'\bTBD\b'");
+        assert_eq!(lit("it's"), "\"it's\"");
+    }
+}

@@ -1,0 +1,460 @@
+//! The commands that fit shipshape into a user's day: `init` on repositories of several shapes
+//! (the written policy validates and audits without policy errors), `explain` for rules and
+//! sources (held to docs/policy.md), the committed JSON Schema, completions and the man page.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const NOW: &str = "2026-03-01T12:00:00Z";
+
+fn shipshape() -> Command {
+    Command::cargo_bin("shipshape").unwrap()
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = shipshape().current_dir(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Audit `root` into a temp folder; returns (exit code, bundle, stderr).
+fn audit(root: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let out = tempfile::tempdir().unwrap();
+    let o = shipshape()
+        .current_dir(root)
+        .args(["audit", ".", "--now", NOW, "--out"])
+        .arg(out.path())
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let bundle = std::fs::read_to_string(out.path().join("report.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (code, bundle, stderr)
+}
+
+fn outcome(bundle: &Value, rule: &str) -> String {
+    bundle["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["rule"] == rule)
+        .map(|o| o["status"].as_str().unwrap_or("").to_string())
+        .unwrap_or_else(|| panic!("no outcome for {rule}"))
+}
+
+fn rule_ids(bundle: &Value) -> Vec<String> {
+    bundle["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// --- schema ---------------------------------------------------------------------------------
+
+#[test]
+fn committed_schema_matches_the_policy_types() {
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/schema.json"))
+            .unwrap_or_default();
+    let generated = shipshape::policy::schema::json();
+    assert!(
+        committed == generated,
+        "policies/schema.json is out of date with src/policy/model.rs.\n\
+         Regenerate it with:  cargo run -q -- policy schema > policies/schema.json"
+    );
+    let (code, stdout, _) = run(Path::new("."), &["policy", "schema"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, generated);
+    let v: Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(v["additionalProperties"], false, "unknown keys are errors");
+    assert_eq!(
+        v["definitions"]["RuleRaw"]["required"],
+        serde_json::json!(["id", "area"])
+    );
+}
+
+// --- init -----------------------------------------------------------------------------------
+
+/// A repository with a bit of everything init recognises.
+fn polyglot_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "README.md", "# svc\n\n## Usage\n\nRun it.\n");
+    write(r, "CHANGELOG.md", "# Changelog\n\n## [1.2.0]\n\n- first\n");
+    write(
+        r,
+        "Cargo.toml",
+        "[package]\nname = \"svc\"\nversion = \"1.2.0\"\n",
+    );
+    write(r, "src/main.rs", "fn main() {}\n");
+    write(
+        r,
+        "pyproject.toml",
+        "[project]\nname = \"svc\"\n\n[tool.pytest.ini_options]\n",
+    );
+    write(r, "tests/test_a.py", "def test_a():\n    assert True\n");
+    write(
+        r,
+        "package.json",
+        r#"{"name": "svc", "scripts": {"test": "node --test"}}"#,
+    );
+    write(r, "go.mod", "module example.com/svc\n\ngo 1.22\n");
+    write(
+        r,
+        "k8s/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc\nspec:\n  template:\n    spec:\n      containers:\n        - name: svc\n          image: svc:latest\n",
+    );
+    write(
+        r,
+        "k8s/base/kustomization.yaml",
+        "resources:\n  - deployment.yaml\n",
+    );
+    write(
+        r,
+        "k8s/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\n",
+    );
+    write(
+        r,
+        "docs/operations-artifacts/dr-drill-20260201.md",
+        "# DR drill\n\nStatus: COMPLETED\n",
+    );
+    write(
+        r,
+        "docs/operations-artifacts/capacity_baseline.md",
+        "# Capacity\n\nStatus: BLOCKED\nOwner: TBD\n",
+    );
+    write(
+        r,
+        "docs/operations-artifacts/README.md",
+        "# How to fill these in\n",
+    );
+    write(r, "docs/runbook.md", "# Runbook\n\n## Rollback\n");
+    write(r, ".github/workflows/ci.yml", "on: push\njobs: {}\n");
+    write(
+        r,
+        "evidence/coverage.xml",
+        "<coverage line-rate=\"0.9\" lines-valid=\"10\" lines-covered=\"9\"></coverage>\n",
+    );
+    dir
+}
+
+#[test]
+fn init_policy_for_a_polyglot_repository_validates_and_audits() {
+    let repo = polyglot_repo();
+    let r = repo.path();
+    let (code, stdout, stderr) = run(r, &["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote"), "{stdout}");
+    let text = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
+    for cmd in [
+        "'cargo test'",
+        "'python3 -m pytest -q'",
+        "'npm test'",
+        "'go test ./...'",
+    ] {
+        assert!(text.contains(cmd), "no {cmd} in:\n{text}");
+    }
+    assert!(
+        text.contains("docs/operations-artifacts/dr-drill-*.md"),
+        "dated series become a glob"
+    );
+    assert!(text.contains("k8s/**/*.{yaml,yml}"));
+    assert!(text.contains("k8s/overlays/prod/kustomization.yaml"));
+    assert!(text.contains("CI found: .github/workflows/ci.yml"));
+
+    let (code, out, err) = run(r, &["policy", "validate", "shipshape.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Preview without running the four test suites: no policy error, and it cannot approve.
+    let (code, bundle, stderr) = audit(r, &["--skip-commands"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(outcome(&bundle, "rust-tests-pass"), "pending");
+    assert_eq!(outcome(&bundle, "artifact-dr-drill"), "pass");
+    assert_eq!(outcome(&bundle, "artifact-capacity-baseline"), "fail");
+    assert_eq!(outcome(&bundle, "images-not-latest"), "fail");
+    assert_eq!(outcome(&bundle, "kustomizations-parse"), "pass");
+    assert_eq!(outcome(&bundle, "changelog-has-current-version"), "pass");
+    assert_eq!(outcome(&bundle, "coverage-threshold"), "pass");
+    assert_eq!(outcome(&bundle, "ci-configured"), "pass");
+}
+
+#[test]
+fn init_on_a_finished_python_repository_is_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "README.md", "# tiny\n\n## Usage\n\n`python3 -m tiny`\n");
+    write(
+        r,
+        "CHANGELOG.md",
+        "# Changelog\n\n## [0.3.1] - 2026-02-01\n\n- fix\n",
+    );
+    write(
+        r,
+        "pyproject.toml",
+        "[project]\nname = \"tiny\"\nversion = \"0.3.1\"\n",
+    );
+    write(r, "LICENSE", "MIT License\n");
+    write(
+        r,
+        "SECURITY.md",
+        "# Security\n\nMail security@example.com.\n",
+    );
+    write(r, "tiny/__init__.py", "def add(a, b):\n    return a + b\n");
+    write(r, "tests/__init__.py", "");
+    write(
+        r,
+        "tests/test_tiny.py",
+        "import unittest\nimport tiny\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(tiny.add(1, 2), 3)\n",
+    );
+    write(r, ".gitlab-ci.yml", "test:\n  script: [\"true\"]\n");
+    let (code, _, stderr) = run(r, &["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
+    assert!(
+        text.contains("python3 -m unittest discover -s tests -t ."),
+        "{text}"
+    );
+    let (code, bundle, stderr) = audit(r, &[]);
+    assert_eq!(code, 0, "expected APPROVED: {stderr}\n{text}\n{bundle:#}");
+    assert_eq!(outcome(&bundle, "python-tests-pass"), "pass");
+}
+
+#[test]
+fn init_on_the_bundled_example_finds_its_artifacts_and_audits() {
+    let copy = support::copy_example();
+    let r = copy.path();
+    let (code, _, stderr) = run(r, &["init", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, bundle, stderr) = audit(r, &["--skip-commands"]);
+    assert_eq!(code, 1, "{stderr}");
+    let ids = rule_ids(&bundle);
+    for id in [
+        "artifact-dr-drill",
+        "artifact-capacity-baselines",
+        "artifact-security-controls-validation",
+        "artifact-controller-egress-handoff",
+        "python-tests-pass",
+        "workloads-hardened",
+        "kustomizations-parse",
+        "junit-report-green",
+        "coverage-threshold",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "no rule {id} in {ids:?}");
+    }
+    // The example's unfinished artifacts are exactly what blocks it, as in the seed audit.
+    assert_eq!(outcome(&bundle, "artifact-dr-drill"), "fail");
+    assert_eq!(outcome(&bundle, "artifact-capacity-baselines"), "fail");
+    assert_eq!(outcome(&bundle, "readme-complete"), "pass");
+    assert_eq!(outcome(&bundle, "images-not-latest"), "pass");
+}
+
+#[test]
+fn init_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "shipshape.toml", "# mine\n");
+    let (code, _, stderr) = run(dir.path(), &["init"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("already exists; pass --force"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shipshape.toml")).unwrap(),
+        "# mine\n"
+    );
+    let (code, stdout, _) = run(dir.path(), &["init", "--stdout"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("[[rule]]"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shipshape.toml")).unwrap(),
+        "# mine\n",
+        "--stdout writes nothing"
+    );
+    let (code, _, stderr) = run(dir.path(), &["init", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("shipshape.toml")).unwrap();
+    assert!(text.contains("readme-complete"));
+    // An empty folder still gets a policy that loads, and no temp file is left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, vec!["shipshape.toml".to_string()]);
+}
+
+// --- explain --------------------------------------------------------------------------------
+
+#[test]
+fn explain_a_rule_of_the_policy_in_force() {
+    let example = support::example_dir();
+    let (code, out, err) = run(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["explain", "dr-drill-executed", example.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "rule: dr-drill-executed",
+        "area: Resilience and Reliability",
+        "severity: blocking",
+        "weight: ",
+        "environments: ",
+        "evidence:",
+        "artifact `docs/operations-artifacts/dr-drill-*.md`",
+        "expect (all must be true):",
+        "drill.status in approved",
+        "remediation:",
+        "shipshape explain --source artifact",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    // The example's own rule (from its shipshape.toml), with its command.
+    let (code, out, _) = run(
+        Path::new("."),
+        &["explain", "unit-tests-pass", example.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("run `python3 -m unittest discover -s tests -t .`"),
+        "{out}"
+    );
+
+    let (code, _, err) = run(
+        Path::new("."),
+        &["explain", "dr-drill", "--policy", "builtin:shipshape"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean: dr-drill-executed"), "{err}");
+}
+
+#[test]
+fn explain_every_source() {
+    for doc in shipshape::explain::SOURCES {
+        let (code, out, err) = run(Path::new("."), &["explain", "--source", doc.name]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with(&format!("source: {}", doc.name)));
+        for n in doc.names {
+            assert!(out.contains(n.name), "{}: {}", doc.name, n.name);
+        }
+    }
+    let (code, _, err) = run(Path::new("."), &["explain", "--source", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("one of artifact, files"), "{err}");
+}
+
+#[test]
+fn source_examples_are_real_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for doc in shipshape::explain::SOURCES {
+        if !shipshape::explain::available(doc.name) {
+            continue;
+        }
+        let p = dir.path().join(format!("{}.toml", doc.name));
+        std::fs::write(&p, format!("[[area]]\nid = \"example\"\n\n{}", doc.example)).unwrap();
+        let r = shipshape::policy::load(&shipshape::policy::Location::File(p));
+        assert!(r.is_ok(), "{}: {}", doc.name, r.unwrap_err());
+        checked += 1;
+    }
+    assert!(checked >= 6);
+}
+
+/// The names `explain --source` lists are the names docs/policy.md documents for that source.
+#[test]
+fn source_names_agree_with_the_policy_reference() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md"))
+            .unwrap();
+    for doc in shipshape::explain::SOURCES {
+        if !shipshape::explain::available(doc.name) {
+            continue;
+        }
+        let heading = format!("### `{}`", doc.name);
+        let start = docs
+            .find(&heading)
+            .unwrap_or_else(|| panic!("docs/policy.md has no `{heading}` section"));
+        let rest = &docs[start + heading.len()..];
+        let section = &rest[..rest
+            .find("\n### ")
+            .or(rest.find("\n## "))
+            .unwrap_or(rest.len())];
+        // Names in the docs' name column(s).
+        let mut documented = std::collections::BTreeSet::new();
+        let mut col: Option<usize> = None;
+        for line in section.lines() {
+            if !line.starts_with('|') {
+                col = None;
+                continue;
+            }
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            if col.is_none() {
+                col = cells.iter().position(|c| *c == "name" || *c == "names");
+                continue;
+            }
+            if let Some(c) = col.filter(|c| *c < cells.len()) {
+                for part in cells[c].split('`').skip(1).step_by(2) {
+                    documented.insert(part.to_string());
+                }
+            }
+        }
+        for n in doc.names {
+            assert!(
+                section.contains(&format!("`{}`", n.name))
+                    || section.contains(&format!("`{} ", n.name)),
+                "explain lists `{}` for {} but docs/policy.md does not document it",
+                n.name,
+                doc.name
+            );
+        }
+        for d in &documented {
+            if d.contains('.') || d.contains(' ') {
+                continue;
+            }
+            assert!(
+                doc.names.iter().any(|n| n.name == d),
+                "docs/policy.md documents `{d}` for {} but `explain --source` does not list it (src/explain.rs)",
+                doc.name
+            );
+        }
+    }
+}
+
+// --- completions and man ---------------------------------------------------------------------
+
+#[test]
+fn completions_and_man_page_come_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(Path::new("."), &["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        for word in ["audit", "init", "explain", "skip-commands"] {
+            assert!(out.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let (code, out, _) = run(Path::new("."), &["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(".TH shipshape"),
+        "{}",
+        &out[..out.len().min(300)]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(dir.path(), &["man", "--dir", "man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("man/shipshape.1").is_file());
+    assert!(dir.path().join("man/shipshape-audit.1").is_file());
+}
