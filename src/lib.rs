@@ -79,6 +79,15 @@ pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location
 
 /// Run a whole audit and return the bundle (report inside).
 pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
+    audit_with(opts, &collect::cluster::CliOptions::default())
+}
+
+/// [`audit`] with the cluster options of the command line (`--cluster-snapshot`, `--context`,
+/// `--namespace`, `--in-cluster`, `--kubeconfig`).
+pub fn audit_with(
+    opts: &AuditOptions,
+    cluster: &collect::cluster::CliOptions,
+) -> Result<AuditResult, Error> {
     let started = Instant::now();
     if !opts.path.is_dir() {
         return Err(Error::Usage(format!(
@@ -136,7 +145,8 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         },
         &policy.placeholders,
         policy.audit.publish_dir.clone(),
-    );
+    )
+    .with_cluster(cluster_state(cluster, &policy, &root, &env));
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
     let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
     let score = evaluate::score::score(&policy, &outcomes);
@@ -154,12 +164,33 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
         head: repo::head(&root),
         document_keys,
     });
+    let mut report = report;
+    report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
     let run = RunInfo {
         duration_ms: started.elapsed().as_millis() as u64,
         timings_ms: timings,
     };
     let bundle = Bundle::new(report, outcomes, evidence, run);
     Ok(AuditResult { policy, bundle })
+}
+
+/// The run's cluster side: the source chosen by the contract's precedence, the namespace, and
+/// the manifests an empty `manifests = []` entry reads.
+fn cluster_state(
+    cli: &collect::cluster::CliOptions,
+    policy: &Policy,
+    root: &Path,
+    env: &str,
+) -> collect::cluster::State {
+    let source = collect::cluster::resolve(cli, &policy.cluster, root);
+    let namespace = cli
+        .namespace
+        .clone()
+        .or_else(|| policy.cluster.namespace.clone());
+    let mut state = collect::cluster::State::new(source, namespace);
+    state.env = env.to_string();
+    state.manifests = policy.cluster.manifests.clone();
+    state
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a

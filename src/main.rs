@@ -133,15 +133,25 @@ fn audit(a: cli::AuditArgs) -> anyhow::Result<i32> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let result = shipshape::audit(&shipshape::AuditOptions {
-        path: a.path.clone(),
-        policy: a.policy.clone(),
-        env: a.env.clone(),
-        now,
-        jobs,
-        skip_commands: a.skip_commands,
-        max_file_bytes: a.max_file_bytes,
-    })?;
+    let cluster = shipshape::collect::cluster::CliOptions {
+        snapshots: a.cluster_snapshot.clone(),
+        context: a.context.clone(),
+        namespace: a.namespace.clone(),
+        in_cluster: a.in_cluster,
+        kubeconfig: a.kubeconfig.clone(),
+    };
+    let result = shipshape::audit_with(
+        &shipshape::AuditOptions {
+            path: a.path.clone(),
+            policy: a.policy.clone(),
+            env: a.env.clone(),
+            now,
+            jobs,
+            skip_commands: a.skip_commands,
+            max_file_bytes: a.max_file_bytes,
+        },
+        &cluster,
+    )?;
     let written = write_outputs(&result.bundle, &formats, &a.out, a.templates.as_deref())?;
     if !a.quiet {
         summary(&result.bundle, &written, a.skip_commands);

@@ -4,9 +4,13 @@
 
 pub mod artifact;
 pub mod capture;
+pub mod cluster;
 pub mod data;
 pub mod files;
 pub mod fs;
+pub mod http;
+pub mod k8s;
+pub mod manifests;
 pub mod run;
 pub mod scan;
 
@@ -49,6 +53,9 @@ pub enum Request {
     Scan(scan::Spec),
     Capture(capture::Spec),
     Data(data::Spec),
+    Cluster(cluster::Spec),
+    Manifests(manifests::Spec),
+    Http(http::Spec),
 }
 
 impl Request {
@@ -65,6 +72,9 @@ impl Request {
             Request::Scan(_) => "scan",
             Request::Capture(_) => "capture",
             Request::Data(_) => "data",
+            Request::Cluster(_) => "cluster",
+            Request::Manifests(_) => "manifests",
+            Request::Http(_) => "http",
         }
     }
 
@@ -77,6 +87,8 @@ impl Request {
             Request::Scan(s) => s.include.clone(),
             Request::Capture(s) => s.include.clone(),
             Request::Data(s) => vec![s.path.clone()],
+            Request::Cluster(_) | Request::Http(_) => vec![],
+            Request::Manifests(s) => s.paths.clone(),
         }
     }
 
@@ -110,6 +122,9 @@ impl Request {
                 "scan" => scan::Spec::from_raw(raw).map(Request::Scan),
                 "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
                 "data" => data::Spec::from_raw(raw).map(Request::Data),
+                "cluster" => cluster::Spec::from_raw(raw).map(Request::Cluster),
+                "manifests" => manifests::Spec::from_raw(raw).map(Request::Manifests),
+                "http" => http::Spec::from_raw(raw).map(Request::Http),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -143,6 +158,7 @@ pub struct Ctx<'p> {
     /// Relative folder whose files are published audits (skipped by placeholder checks and scans).
     pub publish_dir: String,
     files: OnceLock<fs::Listing>,
+    cluster: cluster::State,
 }
 
 impl<'p> Ctx<'p> {
@@ -160,7 +176,19 @@ impl<'p> Ctx<'p> {
             placeholders,
             publish_dir,
             files: OnceLock::new(),
+            cluster: cluster::State::default(),
         }
+    }
+
+    /// Give the run its cluster source and Kubernetes settings (default: no cluster source).
+    pub fn with_cluster(mut self, state: cluster::State) -> Self {
+        self.cluster = state;
+        self
+    }
+
+    /// The run's cluster source, loaded lazily and shared by every rule.
+    pub fn cluster(&self) -> &cluster::State {
+        &self.cluster
     }
 
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
@@ -271,6 +299,9 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Scan(s) => scan::collect(ctx, s),
         Request::Capture(s) => capture::collect(ctx, s),
         Request::Data(s) => data::collect(ctx, s),
+        Request::Cluster(s) => cluster::collect(ctx, s),
+        Request::Manifests(s) => manifests::collect(ctx, s),
+        Request::Http(s) => http::collect(ctx, s),
     }));
     match outcome {
         Ok(r) => r,
