@@ -494,12 +494,63 @@ pub fn object_name(v: &Value) -> String {
     }
 }
 
+/// Where the pod template of a workload kind lives.
+fn pod_template(v: &Value) -> Option<(&Value, Option<&Value>)> {
+    let kind = v.get("kind").and_then(Value::as_str)?;
+    let (spec, meta) = match kind {
+        "Pod" => (v.get("spec")?, v.get("metadata")),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => {
+            let t = v.pointer("/spec/template")?;
+            (t.get("spec")?, t.get("metadata"))
+        }
+        "CronJob" => {
+            let t = v.pointer("/spec/jobTemplate/spec/template")?;
+            (t.get("spec")?, t.get("metadata"))
+        }
+        _ => return None,
+    };
+    Some((spec, meta))
+}
+
 /// The object as CEL sees it: the object itself plus `_ref` (a readable name with file:line when
-/// known), `_path` and `_line`. The underscore keys cannot clash with Kubernetes fields.
+/// known), `_path`, `_line` and `_namespace` (`""` when the object names none); workloads
+/// (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) also get `_pod` (the pod
+/// spec, wherever the kind keeps it), `_containers` (containers and init containers) and
+/// `_pod_labels`, so one rule covers every workload kind. The underscore keys cannot clash with
+/// Kubernetes fields.
 pub fn annotate(o: Located) -> Value {
     let name = object_name(&o.value);
     let mut v = o.value;
+    let pod = pod_template(&v).map(|(spec, meta)| {
+        let mut containers: Vec<Value> = Vec::new();
+        for k in ["initContainers", "containers"] {
+            if let Some(Value::Array(a)) = spec.get(k) {
+                containers.extend(a.iter().cloned());
+            }
+        }
+        let labels = meta
+            .and_then(|m| m.get("labels"))
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        (spec.clone(), containers, labels)
+    });
+    let namespace = v
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if let Value::Object(m) = &mut v {
+        m.insert("_namespace".into(), Value::String(namespace));
+        if let Some((spec, containers, labels)) = pod {
+            m.insert("_pod".into(), spec);
+            m.insert("_containers".into(), Value::Array(containers));
+            m.insert("_pod_labels".into(), labels);
+        }
         let r = match (&o.path, o.line) {
             (Some(p), Some(l)) => format!("{name} ({p}:{l})"),
             (Some(p), None) => format!("{name} ({p})"),

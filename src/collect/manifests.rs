@@ -294,7 +294,13 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
             .map(|k| format!("{entry}/{k}"))
             .find(|k| ctx.root.join(k).is_file())
             .unwrap_or_else(|| entry.to_string());
-        let (path, line) = match origin.and_then(|p| normalise(&format!("{entry}/{p}"))) {
+        // Origin paths are relative to the wrapper folder; map them back under the root.
+        let src = origin.map(|p| absolute(&wrap.0.join(p))).and_then(|abs| {
+            abs.strip_prefix(&ctx.root)
+                .ok()
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+        });
+        let (path, line) = match src {
             Some(src) => {
                 let docs = sources.entry(src.clone()).or_insert_with(|| {
                     ctx.read_text(&src)
@@ -328,20 +334,19 @@ fn take_origin(v: &mut Value) -> Option<String> {
     parsed.get("path")?.as_str().map(str::to_string)
 }
 
-/// `k8s/overlays/prod/../../base/x.yaml` → `k8s/base/x.yaml`; `None` if it climbs out.
-fn normalise(p: &str) -> Option<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in Path::new(p).components() {
+/// Lexically normalise an absolute path; `..` at `/` stays at `/`, as the kernel does.
+fn absolute(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
         match c {
-            Component::CurDir => {}
             Component::ParentDir => {
-                out.pop()?;
+                out.pop();
             }
-            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
-            _ => return None,
+            Component::Normal(s) => out.push(s),
+            _ => {}
         }
     }
-    Some(out.join("/"))
+    out
 }
 
 /// The line of the source document a rendered object came from: same kind, and the source
@@ -465,12 +470,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origin_paths_normalise_inside_the_tree() {
+    fn origin_paths_resolve_like_the_kernel() {
         assert_eq!(
-            normalise("k8s/overlays/prod/../../base/d.yaml").as_deref(),
-            Some("k8s/base/d.yaml")
+            absolute(Path::new("/tmp/w/../../../repo/k8s/base/d.yaml")),
+            PathBuf::from("/repo/k8s/base/d.yaml")
         );
-        assert_eq!(normalise("../x"), None);
     }
 
     #[test]
