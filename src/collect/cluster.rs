@@ -227,7 +227,7 @@ pub struct Provenance {
     pub context: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub files: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at: Option<String>,
