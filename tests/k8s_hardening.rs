@@ -491,3 +491,28 @@ fn without_kubectl_overlay_rules_are_pending_and_say_why() {
         "{o}"
     );
 }
+
+/// The recorded snapshot shipped with the example passes the whole pack (as manifests for the
+/// workload rules, as the cluster source for the controller rules).
+#[test]
+fn the_bundled_example_snapshot_passes_the_pack() {
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/shipshape/evidence/cluster-snapshot.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "evidence/cluster-snapshot.yaml",
+        &std::fs::read_to_string(&snap).unwrap(),
+    );
+    write(
+        root,
+        "shipshape.toml",
+        &POLICY
+            .replace(r#"manifests = ["k8s/**/*.yaml"]"#, "manifests = [\"evidence/cluster-snapshot.yaml\"]\nsnapshot = \"evidence/cluster-snapshot.yaml\""),
+    );
+    let outcomes = run(root, &CliOptions::default());
+    for o in &outcomes {
+        assert_eq!(o.status, Status::Pass, "{}: {}", o.rule, o.sentence);
+    }
+}
