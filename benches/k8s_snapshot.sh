@@ -29,7 +29,7 @@ def pod_spec(i):
 items = []
 for i in range(n):
     k = kinds[i % len(kinds)]
-    ns = f"ns-{i % 40}"
+    ns = f"ns-{(i // len(kinds)) % 40}"
     app = f"app-{i // len(kinds)}"
     meta = {"name": app, "namespace": ns, "labels": {"app": app, "tier": "web"},
             "uid": f"00000000-0000-0000-0000-{i:012d}", "resourceVersion": str(1000 + i),
@@ -56,6 +56,7 @@ for i in range(n):
         o = {"apiVersion": "networking.k8s.io/v1", "kind": k, "metadata": dict(meta, name=f"default-deny-{app}"),
              "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
     items.append(o)
+items[0]["metadata"]["labels"]["app.kubernetes.io/component"] = "controller"
 items.append({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
               "metadata": {"name": "leader", "namespace": "ns-0", "labels": {"app.kubernetes.io/component": "controller"}},
               "spec": {"holderIdentity": "c-0", "leaseDurationSeconds": 15, "renewTime": "2026-02-10T08:59:55.000000Z"}})

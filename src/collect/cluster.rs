@@ -484,6 +484,7 @@ pub fn from_snapshot(
         .filter(|o| q.matches(&o.value))
         .map(|o| k8s::annotate(o.clone()))
         .collect();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
     let errors: Vec<Value> = snap
         .problems
         .iter()
@@ -491,6 +492,8 @@ pub fn from_snapshot(
         .collect();
     json!({
         "count": objects.len(),
+        "by_namespace": by_namespace,
+        "by_name": by_name,
         "objects": objects,
         "errors": errors,
         "source": {
@@ -583,6 +586,7 @@ impl Live {
             .block_on(fetch(self.client.clone(), spec, run_ns, limit))
             .map_err(|e| CollectError::new(format!("{e} (server {})", self.server)))?;
         let objects: Vec<Value> = objects.into_iter().map(k8s::annotate).collect();
+        let (by_namespace, by_name) = k8s::indexes(&objects);
         let mut source = json!({
             "kind": "live",
             "server": self.server,
@@ -595,6 +599,8 @@ impl Live {
         }
         Ok(json!({
             "count": objects.len(),
+            "by_namespace": by_namespace,
+            "by_name": by_name,
             "objects": objects,
             "errors": [],
             "source": source,

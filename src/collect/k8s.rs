@@ -567,6 +567,33 @@ pub fn annotate(o: Located) -> Value {
     v
 }
 
+/// Lookup tables over annotated objects, so rules that relate two object sets (a PDB for every
+/// Deployment, a NetworkPolicy in every namespace) stay linear instead of comparing every pair:
+/// `by_namespace` maps a namespace (`""` for none) to the indexes of its objects in `objects`,
+/// `by_name` maps `Kind/namespace/name` to an index.
+pub fn indexes(objects: &[Value]) -> (Value, Value) {
+    let mut by_ns: Map<String, Value> = Map::new();
+    let mut by_name: Map<String, Value> = Map::new();
+    for (i, o) in objects.iter().enumerate() {
+        let ns = o.get("_namespace").and_then(Value::as_str).unwrap_or("");
+        if let Value::Array(a) = by_ns
+            .entry(ns.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            a.push(Value::from(i as u64));
+        }
+        let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
+        let name = o
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        by_name
+            .entry(format!("{kind}/{ns}/{name}"))
+            .or_insert(Value::from(i as u64));
+    }
+    (Value::Object(by_ns), Value::Object(by_name))
+}
+
 /// Strip what must never reach evidence or a report: the data of Secrets (a snapshot or manifest
 /// may hold some) and the last-applied annotation, which repeats the whole object (and any secret
 /// in it).

@@ -207,12 +207,15 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .collect();
     files.sort();
     files.dedup();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
     let now = ctx
         .options
         .now
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(json!({
         "count": objects.len(),
+        "by_namespace": by_namespace,
+        "by_name": by_name,
         "objects": objects,
         "files": files,
         "rendered": rendered,
