@@ -261,7 +261,12 @@ pub struct State {
     pub manifests: Vec<String>,
     snapshot: OnceLock<Result<Snapshot, String>>,
     live: OnceLock<Result<Live, String>>,
+    /// Manifest files parsed once per run, however many rules (kinds) read them.
+    parsed: std::sync::Mutex<std::collections::HashMap<String, ParsedFile>>,
 }
+
+/// A manifest file's objects and the documents that did not parse.
+pub type ParsedFile = std::sync::Arc<(Vec<Located>, Vec<k8s::ParseProblem>)>;
 
 impl Default for State {
     fn default() -> Self {
@@ -278,7 +283,20 @@ impl State {
             manifests: Vec::new(),
             snapshot: OnceLock::new(),
             live: OnceLock::new(),
+            parsed: Default::default(),
         }
+    }
+
+    /// Parse a manifest file at most once per run.
+    pub fn parsed(&self, rel: &str, parse: impl FnOnce() -> ParsedFile) -> ParsedFile {
+        if let Some(p) = self.parsed.lock().ok().and_then(|m| m.get(rel).cloned()) {
+            return p;
+        }
+        let p = parse();
+        if let Ok(mut m) = self.parsed.lock() {
+            m.insert(rel.to_string(), p.clone());
+        }
+        p
     }
 
     fn snapshot(&self, max_bytes: u64) -> Result<&Snapshot, String> {

@@ -123,19 +123,30 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let mut files: Vec<String> = Vec::new();
     let mut rendered: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
-    let read =
-        |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| match ctx.read_text(rel) {
-            Ok(t) => {
-                let (objs, probs) = k8s::parse_stream(&t.text, rel);
-                objects.extend(objs);
-                errors.extend(
-                    probs
-                        .into_iter()
-                        .map(|p| json!({"path": p.path, "line": p.line, "message": p.message})),
-                );
-            }
-            Err(e) => errors.push(json!({"path": rel, "line": 0, "message": e.reason})),
-        };
+    let q = spec.query();
+    // Several rules read the same files for different kinds: parse each file once per run.
+    let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
+        let parsed = ctx.cluster().parsed(rel, || {
+            std::sync::Arc::new(match ctx.read_text(rel) {
+                Ok(t) => k8s::parse_stream(&t.text, rel),
+                Err(e) => (
+                    Vec::new(),
+                    vec![k8s::ParseProblem {
+                        path: rel.to_string(),
+                        line: 0,
+                        message: e.reason,
+                    }],
+                ),
+            })
+        });
+        objects.extend(parsed.0.iter().filter(|o| q.matches(&o.value)).cloned());
+        errors.extend(
+            parsed
+                .1
+                .iter()
+                .map(|p| json!({"path": p.path, "line": p.line, "message": p.message})),
+        );
+    };
     for entry in &entries {
         let entry = entry.replace("{env}", &env);
         let entry = entry
@@ -196,7 +207,6 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             files.push(f);
         }
     }
-    let q = spec.query();
     let objects: Vec<Value> = objects
         .into_iter()
         .filter(|o| q.matches(&o.value))
