@@ -144,10 +144,21 @@ pub fn precheck(text: &str) -> Result<(), String> {
 }
 
 fn parse_doc(text: &str) -> Result<Value, String> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    // Leading comment lines (a capture-time header) do not make JSON into YAML.
+    let mut body = text;
+    loop {
+        let t = body.trim_start();
+        match t.strip_prefix('#') {
+            Some(rest) => body = rest.split_once('\n').map(|(_, r)| r).unwrap_or(""),
+            None => {
+                body = t;
+                break;
+            }
+        }
+    }
+    if body.starts_with('{') || body.starts_with('[') {
         // `kubectl get -o json` output: the JSON parser is much faster than the YAML one.
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
+        if let Ok(v) = serde_json::from_str::<Value>(body) {
             return Ok(v);
         }
     }
