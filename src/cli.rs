@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Collect evidence, evaluate every rule and write the audit report.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Work with policy files.
     Policy {
         #[command(subcommand)]
@@ -120,6 +120,22 @@ pub struct AuditArgs {
     /// to the policy's [audit] publish_dir inside PATH (docs/operations-artifacts).
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub publish: Option<Option<PathBuf>>,
+    /// Cluster evidence from recorded `kubectl get -o yaml|json` output instead of the live API
+    /// (wins over every other cluster source).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub cluster_snapshot: Vec<PathBuf>,
+    /// Query the live cluster of this kubeconfig context (never the current context by surprise).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace for cluster evidence that names none (default: all namespaces).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Query the cluster this pod runs in, with its service account (lowest precedence).
+    #[arg(long)]
+    pub in_cluster: bool,
 }
 
 #[derive(Debug, Args)]

@@ -335,11 +335,29 @@ expect = ['size(links.broken) == 0']
     SourceDoc {
         name: "manifests",
         summary: "Kubernetes objects parsed from YAML files (multi-document), the same shape as `cluster`.",
-        options: "kind, namespace, selector",
+        options: "kind, api_version, namespace, selector, field_selector, name, exclude",
         names: &[
-            n("objects", "list", "the objects"),
+            n(
+                "objects",
+                "list",
+                "the objects, with _ref, _path, _line, _namespace",
+            ),
             n("count", "int", "number of objects"),
-            n("source", "map", "{kind, captured_at, age_hours}"),
+            n(
+                "source",
+                "map",
+                "{kind, captured_at, captured_at_from, age_hours}",
+            ),
+            n(
+                "errors",
+                "list",
+                "{path, line, message} of documents that did not parse",
+            ),
+            n("by_namespace", "map", "namespace → indexes into objects"),
+            n("by_name", "map", "Kind/namespace/name → index into objects"),
+            n("files", "list", "files read"),
+            n("rendered", "list", "kustomize folders rendered"),
+            n("missing", "list", "entries that matched nothing"),
         ],
         example: r#"[[rule]]
 id = "workloads-non-root"
@@ -352,11 +370,26 @@ expect = ['k.objects.all(o, o.spec.template.spec.securityContext.runAsNonRoot ==
     SourceDoc {
         name: "cluster",
         summary: "Objects of any kind (CRDs too) from the live API or a snapshot (`kubectl get -o yaml` output).",
-        options: "kind, namespace, selector",
+        options: "kind, namespace, selector, field_selector, name, allow_snapshot, timeout",
         names: &[
-            n("objects", "list", "the objects"),
+            n(
+                "objects",
+                "list",
+                "the objects, with _ref, _path, _line, _namespace",
+            ),
             n("count", "int", "number of objects"),
-            n("source", "map", "{kind, captured_at, age_hours}"),
+            n(
+                "source",
+                "map",
+                "{kind, captured_at, captured_at_from, age_hours}",
+            ),
+            n(
+                "errors",
+                "list",
+                "{path, line, message} of documents that did not parse",
+            ),
+            n("by_namespace", "map", "namespace → indexes into objects"),
+            n("by_name", "map", "Kind/namespace/name → index into objects"),
         ],
         example: r#"[[rule]]
 id = "pdb-present"
@@ -369,12 +402,16 @@ expect = ['pdb.count > 0']
     SourceDoc {
         name: "http",
         summary: "An endpoint's status, headers, body and parsed Prometheus metrics.",
-        options: "timeout",
+        options: "timeout, max_body_bytes",
         names: &[
             n("status", "int", "HTTP status"),
-            n("headers", "map", "response headers"),
+            n("ok", "bool", "2xx"),
+            n("headers", "map", "response headers (lower-case names)"),
             n("body", "string", "response body (bounded)"),
+            n("json", "any", "the body parsed when it is JSON"),
             n("metrics", "map", "parsed Prometheus metrics"),
+            n("samples", "list", "{name, labels, value}"),
+            n("metric_types", "map", "metric name → type"),
         ],
         example: r#"[[rule]]
 id = "healthz"
@@ -514,6 +551,33 @@ pub fn describe_request(req: &Request) -> String {
                 format!(" (not {})", s.exclude.join(", "))
             }
         ),
+        Request::Cluster(s) => format!(
+            "cluster {} {}{}{}",
+            s.api_version,
+            s.kind,
+            s.namespace
+                .as_ref()
+                .map(|n| format!(" in namespace {n}"))
+                .unwrap_or_default(),
+            s.selector
+                .as_ref()
+                .map(|l| format!(" selected by {l}"))
+                .unwrap_or_default()
+        ),
+        Request::Manifests(s) => format!(
+            "manifests {}{}",
+            if s.paths.is_empty() {
+                "([cluster] manifests)".to_string()
+            } else {
+                s.paths.join(", ")
+            },
+            if s.kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" of kind {}", s.kinds.join(", "))
+            }
+        ),
+        Request::Http(s) => format!("http GET {} (timeout {} s)", s.url, s.timeout_secs),
         Request::Git(s) => format!(
             "git {}{}",
             serde_json::to_value(s.query)

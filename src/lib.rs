@@ -85,7 +85,7 @@ pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location
 
 /// Run a whole audit and return the bundle (report inside).
 pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
-    run(opts, None, None)
+    run(opts, None, None, &collect::cluster::CliOptions::default())
 }
 
 /// [`audit`], telling `progress` as each piece of evidence is collected.
@@ -93,7 +93,21 @@ pub fn audit_with_progress(
     opts: &AuditOptions,
     progress: Option<&dyn collect::Progress>,
 ) -> Result<AuditResult, Error> {
-    run(opts, None, progress)
+    run(
+        opts,
+        None,
+        progress,
+        &collect::cluster::CliOptions::default(),
+    )
+}
+
+/// [`audit`] with the cluster options of the command line (`--cluster-snapshot`, `--context`,
+/// `--namespace`, `--in-cluster`, `--kubeconfig`).
+pub fn audit_with(
+    opts: &AuditOptions,
+    cluster: &collect::cluster::CliOptions,
+) -> Result<AuditResult, Error> {
+    run(opts, None, None, cluster)
 }
 
 /// Run an audit whose report will be published into `dir` (default: the policy's
@@ -105,7 +119,12 @@ pub fn audit_for_publish(
     dir: Option<&Path>,
     progress: Option<&dyn collect::Progress>,
 ) -> Result<AuditResult, Error> {
-    run(opts, Some(dir.map(Path::to_path_buf)), progress)
+    run(
+        opts,
+        Some(dir.map(Path::to_path_buf)),
+        progress,
+        &collect::cluster::CliOptions::default(),
+    )
 }
 
 /// Publish an audit's Markdown report into the folder [`audit_for_publish`] chose.
@@ -117,10 +136,13 @@ pub fn publish(result: &AuditResult, markdown: &str) -> Result<report::publish::
     report::publish::publish(dir, &result.bundle.report, markdown).map_err(Error::Tool)
 }
 
-fn run(
+/// The whole audit with every option: publishing (`Some(dir)`), a progress display and the
+/// command line's cluster options.
+pub fn run(
     opts: &AuditOptions,
     publish: Option<Option<PathBuf>>,
     progress: Option<&dyn collect::Progress>,
+    cluster: &collect::cluster::CliOptions,
 ) -> Result<AuditResult, Error> {
     let started = Instant::now();
     if !opts.path.is_dir() {
@@ -203,7 +225,8 @@ fn run(
             .unwrap_or_else(|| policy.audit.publish_dir.clone()),
     )
     .with_redactor(redact::Redactor::new(&policy.redact_patterns))
-    .with_progress(progress);
+    .with_progress(progress)
+    .with_cluster(cluster_state(cluster, &policy, &root, &env));
     if let Some(rel) = &publish_rel {
         let join = |name: &str| {
             if rel.is_empty() {
@@ -242,6 +265,8 @@ fn run(
         head: repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok(),
         document_keys,
     });
+    let mut report = report;
+    report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
     let run = RunInfo {
         duration_ms: started.elapsed().as_millis() as u64,
         timings_ms: timings,
@@ -252,6 +277,25 @@ fn run(
         bundle,
         publish_dir,
     })
+}
+
+/// The run's cluster side: the source chosen by the contract's precedence, the namespace, and
+/// the manifests an empty `manifests = []` entry reads.
+fn cluster_state(
+    cli: &collect::cluster::CliOptions,
+    policy: &Policy,
+    root: &Path,
+    env: &str,
+) -> collect::cluster::State {
+    let source = collect::cluster::resolve(cli, &policy.cluster, root);
+    let namespace = cli
+        .namespace
+        .clone()
+        .or_else(|| policy.cluster.namespace.clone());
+    let mut state = collect::cluster::State::new(source, namespace);
+    state.env = env.to_string();
+    state.manifests = policy.cluster.manifests.clone();
+    state
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a

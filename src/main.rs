@@ -37,7 +37,7 @@ fn run() -> i32 {
     commands::init_logging(cli.verbose);
     let verbose = cli.verbose;
     let result = match cli.command {
-        cli::Command::Audit(a) => audit(a, verbose),
+        cli::Command::Audit(a) => audit(*a, verbose),
         cli::Command::Policy {
             command: cli::PolicyCommand::Validate { file },
         } => validate(&file),
@@ -181,10 +181,15 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     let progress_ref = progress
         .as_ref()
         .map(|p| p as &dyn shipshape::collect::Progress);
-    let result = match &a.publish {
-        Some(dir) => shipshape::audit_for_publish(&opts, dir.as_deref(), progress_ref),
-        None => shipshape::audit_with_progress(&opts, progress_ref),
+    let cluster = shipshape::collect::cluster::CliOptions {
+        snapshots: a.cluster_snapshot.clone(),
+        context: a.context.clone(),
+        namespace: a.namespace.clone(),
+        in_cluster: a.in_cluster,
+        kubeconfig: a.kubeconfig.clone(),
     };
+    let publish = a.publish.clone();
+    let result = shipshape::run(&opts, publish, progress_ref, &cluster);
     drop(progress);
     let mut result = result?;
     if let Some(old) = &baseline {
@@ -276,7 +281,7 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
     let _ = writeln!(
         out,
         "  {} {:>6} {:>9} {:>8} {:>8}",
-        pad("Area", 34),
+        pad("Area", 40),
         "Score",
         "Weight",
         "Blocking",
@@ -300,7 +305,7 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
         let _ = writeln!(
             out,
             "  {} {:>6} {:>9} {} {}",
-            pad(&a.title, 34),
+            pad(&a.title, 40),
             a.score,
             weight,
             if b > 0 { paint.on("31", &b_txt) } else { b_txt },

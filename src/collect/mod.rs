@@ -4,11 +4,15 @@
 
 pub mod artifact;
 pub mod capture;
+pub mod cluster;
 pub mod data;
 pub mod files;
 pub mod fs;
 pub mod git;
+pub mod http;
+pub mod k8s;
 pub mod links;
+pub mod manifests;
 pub mod run;
 pub mod scan;
 
@@ -53,6 +57,9 @@ pub enum Request {
     Data(data::Spec),
     Links(links::Spec),
     Git(git::Spec),
+    Cluster(cluster::Spec),
+    Manifests(manifests::Spec),
+    Http(http::Spec),
 }
 
 impl Request {
@@ -71,6 +78,9 @@ impl Request {
             Request::Data(_) => "data",
             Request::Links(_) => "links",
             Request::Git(_) => "git",
+            Request::Cluster(_) => "cluster",
+            Request::Manifests(_) => "manifests",
+            Request::Http(_) => "http",
         }
     }
 
@@ -85,6 +95,8 @@ impl Request {
             Request::Data(s) => vec![s.path.clone()],
             Request::Links(s) => s.include.clone(),
             Request::Git(s) => s.path.iter().cloned().collect(),
+            Request::Cluster(_) | Request::Http(_) => vec![],
+            Request::Manifests(s) => s.paths.clone(),
         }
     }
 
@@ -120,6 +132,9 @@ impl Request {
                 "data" => data::Spec::from_raw(raw).map(Request::Data),
                 "links" => links::Spec::from_raw(raw).map(Request::Links),
                 "git" => git::Spec::from_raw(raw).map(Request::Git),
+                "cluster" => cluster::Spec::from_raw(raw).map(Request::Cluster),
+                "manifests" => manifests::Spec::from_raw(raw).map(Request::Manifests),
+                "http" => http::Spec::from_raw(raw).map(Request::Http),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -161,6 +176,7 @@ pub struct Ctx<'p> {
     /// Last changes already looked up in git: one history walk per run.
     git: git::Cache,
     progress: Option<&'p dyn Progress>,
+    cluster: cluster::State,
 }
 
 /// Told as evidence is collected (from worker threads), for progress displays.
@@ -189,6 +205,7 @@ impl<'p> Ctx<'p> {
             files: OnceLock::new(),
             git: git::Cache::default(),
             progress: None,
+            cluster: cluster::State::default(),
         }
     }
 
@@ -202,6 +219,17 @@ impl<'p> Ctx<'p> {
     pub fn with_progress(mut self, progress: Option<&'p dyn Progress>) -> Self {
         self.progress = progress;
         self
+    }
+
+    /// Give the run its cluster source and Kubernetes settings (default: no cluster source).
+    pub fn with_cluster(mut self, state: cluster::State) -> Self {
+        self.cluster = state;
+        self
+    }
+
+    /// The run's cluster source, loaded lazily and shared by every rule.
+    pub fn cluster(&self) -> &cluster::State {
+        &self.cluster
     }
 
     /// Every file under the audited folder (relative, `/`-separated), gitignore-aware, hidden
@@ -358,6 +386,9 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Data(s) => data::collect(ctx, s),
         Request::Links(s) => links::collect(ctx, s),
         Request::Git(s) => git::collect(ctx, s),
+        Request::Cluster(s) => cluster::collect(ctx, s),
+        Request::Manifests(s) => manifests::collect(ctx, s),
+        Request::Http(s) => http::collect(ctx, s),
     }));
     match outcome {
         Ok(Ok(mut v)) => {

@@ -314,6 +314,34 @@ pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
     format!("`{expr}` is false")
 }
 
+/// For an expectation of the form `X == []`, `size(X) == 0` or `X.size() == 0` that came out
+/// false, the elements of `X`: the offenders the rule found (objects, or `_ref` strings).
+pub fn offenders(expr: &str, ctx: &Context<'_, '_>) -> Vec<Cel> {
+    let expr = strip_parens(expr);
+    let parts = split_top(expr, "==");
+    if parts.len() != 2 {
+        return Vec::new();
+    }
+    let (left, right) = (parts[0].trim(), parts[1].trim());
+    let list_expr = if right == "[]" {
+        left.to_string()
+    } else if right == "0" {
+        if let Some(inner) = left.strip_prefix("size(").and_then(|r| r.strip_suffix(')')) {
+            inner.to_string()
+        } else if let Some(inner) = left.strip_suffix(".size()") {
+            inner.to_string()
+        } else {
+            return Vec::new();
+        }
+    } else {
+        return Vec::new();
+    };
+    match eval(&list_expr, ctx) {
+        Ok(Cel::List(l)) => l.iter().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

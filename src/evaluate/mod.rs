@@ -195,10 +195,16 @@ fn evaluate_rule(
 
     let mut failures = Vec::new();
     let mut errors = Vec::new();
+    let mut offenders: Vec<Location> = Vec::new();
     for (i, expr) in rule.expect.iter().enumerate() {
         match cel::eval(expr, &ctx) {
             Ok(::cel::Value::Bool(true)) => {}
             Ok(::cel::Value::Bool(false)) => {
+                offenders.extend(
+                    cel::offenders(expr, &ctx)
+                        .iter()
+                        .filter_map(offender_location),
+                );
                 let why = cel::explain(expr, &ctx);
                 // An absent file makes every later expectation fail too; say the cause only.
                 let absent = why.ends_with("does not exist");
@@ -212,6 +218,18 @@ fn evaluate_rule(
                 cel::show(&other)
             )),
             Err(e) => errors.push(format!("expect[{i}] could not be evaluated: {e}")),
+        }
+    }
+    if !offenders.is_empty() {
+        // The offending objects are the places to look; they go first.
+        offenders.dedup();
+        offenders.truncate(MAX_LOCATIONS);
+        let rest = std::mem::take(&mut outcome.locations);
+        outcome.locations = offenders;
+        for l in rest {
+            if outcome.locations.len() < MAX_LOCATIONS && !outcome.locations.contains(&l) {
+                outcome.locations.push(l);
+            }
         }
     }
     if !failures.is_empty() {
@@ -230,6 +248,49 @@ fn evaluate_rule(
             .or_else(|| rule.description.clone())
             .unwrap_or_else(|| format!("all {} expectation(s) hold", rule.expect.len()));
         finish(outcome, Status::Pass, sentence)
+    }
+}
+
+/// An offender a failing `X == []` expectation listed: an object with `_path`/`_line` (from
+/// `manifests` or a snapshot), or a `_ref` string ending in `(path:line)`.
+fn offender_location(v: &::cel::Value) -> Option<Location> {
+    use ::cel::objects::Key;
+    match v {
+        ::cel::Value::Map(m) => {
+            let get = |k: &str| m.map.get(&Key::String(k.to_string().into())).cloned();
+            let path = match get("_path")? {
+                ::cel::Value::String(s) => s.to_string(),
+                _ => return None,
+            };
+            let line = match get("_line") {
+                Some(::cel::Value::Int(i)) => Some(i as usize),
+                Some(::cel::Value::UInt(u)) => Some(u as usize),
+                _ => None,
+            };
+            let text = match get("_ref") {
+                Some(::cel::Value::String(s)) => Some(s.to_string()),
+                _ => None,
+            };
+            Some(Location { path, line, text })
+        }
+        ::cel::Value::String(s) => {
+            let s = s.as_str();
+            let inner = s.strip_suffix(')')?;
+            let open = inner.rfind(" (")?;
+            let place = &inner[open + 2..];
+            let (path, line) = match place.rsplit_once(':') {
+                Some((p, l)) if l.chars().all(|c| c.is_ascii_digit()) && !l.is_empty() => {
+                    (p.to_string(), l.parse().ok())
+                }
+                _ => (place.to_string(), None),
+            };
+            Some(Location {
+                path,
+                line,
+                text: Some(inner[..open].to_string()),
+            })
+        }
+        _ => None,
     }
 }
 

@@ -20,6 +20,10 @@ use model::*;
 pub const BUILTINS: &[(&str, &str)] = &[
     ("default", include_str!("../../policies/default.toml")),
     ("shipshape", include_str!("../../policies/shipshape.toml")),
+    (
+        "k8s-hardening",
+        include_str!("../../policies/k8s-hardening.toml"),
+    ),
 ];
 
 /// Names every rule may use in `expect` besides its own evidence.
@@ -289,6 +293,9 @@ impl Loader {
                 "redact" => {
                     loaded.raw.redact = self.typed::<RedactRaw>(value, "redact", &at);
                 }
+                "cluster" => {
+                    loaded.raw.cluster = self.typed::<ClusterRaw>(value, "cluster", &at);
+                }
                 "area" | "rule" | "waiver" | "document" => {
                     let Some(items) = value.get_ref().as_array() else {
                         self.diags.push(Diagnostic {
@@ -346,7 +353,7 @@ impl Loader {
                 other => self.diags.push(Diagnostic {
                     origin: key_origin,
                     message: format!(
-                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders, redact)"
+                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders, redact, cluster)"
                     ),
                 }),
             }
@@ -833,6 +840,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             }
         }
     }
+    let cluster = merge_cluster(&files, &name, &mut diags);
 
     l.diags.extend(diags);
     let digest = {
@@ -856,7 +864,43 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         documents,
         placeholders,
         redact_patterns,
+        cluster,
     })
+}
+
+/// `[cluster]` tables merged key by key, later files (the including one) winning.
+fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> ClusterSettings {
+    let mut out = ClusterSettings::default();
+    for f in files {
+        let Some(c) = &f.raw.cluster else { continue };
+        if let Some(s) = &c.snapshot {
+            out.snapshot = s.list();
+        }
+        if c.context.is_some() {
+            out.context = c.context.clone();
+        }
+        if c.namespace.is_some() {
+            out.namespace = c.namespace.clone();
+        }
+        if let Some(m) = &c.manifests {
+            out.manifests = m.clone();
+        }
+    }
+    for p in out.snapshot.iter().chain(&out.manifests) {
+        if p.trim().is_empty() || Path::new(p).is_absolute() {
+            diags.push(Diagnostic {
+                origin: origin_of_file(name),
+                message: format!("[cluster]: `{p}` must be a path relative to the audited folder"),
+            });
+        }
+    }
+    if out.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        diags.push(Diagnostic {
+            origin: origin_of_file(name),
+            message: "[cluster] context is empty".into(),
+        });
+    }
+    out
 }
 
 /// Check every evidence path of the policy against the repository boundary (done at audit time,
@@ -879,6 +923,24 @@ pub fn check_boundary(policy: &Policy, root: &Path, boundary: &Path) -> Result<(
                     });
                 }
             }
+        }
+    }
+    for p in policy
+        .cluster
+        .snapshot
+        .iter()
+        .chain(&policy.cluster.manifests)
+    {
+        let literal: String = p
+            .split('/')
+            .take_while(|seg| !crate::collect::fs::is_glob(seg) && !seg.contains('{'))
+            .collect::<Vec<_>>()
+            .join("/");
+        if let Err(e) = crate::collect::fs::lexical_within(root, boundary, &literal) {
+            diags.push(Diagnostic {
+                origin: origin_of_file(&policy.name),
+                message: format!("[cluster]: {e}"),
+            });
         }
     }
     if diags.is_empty() {

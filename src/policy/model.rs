@@ -117,6 +117,13 @@ pub struct EvidenceRaw {
     pub kind: Option<String>,
     pub namespace: Option<String>,
     pub selector: Option<String>,
+    // options of the Kubernetes sources (cluster, manifests)
+    pub name: Option<String>,
+    pub field_selector: Option<String>,
+    pub api_version: Option<String>,
+    pub allow_snapshot: Option<bool>,
+    // options of the http source
+    pub max_body_bytes: Option<u64>,
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.
@@ -227,6 +234,7 @@ pub struct PolicyFileRaw {
     pub document: Vec<DocumentRaw>,
     pub placeholders: Option<PlaceholdersRaw>,
     pub redact: Option<RedactRaw>,
+    pub cluster: Option<ClusterRaw>,
 }
 
 /// `[redact]`: extra secret patterns, on top of the built-in token shapes.
@@ -235,6 +243,49 @@ pub struct PolicyFileRaw {
 pub struct RedactRaw {
     #[serde(default)]
     pub patterns: Vec<String>,
+}
+
+/// `[cluster]`: where cluster evidence comes from when the command line does not say, and which
+/// repository manifests `manifests = []` entries (the hardening pack) read. See
+/// docs/kubernetes.md for the precedence with `--cluster-snapshot` / `--context`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct ClusterRaw {
+    /// A recorded snapshot (`kubectl get -o yaml` output), relative to the audited folder.
+    pub snapshot: Option<SnapshotPaths>,
+    /// A kubeconfig context to query live.
+    pub context: Option<String>,
+    /// Namespace for cluster evidence that names none (default: all namespaces).
+    pub namespace: Option<String>,
+    /// Manifest files, globs or kustomize folders that an empty `manifests = []` evidence entry
+    /// reads; `{env}` is replaced by the audited environment.
+    pub manifests: Option<Vec<String>>,
+}
+
+/// One snapshot file or several.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum SnapshotPaths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl SnapshotPaths {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            SnapshotPaths::One(s) => vec![s.clone()],
+            SnapshotPaths::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The validated `[cluster]` table (later files override earlier ones key by key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClusterSettings {
+    pub snapshot: Vec<String>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub manifests: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +373,8 @@ pub struct Policy {
     pub placeholders: crate::collect::artifact::PlaceholderSet,
     /// Extra redaction patterns from `[redact]`.
     pub redact_patterns: Vec<String>,
+    #[serde(default)]
+    pub cluster: ClusterSettings,
 }
 
 impl Policy {

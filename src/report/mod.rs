@@ -152,6 +152,9 @@ pub struct Provenance {
     pub now: String,
     pub env: String,
     pub repository: Option<crate::repo::Head>,
+    /// Where cluster evidence came from (live, snapshot, none) and how old it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::collect::cluster::Provenance>,
     /// Filled in once the bundle is hashed.
     pub bundle_sha256: String,
 }
@@ -594,6 +597,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             now,
             env: i.env,
             repository: i.head,
+            cluster: None,
             bundle_sha256: String::new(),
         },
         findings,

@@ -1,0 +1,883 @@
+//! The `cluster` source: Kubernetes objects of any kind (CRDs too) from the live API through
+//! kube-rs, or from a recorded snapshot (`kubectl get -o yaml|json` output) — explicitly chosen,
+//! never the ambient current-context by surprise. The precedence is the design contract's:
+//! `--cluster-snapshot` > `--context` > `[cluster] snapshot` > `[cluster] context` >
+//! `--in-cluster`; with none of them cluster rules are pending "no cluster source".
+//!
+//! The API is only read (discovery, list, get), every request has a timeout, lists are paged,
+//! and Secrets are never asked for. Anything that goes wrong is evidence: the rule becomes
+//! pending with the reason (unreachable, 401, 403 naming the verb and resource, unknown kind,
+//! 410, timeout).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::k8s::{self, FieldSelector, Located, Query, Selector};
+use super::{CollectError, Collected, Ctx};
+use crate::policy::model::{ClusterSettings, EvidenceRaw};
+
+/// Seconds a single API request may take unless the rule says otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// Objects asked for per list page.
+pub const PAGE_SIZE: u32 = 500;
+/// A list stops after this many pages (5 million objects at the default page size).
+const MAX_PAGES: usize = 10_000;
+/// The header comment that records when a snapshot was taken.
+pub const CAPTURED_AT_HEADER: &str = "shipshape-captured-at:";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    /// `apps/v1`, `v1`, `monitoring.coreos.com/v1`; a bare group (`apps`) takes the version the
+    /// server prefers.
+    pub api_version: String,
+    pub kind: String,
+    /// `None`: the run's namespace (`--namespace` / `[cluster] namespace`), else all
+    /// namespaces. `"*"`: all namespaces whatever the run says.
+    pub namespace: Option<String>,
+    pub selector: Option<String>,
+    pub field_selector: Option<String>,
+    pub name: Option<String>,
+    /// `false`: only a live source will do; a snapshot leaves the rule pending.
+    pub allow_snapshot: bool,
+    pub timeout_secs: u64,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        super::artifact::only_options(
+            raw,
+            &[
+                "kind",
+                "namespace",
+                "selector",
+                "field_selector",
+                "name",
+                "allow_snapshot",
+                "timeout",
+            ],
+        )?;
+        let api_version = raw.cluster.clone().unwrap_or_default().trim().to_string();
+        if api_version.is_empty() {
+            return Err(
+                "`cluster` needs an apiVersion (`apps/v1`, `v1`, `monitoring.coreos.com/v1`)"
+                    .into(),
+            );
+        }
+        if api_version.split('/').count() > 2 || api_version.contains(char::is_whitespace) {
+            return Err(format!(
+                "`cluster = \"{api_version}\"` is not an apiVersion (group/version or v1)"
+            ));
+        }
+        let kind = raw.kind.clone().unwrap_or_default().trim().to_string();
+        if kind.is_empty() {
+            return Err("`cluster` needs `kind` (e.g. kind = \"Deployment\")".into());
+        }
+        if !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "kind `{kind}` is not a Kubernetes kind (one kind per entry)"
+            ));
+        }
+        if kind.eq_ignore_ascii_case("Secret") || kind.eq_ignore_ascii_case("SecretList") {
+            return Err("asks for Secrets: shipshape never reads Secrets from a cluster (check the workload that mounts it instead)".into());
+        }
+        if let Some(s) = &raw.selector {
+            Selector::parse(s)?;
+        }
+        if let Some(f) = &raw.field_selector {
+            FieldSelector::parse(f)?;
+        }
+        let timeout_secs = raw.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if timeout_secs == 0 {
+            return Err("timeout must be at least 1 second".into());
+        }
+        Ok(Spec {
+            api_version,
+            kind,
+            namespace: raw.namespace.clone().filter(|n| !n.is_empty()),
+            selector: raw.selector.clone(),
+            field_selector: raw.field_selector.clone(),
+            name: raw.name.clone(),
+            allow_snapshot: raw.allow_snapshot.unwrap_or(true),
+            timeout_secs,
+        })
+    }
+
+    /// The namespace this request is limited to, if any.
+    fn effective_namespace(&self, run_ns: Option<&str>) -> Option<String> {
+        match self.namespace.as_deref() {
+            Some("*") => None,
+            Some(ns) => Some(ns.to_string()),
+            None => run_ns.map(str::to_string),
+        }
+    }
+
+    fn query(&self, run_ns: Option<&str>) -> Query {
+        Query {
+            api_version: Some(self.api_version.clone()),
+            kinds: vec![self.kind.clone()],
+            namespace: self.effective_namespace(run_ns),
+            name: self.name.clone(),
+            selector: self
+                .selector
+                .as_deref()
+                .and_then(|s| Selector::parse(s).ok()),
+            fields: self
+                .field_selector
+                .as_deref()
+                .and_then(|s| FieldSelector::parse(s).ok()),
+        }
+    }
+}
+
+/// Cluster options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CliOptions {
+    /// `--cluster-snapshot FILE...` (paths as given, relative to the working directory).
+    pub snapshots: Vec<PathBuf>,
+    /// `--context NAME`.
+    pub context: Option<String>,
+    /// `--namespace NS`.
+    pub namespace: Option<String>,
+    /// `--in-cluster`.
+    pub in_cluster: bool,
+    /// `--kubeconfig FILE` (else `KUBECONFIG`, else `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Where cluster evidence comes from in this run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    None,
+    Snapshot {
+        /// Files to read, absolute or relative to the working directory.
+        files: Vec<PathBuf>,
+        /// How the report names them.
+        shown: Vec<String>,
+        /// `--cluster-snapshot` or `[cluster] snapshot`.
+        chosen_by: String,
+    },
+    Live {
+        context: Option<String>,
+        in_cluster: bool,
+        kubeconfig: Option<PathBuf>,
+        chosen_by: String,
+    },
+}
+
+/// The contract's precedence, as a pure function.
+pub fn resolve(cli: &CliOptions, policy: &ClusterSettings, root: &Path) -> Source {
+    if !cli.snapshots.is_empty() {
+        return Source::Snapshot {
+            files: cli.snapshots.clone(),
+            shown: cli
+                .snapshots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            chosen_by: "--cluster-snapshot".into(),
+        };
+    }
+    if let Some(c) = &cli.context {
+        return Source::Live {
+            context: Some(c.clone()),
+            in_cluster: false,
+            kubeconfig: cli.kubeconfig.clone(),
+            chosen_by: "--context".into(),
+        };
+    }
+    if !policy.snapshot.is_empty() {
+        return Source::Snapshot {
+            files: policy.snapshot.iter().map(|p| root.join(p)).collect(),
+            shown: policy.snapshot.clone(),
+            chosen_by: "[cluster] snapshot".into(),
+        };
+    }
+    if let Some(c) = &policy.context {
+        return Source::Live {
+            context: Some(c.clone()),
+            in_cluster: false,
+            kubeconfig: cli.kubeconfig.clone(),
+            chosen_by: "[cluster] context".into(),
+        };
+    }
+    if cli.in_cluster {
+        return Source::Live {
+            context: None,
+            in_cluster: true,
+            kubeconfig: None,
+            chosen_by: "--in-cluster".into(),
+        };
+    }
+    Source::None
+}
+
+/// What the report says about the cluster source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Provenance {
+    /// `live`, `snapshot` or `none`.
+    pub kind: String,
+    /// What chose it (`--context`, `[cluster] snapshot`…).
+    pub chosen_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
+    /// `header` (the `# shipshape-captured-at:` comment), `mtime`, or `query` (live).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_at_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_hours: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A loaded snapshot: every object (Secrets dropped), and when it was captured.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub objects: Vec<Located>,
+    pub captured_at: DateTime<Utc>,
+    pub captured_at_from: &'static str,
+    pub shown: Vec<String>,
+    pub problems: Vec<k8s::ParseProblem>,
+}
+
+/// The cluster side of a run: the chosen source, loaded at most once and shared by every rule.
+pub struct State {
+    pub source: Source,
+    /// Namespace for requests that name none (`--namespace`, else `[cluster] namespace`).
+    pub namespace: Option<String>,
+    /// The audited environment (`{env}` in manifest paths).
+    pub env: String,
+    /// What an empty `manifests = []` entry reads (`[cluster] manifests`, `{env}` replaced).
+    pub manifests: Vec<String>,
+    snapshot: OnceLock<Result<Snapshot, String>>,
+    live: OnceLock<Result<Live, String>>,
+    /// Manifest files parsed once per run, however many rules (kinds) read them.
+    parsed: std::sync::Mutex<std::collections::HashMap<String, ParsedFile>>,
+}
+
+/// A manifest file's objects and the documents that did not parse.
+pub type ParsedFile = std::sync::Arc<(Vec<Located>, Vec<k8s::ParseProblem>)>;
+
+impl Default for State {
+    fn default() -> Self {
+        State::new(Source::None, None)
+    }
+}
+
+impl State {
+    pub fn new(source: Source, namespace: Option<String>) -> State {
+        State {
+            source,
+            namespace,
+            env: String::new(),
+            manifests: Vec::new(),
+            snapshot: OnceLock::new(),
+            live: OnceLock::new(),
+            parsed: Default::default(),
+        }
+    }
+
+    /// Parse a manifest file at most once per run.
+    pub fn parsed(&self, rel: &str, parse: impl FnOnce() -> ParsedFile) -> ParsedFile {
+        if let Some(p) = self.parsed.lock().ok().and_then(|m| m.get(rel).cloned()) {
+            return p;
+        }
+        let p = parse();
+        if let Ok(mut m) = self.parsed.lock() {
+            m.insert(rel.to_string(), p.clone());
+        }
+        p
+    }
+
+    fn snapshot(&self, max_bytes: u64) -> Result<&Snapshot, String> {
+        let Source::Snapshot { files, shown, .. } = &self.source else {
+            return Err("no snapshot source".into());
+        };
+        self.snapshot
+            .get_or_init(|| load_snapshot(files, shown, max_bytes))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn live(&self) -> Result<&Live, String> {
+        let Source::Live {
+            context,
+            in_cluster,
+            kubeconfig,
+            ..
+        } = &self.source
+        else {
+            return Err("no live source".into());
+        };
+        self.live
+            .get_or_init(|| Live::connect(context.as_deref(), *in_cluster, kubeconfig.as_deref()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// What the report's banner says, after collection (a source no rule used is not loaded).
+    pub fn provenance(&self, now: DateTime<Utc>) -> Provenance {
+        match &self.source {
+            Source::None => Provenance {
+                kind: "none".into(),
+                chosen_by: "nothing (no --cluster-snapshot, --context, [cluster] or --in-cluster)"
+                    .into(),
+                ..Provenance::default()
+            },
+            Source::Snapshot {
+                shown, chosen_by, ..
+            } => {
+                let mut p = Provenance {
+                    kind: "snapshot".into(),
+                    chosen_by: chosen_by.clone(),
+                    files: shown.clone(),
+                    ..Provenance::default()
+                };
+                match self.snapshot.get() {
+                    Some(Ok(s)) => {
+                        p.captured_at = Some(rfc3339(s.captured_at));
+                        p.captured_at_from = Some(s.captured_at_from.into());
+                        p.age_hours = Some(age_hours(now, s.captured_at));
+                    }
+                    Some(Err(e)) => p.error = Some(e.clone()),
+                    None => {}
+                }
+                p
+            }
+            Source::Live {
+                context,
+                in_cluster,
+                chosen_by,
+                ..
+            } => {
+                let mut p = Provenance {
+                    kind: "live".into(),
+                    chosen_by: chosen_by.clone(),
+                    context: context
+                        .clone()
+                        .or_else(|| in_cluster.then(|| "in-cluster".into())),
+                    ..Provenance::default()
+                };
+                match self.live.get() {
+                    Some(Ok(l)) => {
+                        p.server = Some(l.server.clone());
+                        p.captured_at = Some(rfc3339(now));
+                        p.captured_at_from = Some("query".into());
+                        p.age_hours = Some(0);
+                    }
+                    Some(Err(e)) => p.error = Some(e.clone()),
+                    None => {}
+                }
+                p
+            }
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Whole hours between `t` and `now`, floored (never negative).
+pub fn age_hours(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
+    (now - t).num_seconds().div_euclid(3600).max(0)
+}
+
+/// `# shipshape-captured-at: 2026-02-10T09:00:00Z` among the leading comment lines.
+pub fn captured_at_header(text: &str) -> Option<DateTime<Utc>> {
+    for line in text.lines().take(50) {
+        let t = line.trim();
+        if t.is_empty() || t == "---" {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix('#') else {
+            break;
+        };
+        if let Some(v) = comment.trim().strip_prefix(CAPTURED_AT_HEADER) {
+            return DateTime::parse_from_rfc3339(v.trim())
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+        }
+    }
+    None
+}
+
+fn load_snapshot(files: &[PathBuf], shown: &[String], max_bytes: u64) -> Result<Snapshot, String> {
+    let mut objects = Vec::new();
+    let mut problems = Vec::new();
+    let mut captured: Option<(DateTime<Utc>, &'static str)> = None;
+    for (file, name) in files.iter().zip(shown) {
+        let text = super::fs::read_text(file, name, max_bytes)
+            .map_err(|e| format!("cluster snapshot: {}", e.reason))?;
+        let at = match captured_at_header(&text.text) {
+            Some(t) => (t, "header"),
+            None => {
+                let mtime = std::fs::metadata(file)
+                    .and_then(|m| m.modified())
+                    .map(DateTime::<Utc>::from)
+                    .map_err(|e| format!("cluster snapshot `{name}`: {e}"))?;
+                (mtime, "mtime")
+            }
+        };
+        // Several files: the evidence is as old as the oldest of them.
+        if captured.is_none_or(|(t, _)| at.0 < t) {
+            captured = Some(at);
+        }
+        let (objs, probs) = k8s::parse_stream(&text.text, name);
+        problems.extend(probs);
+        for mut o in objs {
+            // A snapshot may hold Secrets (`kubectl get all,secrets`); they are never served.
+            if o.value.get("kind").and_then(Value::as_str) == Some("Secret") {
+                continue;
+            }
+            k8s::scrub(&mut o.value);
+            objects.push(o);
+        }
+    }
+    if objects.is_empty() && !problems.is_empty() {
+        let p = &problems[0];
+        return Err(format!(
+            "cluster snapshot `{}` could not be parsed (line {}): {}",
+            p.path, p.line, p.message
+        ));
+    }
+    let (captured_at, captured_at_from) = captured.ok_or("cluster snapshot: no file given")?;
+    Ok(Snapshot {
+        objects,
+        captured_at,
+        captured_at_from,
+        shown: shown.to_vec(),
+        problems,
+    })
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let state = ctx.cluster();
+    match &state.source {
+        Source::None => Err(CollectError::new(
+            "no cluster source (give --cluster-snapshot FILE or --context NAME, set [cluster] snapshot or context in the policy, or run with --in-cluster)",
+        )),
+        Source::Snapshot { .. } if !spec.allow_snapshot => Err(CollectError::new(
+            "this rule needs a live cluster (allow_snapshot = false) and the cluster source is a snapshot",
+        )),
+        Source::Snapshot { .. } => {
+            let snap = state
+                .snapshot(ctx.options.max_file_bytes)
+                .map_err(CollectError::new)?;
+            Ok(from_snapshot(
+                snap,
+                spec,
+                state.namespace.as_deref(),
+                ctx.options.now,
+            ))
+        }
+        Source::Live { .. } => {
+            let live = state.live().map_err(CollectError::new)?;
+            live.query(spec, state.namespace.as_deref(), ctx.options.now)
+        }
+    }
+}
+
+/// Serve a request from a snapshot: the same filtering the API server would do.
+pub fn from_snapshot(
+    snap: &Snapshot,
+    spec: &Spec,
+    run_ns: Option<&str>,
+    now: DateTime<Utc>,
+) -> Value {
+    let q = spec.query(run_ns);
+    let objects: Vec<Value> = snap
+        .objects
+        .iter()
+        .filter(|o| q.matches(&o.value))
+        .map(|o| k8s::annotate(o.clone()))
+        .collect();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let errors: Vec<Value> = snap
+        .problems
+        .iter()
+        .map(|p| json!({"path": p.path, "line": p.line, "message": p.message}))
+        .collect();
+    json!({
+        "count": objects.len(),
+        "by_namespace": by_namespace,
+        "by_name": by_name,
+        "objects": objects,
+        "errors": errors,
+        "source": {
+            "kind": "snapshot",
+            "files": snap.shown,
+            "captured_at": rfc3339(snap.captured_at),
+            "captured_at_from": snap.captured_at_from,
+            "age_hours": age_hours(now, snap.captured_at),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live
+
+/// A connected client and the runtime it lives on, shared by every rule of the run.
+pub struct Live {
+    rt: tokio::runtime::Runtime,
+    client: kube::Client,
+    pub server: String,
+    pub context: Option<String>,
+}
+
+impl Live {
+    /// Build the client as kubectl would: `--kubeconfig`, else `KUBECONFIG`, else
+    /// `~/.kube/config`, with the named context (exec credential plugins included); or the
+    /// pod's service account with `--in-cluster`.
+    pub fn connect(
+        context: Option<&str>,
+        in_cluster: bool,
+        kubeconfig: Option<&Path>,
+    ) -> Result<Live, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the Kubernetes client runtime: {e}"))?;
+        let config = rt.block_on(async {
+            if in_cluster {
+                return kube::Config::incluster()
+                    .map_err(|e| format!("--in-cluster: no service-account configuration: {e}"));
+            }
+            let options = kube::config::KubeConfigOptions {
+                context: context.map(str::to_string),
+                cluster: None,
+                user: None,
+            };
+            let shown = context.unwrap_or("(current)");
+            match kubeconfig {
+                Some(path) => {
+                    let kc = kube::config::Kubeconfig::read_from(path)
+                        .map_err(|e| format!("cannot read kubeconfig `{}`: {e}", path.display()))?;
+                    kube::Config::from_custom_kubeconfig(kc, &options)
+                        .await
+                        .map_err(|e| format!("kubeconfig context `{shown}`: {e}"))
+                }
+                None => kube::Config::from_kubeconfig(&options)
+                    .await
+                    .map_err(|e| format!("kubeconfig context `{shown}`: {e}")),
+            }
+        })?;
+        Self::with_config(rt, config, context.map(str::to_string))
+    }
+
+    fn with_config(
+        rt: tokio::runtime::Runtime,
+        mut config: kube::Config,
+        context: Option<String>,
+    ) -> Result<Live, String> {
+        let server = config.cluster_url.to_string();
+        config.connect_timeout = Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+        config.read_timeout = Some(Duration::from_secs(60));
+        let client = {
+            let _guard = rt.enter();
+            kube::Client::try_from(config)
+                .map_err(|e| format!("cannot build a client for {server}: {e}"))?
+        };
+        Ok(Live {
+            rt,
+            client,
+            server,
+            context,
+        })
+    }
+
+    /// Run one request: resolve the kind through discovery, then get or list (paged).
+    pub fn query(&self, spec: &Spec, run_ns: Option<&str>, now: DateTime<Utc>) -> Collected {
+        let limit = Duration::from_secs(spec.timeout_secs);
+        let objects = self
+            .rt
+            .block_on(fetch(self.client.clone(), spec, run_ns, limit))
+            .map_err(|e| CollectError::new(format!("{e} (server {})", self.server)))?;
+        let objects: Vec<Value> = objects.into_iter().map(k8s::annotate).collect();
+        let (by_namespace, by_name) = k8s::indexes(&objects);
+        let mut source = json!({
+            "kind": "live",
+            "server": self.server,
+            "captured_at": rfc3339(now),
+            "captured_at_from": "query",
+            "age_hours": 0,
+        });
+        if let Some(c) = &self.context {
+            source["context"] = json!(c);
+        }
+        Ok(json!({
+            "count": objects.len(),
+            "by_namespace": by_namespace,
+            "by_name": by_name,
+            "objects": objects,
+            "errors": [],
+            "source": source,
+        }))
+    }
+}
+
+/// Read-only access to one kind: discovery, then `get` (with `name`) or paged `list`. Public so
+/// tests can drive it with a client of their own.
+pub async fn fetch(
+    client: kube::Client,
+    spec: &Spec,
+    run_ns: Option<&str>,
+    limit: Duration,
+) -> Result<Vec<Located>, String> {
+    use kube::api::{Api, DynamicObject, ListParams};
+    use kube::discovery::{self, Scope};
+
+    let within = |what: String| move |_| format!("timed out after {}s {what}", limit.as_secs());
+    let (group, version) = match spec.api_version.split_once('/') {
+        Some((g, v)) => (g.to_string(), Some(v.to_string())),
+        None if spec.api_version == "v1" => (String::new(), Some("v1".to_string())),
+        None => (spec.api_version.clone(), None),
+    };
+    let resolved = match &version {
+        Some(v) => {
+            let gvk = kube::api::GroupVersionKind::gvk(&group, v, &spec.kind);
+            tokio::time::timeout(limit, discovery::pinned_kind(&client, &gvk))
+                .await
+                .map_err(within(format!("discovering {}", spec.api_version)))?
+                .map_err(|e| explain(&e, Verb::Discover, spec, None))?
+        }
+        None => {
+            let g = tokio::time::timeout(limit, discovery::group(&client, &group))
+                .await
+                .map_err(within(format!("discovering group {group}")))?
+                .map_err(|e| explain(&e, Verb::Discover, spec, None))?;
+            g.recommended_kind(&spec.kind).ok_or_else(|| {
+                format!(
+                    "unknown kind `{}` in API group `{group}` (is the CRD installed?)",
+                    spec.kind
+                )
+            })?
+        }
+    };
+    let (ar, caps) = resolved;
+    let ns = match caps.scope {
+        Scope::Namespaced => spec.effective_namespace(run_ns),
+        Scope::Cluster => None,
+    };
+    let api: Api<DynamicObject> = match &ns {
+        Some(n) => Api::namespaced_with(client, n, &ar),
+        None => Api::all_with(client, &ar),
+    };
+    let fill = |o: DynamicObject| -> Located {
+        let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.entry("apiVersion")
+                .or_insert_with(|| json!(ar.api_version));
+            m.entry("kind").or_insert_with(|| json!(ar.kind));
+        }
+        k8s::scrub(&mut v);
+        Located {
+            value: v,
+            path: None,
+            line: None,
+        }
+    };
+    if let Some(name) = &spec.name {
+        let got = tokio::time::timeout(limit, api.get_opt(name))
+            .await
+            .map_err(within(format!("getting {} {name}", ar.kind)))?
+            .map_err(|e| explain(&e, Verb::Get, spec, ns.as_deref()))?;
+        let fields = spec
+            .field_selector
+            .as_deref()
+            .and_then(|f| FieldSelector::parse(f).ok());
+        let sel = spec
+            .selector
+            .as_deref()
+            .and_then(|s| Selector::parse(s).ok());
+        return Ok(got
+            .map(fill)
+            .into_iter()
+            .filter(|o| {
+                fields.as_ref().is_none_or(|f| f.matches(&o.value))
+                    && sel.as_ref().is_none_or(|s| {
+                        s.matches(o.value.get("metadata").and_then(|m| m.get("labels")))
+                    })
+            })
+            .collect());
+    }
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let lp = ListParams {
+            label_selector: spec.selector.clone(),
+            field_selector: spec.field_selector.clone(),
+            limit: Some(PAGE_SIZE),
+            continue_token: token.clone(),
+            ..ListParams::default()
+        };
+        let page = tokio::time::timeout(limit, api.list(&lp))
+            .await
+            .map_err(within(format!("listing {}", ar.plural)))?
+            .map_err(|e| explain(&e, Verb::List, spec, ns.as_deref()))?;
+        token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
+        out.extend(page.items.into_iter().map(fill));
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+    Err(format!(
+        "listing {} stopped after {MAX_PAGES} pages",
+        ar.plural
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Discover,
+    Get,
+    List,
+}
+
+/// A kube error as a sentence a reader can act on.
+fn explain(e: &kube::Error, verb: Verb, spec: &Spec, ns: Option<&str>) -> String {
+    let resource = format!("{} ({})", spec.kind, spec.api_version);
+    let verb_word = match verb {
+        Verb::Discover => "get (discovery)",
+        Verb::Get => "get",
+        Verb::List => "list",
+    };
+    let scope = match ns {
+        Some(n) => format!("in namespace `{n}`"),
+        None => "cluster-wide".to_string(),
+    };
+    match e {
+        kube::Error::Api(s) => {
+            let msg = s.message.trim();
+            match s.code {
+                401 => {
+                    format!("unauthorized (401): the API server rejected the credentials: {msg}")
+                }
+                403 => format!(
+                    "forbidden (403): missing permission to `{verb_word}` {resource} {scope}: {msg}"
+                ),
+                404 if verb == Verb::Discover => format!(
+                    "unknown kind (404): the API server does not serve `{}` (is the CRD installed?)",
+                    spec.api_version
+                ),
+                404 => format!("not found (404): {resource} {scope}: {msg}"),
+                410 => format!(
+                    "gone (410): the list changed while it was being paged (continue token expired); run again: {msg}"
+                ),
+                code => format!("API error {code} on `{verb_word}` {resource} {scope}: {msg}"),
+            }
+        }
+        kube::Error::Discovery(d) => format!(
+            "unknown kind `{}` in `{}`: {d} (is the CRD installed?)",
+            spec.kind, spec.api_version
+        ),
+        kube::Error::HyperError(h) => format!("cannot reach the API server: {h}"),
+        kube::Error::Service(s) => format!("cannot reach the API server: {s}"),
+        kube::Error::Auth(a) => format!("cannot authenticate: {a}"),
+        other => format!("{verb_word} {resource} failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(snapshot: &[&str], context: Option<&str>) -> ClusterSettings {
+        ClusterSettings {
+            snapshot: snapshot.iter().map(|s| s.to_string()).collect(),
+            context: context.map(str::to_string),
+            ..ClusterSettings::default()
+        }
+    }
+
+    #[test]
+    fn precedence_follows_the_contract() {
+        let root = Path::new("/repo");
+        let cli = |snap: bool, ctx: bool, inc: bool| CliOptions {
+            snapshots: if snap { vec!["s.yaml".into()] } else { vec![] },
+            context: ctx.then(|| "cli-ctx".into()),
+            in_cluster: inc,
+            ..CliOptions::default()
+        };
+        let full = settings(&["evidence/snap.yaml"], Some("pol-ctx"));
+        let by = |s: Source| match s {
+            Source::Snapshot { chosen_by, .. } | Source::Live { chosen_by, .. } => chosen_by,
+            Source::None => "none".into(),
+        };
+        assert_eq!(
+            by(resolve(&cli(true, true, true), &full, root)),
+            "--cluster-snapshot"
+        );
+        assert_eq!(
+            by(resolve(&cli(false, true, true), &full, root)),
+            "--context"
+        );
+        assert_eq!(
+            by(resolve(&cli(false, false, true), &full, root)),
+            "[cluster] snapshot"
+        );
+        assert_eq!(
+            by(resolve(
+                &cli(false, false, true),
+                &settings(&[], Some("p")),
+                root
+            )),
+            "[cluster] context"
+        );
+        assert_eq!(
+            by(resolve(
+                &cli(false, false, true),
+                &settings(&[], None),
+                root
+            )),
+            "--in-cluster"
+        );
+        assert_eq!(
+            by(resolve(
+                &cli(false, false, false),
+                &settings(&[], None),
+                root
+            )),
+            "none"
+        );
+    }
+
+    #[test]
+    fn secrets_are_a_policy_error() {
+        let raw = EvidenceRaw {
+            cluster: Some("v1".into()),
+            kind: Some("Secret".into()),
+            ..EvidenceRaw::default()
+        };
+        assert!(Spec::from_raw(&raw).unwrap_err().contains("Secrets"));
+        let raw = EvidenceRaw {
+            cluster: Some("apps/v1".into()),
+            kind: Some("Deployment".into()),
+            selector: Some("app in (".into()),
+            ..EvidenceRaw::default()
+        };
+        assert!(Spec::from_raw(&raw).is_err());
+    }
+
+    #[test]
+    fn capture_time_header() {
+        let t = captured_at_header(
+            "# kubectl get -o yaml\n# shipshape-captured-at: 2026-02-10T09:00:00Z\napiVersion: v1\n",
+        );
+        assert_eq!(t.map(rfc3339).as_deref(), Some("2026-02-10T09:00:00Z"));
+        assert!(
+            captured_at_header("apiVersion: v1\n# shipshape-captured-at: 2026-02-10T09:00:00Z\n")
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,499 @@
+//! The `manifests` source: the Kubernetes objects a repository declares — YAML files matched by
+//! globs (multi-document, `List` kinds flattened) and kustomize folders rendered with
+//! `kubectl kustomize` — in the same shape as `cluster` (`objects`, `count`, `source`), so one
+//! rule runs on both. Every object keeps the file and 1-based line its document starts on, so a
+//! finding points at file:line; for kustomize output that is the source file the object came
+//! from (kustomize's origin annotations), not the rendered stream.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::k8s::{self, FieldSelector, Located, Query, Selector};
+use super::{CollectError, Collected, Ctx};
+use crate::policy::model::EvidenceRaw;
+
+/// How long `kubectl kustomize` may take for one folder.
+const KUSTOMIZE_TIMEOUT: Duration = Duration::from_secs(60);
+const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Spec {
+    /// Files, globs or folders (a folder with a kustomization is rendered). Empty: the policy's
+    /// `[cluster] manifests`. `{env}` is replaced by the audited environment.
+    pub paths: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Kinds to keep (empty: all).
+    pub kinds: Vec<String>,
+    pub api_version: Option<String>,
+    pub namespace: Option<String>,
+    pub selector: Option<String>,
+    pub field_selector: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Spec {
+    pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        super::artifact::only_options(
+            raw,
+            &[
+                "kind",
+                "api_version",
+                "namespace",
+                "selector",
+                "field_selector",
+                "name",
+                "exclude",
+            ],
+        )?;
+        let paths = raw.manifests.clone().unwrap_or_default();
+        for p in &paths {
+            if p.trim().is_empty() {
+                return Err("`manifests` holds an empty path".into());
+            }
+            super::fs::glob(&p.replace("{env}", "env"), false)?;
+        }
+        let exclude = raw.exclude.clone().unwrap_or_default();
+        super::fs::globset(&exclude, false)?;
+        if let Some(s) = &raw.selector {
+            Selector::parse(s)?;
+        }
+        if let Some(f) = &raw.field_selector {
+            FieldSelector::parse(f)?;
+        }
+        let kinds: Vec<String> = raw
+            .kind
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        Ok(Spec {
+            paths,
+            exclude,
+            kinds,
+            api_version: raw.api_version.clone(),
+            namespace: raw.namespace.clone(),
+            selector: raw.selector.clone(),
+            field_selector: raw.field_selector.clone(),
+            name: raw.name.clone(),
+        })
+    }
+
+    fn query(&self) -> Query {
+        Query {
+            api_version: self.api_version.clone(),
+            kinds: self.kinds.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            selector: self
+                .selector
+                .as_deref()
+                .and_then(|s| Selector::parse(s).ok()),
+            fields: self
+                .field_selector
+                .as_deref()
+                .and_then(|s| FieldSelector::parse(s).ok()),
+        }
+    }
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let entries: Vec<String> = if spec.paths.is_empty() {
+        ctx.cluster().manifests.clone()
+    } else {
+        spec.paths.clone()
+    };
+    if entries.is_empty() {
+        return Err(CollectError::new(
+            "`manifests = []` reads the policy's [cluster] manifests, and none are set",
+        ));
+    }
+    let env = ctx.cluster().env.clone();
+    let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;
+    let mut objects: Vec<Located> = Vec::new();
+    let mut errors: Vec<Value> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    let mut rendered: Vec<String> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    let q = spec.query();
+    // Several rules read the same files for different kinds: parse each file once per run.
+    let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
+        let parsed = ctx.cluster().parsed(rel, || {
+            std::sync::Arc::new(match ctx.read_text(rel) {
+                Ok(t) => k8s::parse_stream(&t.text, rel),
+                Err(e) => (
+                    Vec::new(),
+                    vec![k8s::ParseProblem {
+                        path: rel.to_string(),
+                        line: 0,
+                        message: e.reason,
+                    }],
+                ),
+            })
+        });
+        objects.extend(parsed.0.iter().filter(|o| q.matches(&o.value)).cloned());
+        errors.extend(
+            parsed
+                .1
+                .iter()
+                .map(|p| json!({"path": p.path, "line": p.line, "message": p.message})),
+        );
+    };
+    for entry in &entries {
+        let entry = entry.replace("{env}", &env);
+        let entry = entry
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let is_glob = super::fs::is_glob(&entry);
+        let path = ctx.resolve(&entry)?;
+        if !is_glob && path.is_dir() {
+            if KUSTOMIZATION_FILES.iter().any(|k| path.join(k).is_file()) {
+                let out = kustomize(ctx, &path, &entry)?;
+                objects.extend(out);
+                rendered.push(entry.clone());
+                continue;
+            }
+            // A plain folder: every YAML file below it.
+            let prefix = format!("{entry}/");
+            let found: Vec<String> = ctx
+                .listing()
+                .files
+                .iter()
+                .filter(|f| f.starts_with(&prefix) && is_yaml(f) && !is_kustomization(f))
+                .filter(|f| !exclude.is_match(f.as_str()))
+                .cloned()
+                .collect();
+            if found.is_empty() {
+                missing.push(entry.clone());
+            }
+            for f in found {
+                read(&f, &mut objects, &mut errors);
+                files.push(f);
+            }
+            continue;
+        }
+        if !is_glob {
+            if path.is_file() {
+                read(&entry, &mut objects, &mut errors);
+                files.push(entry.clone());
+            } else {
+                missing.push(entry.clone());
+            }
+            continue;
+        }
+        let set =
+            super::fs::globset(std::slice::from_ref(&entry), false).map_err(CollectError::new)?;
+        let found: Vec<String> = ctx
+            .listing()
+            .matching(&set, Some(&exclude))
+            .into_iter()
+            .filter(|f| !is_kustomization(f))
+            .map(str::to_string)
+            .collect();
+        if found.is_empty() {
+            missing.push(entry.clone());
+        }
+        for f in found {
+            read(&f, &mut objects, &mut errors);
+            files.push(f);
+        }
+    }
+    let objects: Vec<Value> = objects
+        .into_iter()
+        .filter(|o| q.matches(&o.value))
+        .map(|mut o| {
+            k8s::scrub(&mut o.value);
+            k8s::annotate(o)
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let now = ctx
+        .options
+        .now
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Ok(json!({
+        "count": objects.len(),
+        "by_namespace": by_namespace,
+        "by_name": by_name,
+        "objects": objects,
+        "files": files,
+        "rendered": rendered,
+        "missing": missing,
+        "errors": errors,
+        "source": {
+            "kind": "manifests",
+            "captured_at": now,
+            "captured_at_from": "repository",
+            "age_hours": 0,
+        },
+    }))
+}
+
+fn is_yaml(f: &str) -> bool {
+    f.ends_with(".yaml") || f.ends_with(".yml") || f.ends_with(".json")
+}
+
+fn is_kustomization(f: &str) -> bool {
+    let name = f.rsplit('/').next().unwrap_or(f);
+    KUSTOMIZATION_FILES.contains(&name)
+}
+
+/// Render a kustomize folder with the real kubectl. The folder is wrapped in a temporary
+/// kustomization that switches on `buildMetadata: [originAnnotations]`, so every rendered object
+/// says which source file it came from; the annotation is removed again before rules see it.
+fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, CollectError> {
+    let kubectl = which("kubectl").ok_or_else(|| {
+        CollectError::new(format!(
+            "kubectl is not on PATH: cannot render the kustomize folder `{entry}` (install kubectl with kustomize v5)"
+        ))
+    })?;
+    let wrap = TempDir::new().map_err(|e| {
+        CollectError::new(format!(
+            "cannot create a temporary folder for kustomize: {e}"
+        ))
+    })?;
+    // kustomize only takes relative resource paths: climb from the wrapper to `/` and down.
+    let depth = wrap.0.components().count();
+    let rel = format!(
+        "{}{}",
+        "../".repeat(depth),
+        dir.to_string_lossy().trim_start_matches('/')
+    );
+    let kz = format!("resources:\n- {rel}\nbuildMetadata: [originAnnotations]\n");
+    std::fs::write(wrap.0.join("kustomization.yaml"), kz)
+        .map_err(|e| CollectError::new(format!("cannot write the kustomize wrapper: {e}")))?;
+    let limit = ctx.options.max_file_bytes.saturating_mul(8);
+    let (status, stdout, stderr) = run_bounded(
+        Command::new(kubectl).arg("kustomize").arg(&wrap.0),
+        KUSTOMIZE_TIMEOUT,
+        limit,
+    )
+    .map_err(|e| CollectError::new(format!("kubectl kustomize `{entry}`: {e}")))?;
+    if !status {
+        let msg = stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("failed")
+            .to_string();
+        return Err(CollectError::new(format!(
+            "kubectl kustomize `{entry}` failed: {}",
+            msg.replace(&wrap.0.display().to_string(), "<wrapper>")
+        )));
+    }
+    let (objs, problems) = k8s::parse_stream(&stdout, entry);
+    if let Some(p) = problems.first() {
+        return Err(CollectError::new(format!(
+            "kubectl kustomize `{entry}` printed YAML that does not parse: {}",
+            p.message
+        )));
+    }
+    let mut sources: BTreeMap<String, Vec<Located>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for mut o in objs {
+        let origin = take_origin(&mut o.value);
+        let kfile = KUSTOMIZATION_FILES
+            .iter()
+            .map(|k| format!("{entry}/{k}"))
+            .find(|k| ctx.root.join(k).is_file())
+            .unwrap_or_else(|| entry.to_string());
+        // Origin paths are relative to the wrapper folder; map them back under the root.
+        let src = origin.map(|p| absolute(&wrap.0.join(p))).and_then(|abs| {
+            abs.strip_prefix(&ctx.root)
+                .ok()
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+        });
+        let (path, line) = match src {
+            Some(src) => {
+                let docs = sources.entry(src.clone()).or_insert_with(|| {
+                    ctx.read_text(&src)
+                        .map(|t| k8s::parse_stream(&t.text, &src).0)
+                        .unwrap_or_default()
+                });
+                (src, find_line(docs, &o.value))
+            }
+            // Generated objects (configMapGenerator…) come from the kustomization itself.
+            None => (kfile, None),
+        };
+        out.push(Located {
+            value: o.value,
+            path: Some(path),
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// Remove kustomize's origin annotation and return its `path`.
+fn take_origin(v: &mut Value) -> Option<String> {
+    let meta = v.get_mut("metadata")?.as_object_mut()?;
+    let ann = meta.get_mut("annotations")?.as_object_mut()?;
+    let origin = ann.remove(ORIGIN_ANNOTATION)?;
+    if ann.is_empty() {
+        meta.remove("annotations");
+    }
+    let text = origin.as_str()?;
+    let parsed: Value = serde_yaml::from_str(text).ok()?;
+    parsed.get("path")?.as_str().map(str::to_string)
+}
+
+/// Lexically normalise an absolute path; `..` at `/` stays at `/`, as the kernel does.
+fn absolute(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(s) => out.push(s),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The line of the source document a rendered object came from: same kind, and the source
+/// name equal to (or contained in, after namePrefix/nameSuffix) the rendered name.
+fn find_line(docs: &[Located], v: &Value) -> Option<usize> {
+    let kind = v.get("kind").and_then(Value::as_str);
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let same_kind: Vec<&Located> = docs
+        .iter()
+        .filter(|d| d.value.get("kind").and_then(Value::as_str) == kind)
+        .collect();
+    let src_name = |d: &Located| {
+        d.value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    same_kind
+        .iter()
+        .find(|d| src_name(d) == name)
+        .or_else(|| {
+            same_kind
+                .iter()
+                .find(|d| !src_name(d).is_empty() && name.contains(&src_name(d)))
+        })
+        .or_else(|| (same_kind.len() == 1).then(|| &same_kind[0]))
+        .and_then(|d| d.line)
+}
+
+pub(crate) fn which(cmd: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+}
+
+/// Run a command with a deadline and a cap on what it prints.
+fn run_bounded(
+    cmd: &mut Command,
+    limit: Duration,
+    max_bytes: u64,
+) -> Result<(bool, String, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut out = child.stdout.take().ok_or("no stdout")?;
+    let mut err = child.stderr.take().ok_or("no stderr")?;
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = (&mut out).take(max_bytes + 1).read_to_end(&mut b);
+        // Drain the rest so the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = (&mut err).take(64 * 1024).read_to_end(&mut b);
+        let _ = std::io::copy(&mut err, &mut std::io::sink());
+        b
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(s) => break s,
+            None if started.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out after {}s", limit.as_secs()));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    if stdout.len() as u64 > max_bytes {
+        return Err(format!("printed more than {max_bytes} bytes"));
+    }
+    Ok((
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    ))
+}
+
+/// A temporary folder removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let base = std::env::temp_dir();
+        for _ in 0..100 {
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let p = base.join(format!("shipshape-kustomize-{}-{n}", std::process::id()));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(TempDir(std::fs::canonicalize(&p).unwrap_or(p))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("no free temporary folder name"))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_paths_resolve_like_the_kernel() {
+        assert_eq!(
+            absolute(Path::new("/tmp/w/../../../repo/k8s/base/d.yaml")),
+            PathBuf::from("/repo/k8s/base/d.yaml")
+        );
+    }
+
+    #[test]
+    fn origin_annotation_is_taken_out() {
+        let mut v = serde_json::json!({"metadata": {"name": "a", "annotations": {ORIGIN_ANNOTATION: "path: ../base/d.yaml\n"}}});
+        assert_eq!(take_origin(&mut v).as_deref(), Some("../base/d.yaml"));
+        assert!(v["metadata"].get("annotations").is_none());
+    }
+}
