@@ -59,6 +59,13 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Sign off a bundle: sign its sha256 with your role and decision (ssh-keygen -Y sign) and
+    /// append the signature to the sign-off log beside it (signoffs.jsonl).
+    Signoff(SignoffArgs),
+    /// May this commit (and these images) ship? Exit 0 when the bundle is intact and APPROVED,
+    /// taken at that commit on a clean tree, saw those image digests and carries the required
+    /// valid sign-offs; 1 when not (every reason printed); 2 bad input.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,8 +93,9 @@ pub struct AuditArgs {
     /// Output folder for the reports.
     #[arg(long, default_value = "shipshape-out")]
     pub out: PathBuf,
-    /// Comma-separated output formats: md, html, json, junit, sarif (files report.md,
-    /// report.html, report.json, report.junit.xml, report.sarif). Never changes the exit code.
+    /// Comma-separated output formats: md, html, json, junit, sarif, intoto (files report.md,
+    /// report.html, report.json, report.junit.xml, report.sarif, report.intoto.json). Never
+    /// changes the exit code.
     #[arg(long, default_value = "md,json", value_delimiter = ',')]
     pub format: Vec<String>,
     /// Audit time (RFC 3339). Default: SOURCE_DATE_EPOCH if set, else now (UTC).
@@ -136,6 +144,9 @@ pub struct AuditArgs {
     /// Query the cluster this pod runs in, with its service account (lowest precedence).
     #[arg(long)]
     pub in_cluster: bool,
+    /// A waivers file ([[waiver]] tables), instead of the policy's `[audit] waivers_file`.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +156,7 @@ pub struct RenderArgs {
     /// Output folder.
     #[arg(long, default_value = "shipshape-out")]
     pub out: PathBuf,
-    /// Comma-separated output formats: md, html, json, junit, sarif.
+    /// Comma-separated output formats: md, html, json, junit, sarif, intoto.
     #[arg(long, default_value = "md", value_delimiter = ',')]
     pub format: Vec<String>,
     /// Folder whose templates replace the built-in ones.
@@ -192,4 +203,49 @@ pub struct ExplainArgs {
     /// links, manifests, cluster, http.
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignoffArgs {
+    /// The bundle to sign off (report.json).
+    pub bundle: PathBuf,
+    /// SSH private key (or a public key whose private half is in ssh-agent).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The role you sign off as (must be granted to you in the verifier's allowed_signers).
+    #[arg(long)]
+    pub role: String,
+    /// approve or reject.
+    #[arg(long, value_parser = ["approve", "reject"])]
+    pub decision: String,
+    /// A comment kept with the sign-off (and signed).
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// Your identity as the allowed_signers file names it; default `git config user.email`.
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// The sign-off log; default signoffs.jsonl beside the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub signoffs: Option<PathBuf>,
+    /// Sign-off time (RFC 3339). Default: SOURCE_DATE_EPOCH if set, else now (UTC).
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle to verify (report.json).
+    pub bundle: PathBuf,
+    /// The commit being deployed (full or abbreviated sha).
+    #[arg(long)]
+    pub commit: String,
+    /// An image being deployed, pinned by digest: REF@sha256:DIGEST (repeatable).
+    #[arg(long, value_name = "REF@sha256:DIGEST")]
+    pub image: Vec<String>,
+    /// OpenSSH allowed_signers file; roles are `roles=a,b` in each line's comment.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// The sign-off log; default signoffs.jsonl beside the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub signoffs: Option<PathBuf>,
 }

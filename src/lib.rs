@@ -12,6 +12,7 @@ pub mod progress;
 pub mod redact;
 pub mod repo;
 pub mod report;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,8 @@ pub struct AuditOptions {
     pub jobs: usize,
     pub skip_commands: bool,
     pub max_file_bytes: u64,
+    /// `--waivers FILE`: a separate waivers file (instead of `[audit] waivers_file`).
+    pub waivers: Option<PathBuf>,
 }
 
 pub struct AuditResult {
@@ -157,8 +160,29 @@ pub fn run(
         .filter(|wt| root.starts_with(wt))
         .unwrap_or_else(|| root.clone());
     let location = discover_policy(&opts.path, opts.policy.as_deref());
-    let policy = policy::load(&location)?;
+    let mut policy = policy::load(&location)?;
     policy::check_boundary(&policy, &root, &boundary)?;
+    if let Some(w) = &opts.waivers
+        && !w.is_file()
+    {
+        return Err(Error::Usage(format!(
+            "--waivers `{}` is not a file",
+            w.display()
+        )));
+    }
+    // Waivers: the policy's and the waivers file's, governed; a bad one is ignored and reported.
+    let mut waivers = std::mem::take(&mut policy.waivers);
+    let mut ignored = Vec::new();
+    let mut waivers_source = None;
+    if let Some(path) = opts.waivers.clone().or(policy.trust.waivers_file.clone()) {
+        let f = trust::waivers::load_file(&path);
+        waivers.extend(f.waivers);
+        ignored.extend(f.ignored);
+        waivers_source = f.source;
+    }
+    let (valid, governed_out) = trust::waivers::govern(&policy, waivers, opts.now);
+    policy.waivers = valid;
+    ignored.extend(governed_out);
     let env = opts
         .env
         .clone()
@@ -249,10 +273,24 @@ pub fn run(
         "collecting evidence"
     );
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
-    let outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
+    let mut outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
+    let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
-    let (verdict, reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
-    let report = report::build(report::Inputs {
+    let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
+    let head = repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok();
+    // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
+    // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
+    if policy.trust.require_clean
+        && let Some(h) = head.as_ref().filter(|h| h.dirty)
+    {
+        verdict = evaluate::score::Verdict::NotApproved;
+        reasons.push(format!(
+            "the work tree is dirty ({} uncommitted path(s): {}) and the policy requires a clean tree (`require_clean`)",
+            h.dirty_paths.len(),
+            trust::some_paths(&h.dirty_paths, 10)
+        ));
+    }
+    let mut report = report::build(report::Inputs {
         policy: &policy,
         evidence: &evidence,
         outcomes: &outcomes,
@@ -262,10 +300,11 @@ pub fn run(
         target: opts.path.to_string_lossy().replace('\\', "/"),
         env,
         now: opts.now,
-        head: repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok(),
+        head,
         document_keys,
     });
-    let mut report = report;
+    report.warnings.extend(loose);
+    report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
     report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
     let run = RunInfo {
         duration_ms: started.elapsed().as_millis() as u64,

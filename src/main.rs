@@ -16,6 +16,7 @@ use shipshape::evaluate::score::Verdict;
 use shipshape::evidence::Bundle;
 use shipshape::report::diff::{self, FailOn};
 use shipshape::report::render::{Format, Renderer};
+use shipshape::trust::signoff::{self, SignoffEntry};
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
@@ -51,6 +52,8 @@ fn run() -> i32 {
         cli::Command::Explain(a) => commands::explain(a),
         cli::Command::Completions { shell } => commands::completions(shell),
         cli::Command::Man { dir } => commands::man(dir.as_deref()),
+        cli::Command::Signoff(s) => signoff(s),
+        cli::Command::Verify(v) => verify(v),
     };
     match result {
         Ok(code) => code,
@@ -95,7 +98,7 @@ fn formats(list: &[String]) -> Result<Vec<Format>, shipshape::Error> {
         }
         let parsed = Format::parse(f).ok_or_else(|| {
             shipshape::Error::Usage(format!(
-                "unknown format `{f}` (available: md, html, json, junit, sarif)"
+                "unknown format `{f}` (available: md, html, json, junit, sarif, intoto)"
             ))
         })?;
         if !out.contains(&parsed) {
@@ -110,8 +113,11 @@ fn write_outputs(
     formats: &[Format],
     out: &Path,
     templates: Option<&Path>,
+    signoffs: Vec<SignoffEntry>,
 ) -> anyhow::Result<Vec<String>> {
-    let renderer = Renderer::new(templates).map_err(|e| shipshape::Error::Usage(e.to_string()))?;
+    let renderer = Renderer::new(templates)
+        .map_err(|e| shipshape::Error::Usage(e.to_string()))?
+        .with_signoffs(signoffs);
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
     // Keep the default output folder out of git without asking the user to edit .gitignore.
@@ -175,6 +181,7 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         jobs,
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
+        waivers: a.waivers.clone(),
     };
     // A live display only for a person watching a terminal; logs (-v) replace it.
     let progress = commands::progress(a.quiet || verbose > 0);
@@ -195,7 +202,14 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     if let Some(old) = &baseline {
         result.bundle = diff::with_baseline(result.bundle.clone(), old, fail_on);
     }
-    let mut written = write_outputs(&result.bundle, &formats, &a.out, a.templates.as_deref())?;
+    // A new audit starts unsigned.
+    let mut written = write_outputs(
+        &result.bundle,
+        &formats,
+        &a.out,
+        a.templates.as_deref(),
+        vec![],
+    )?;
     if a.publish.is_some() {
         let renderer = Renderer::new(a.templates.as_deref())
             .map_err(|e| shipshape::Error::Usage(e.to_string()))?;
@@ -324,11 +338,21 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
             let _ = writeln!(out, "    {} {} — {}", g.icon, g.rule, g.sentence);
         }
     }
+    if let Some(t) = &r.trust {
+        for (what, s) in [("central policy", &t.central), ("overlay", &t.overlay)] {
+            if let Some(s) = s {
+                let _ = writeln!(out, "  {what}: {} sha256 {}", s.name, s.sha256);
+            }
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(out, "  {} {w}", paint.on("33", "warning:"));
     }
     if let Some(ch) = &r.changes {
         let _ = writeln!(out, "  changes since the baseline: {}", ch.summary);
+        if let Some(p) = &ch.policy_changed {
+            let _ = writeln!(out, "  {}", paint.on("33", p));
+        }
         if let Some(g) = &ch.gate {
             let _ = writeln!(out, "  {g}");
         }
@@ -384,7 +408,14 @@ fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let written = write_outputs(&bundle, &formats, &r.out, r.templates.as_deref())?;
+    // The in-toto statement lists the sign-offs logged beside the bundle (for that bundle only).
+    let log = r
+        .bundle
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(signoff::LOG_NAME);
+    let signoffs = signoff::read_log(&log).map(|x| x.0).unwrap_or_default();
+    let written = write_outputs(&bundle, &formats, &r.out, r.templates.as_deref(), signoffs)?;
     for w in written {
         println!("wrote {w}");
     }
@@ -406,4 +437,115 @@ fn diff(d: cli::DiffArgs) -> anyhow::Result<i32> {
     };
     print!("{text}");
     Ok(if changes.regression { 1 } else { 0 })
+}
+
+fn signoff(s: cli::SignoffArgs) -> anyhow::Result<i32> {
+    let bundle = match read_bundle(&s.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(2);
+        }
+    };
+    let now = parse_now(s.now.as_deref())?;
+    let identity = match s.identity.clone().or_else(git_email) {
+        Some(i) if !i.trim().is_empty() => i.trim().to_string(),
+        _ => {
+            return Err(shipshape::Error::Usage(
+                "no identity: give --identity EMAIL (or set git config user.email)".into(),
+            )
+            .into());
+        }
+    };
+    if s.role.trim().is_empty() || s.role.contains(char::is_whitespace) {
+        return Err(
+            shipshape::Error::Usage(format!("--role `{}` must be one word", s.role)).into(),
+        );
+    }
+    let decision = signoff::Decision::parse(&s.decision)
+        .ok_or_else(|| shipshape::Error::Usage(format!("unknown --decision `{}`", s.decision)))?;
+    let mut entry = SignoffEntry {
+        format: signoff::FORMAT.into(),
+        bundle_sha256: bundle.sha256.clone(),
+        identity,
+        role: s.role.trim().to_string(),
+        decision,
+        comment: s.comment.clone(),
+        time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        signature: String::new(),
+    };
+    signoff::sign(&mut entry, &s.key).map_err(|e| shipshape::Error::Usage(e.to_string()))?;
+    let log = s.signoffs.clone().unwrap_or_else(|| {
+        s.bundle
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(signoff::LOG_NAME)
+    });
+    signoff::append(&log, &entry)
+        .with_context(|| format!("cannot append to `{}`", log.display()))?;
+    println!(
+        "signed off bundle {} as `{}` ({}) by {} → {}",
+        entry.bundle_sha256,
+        entry.role,
+        entry.decision.as_str(),
+        entry.identity,
+        log.display()
+    );
+    if bundle.report.verdict != Verdict::Approved {
+        println!(
+            "  note: the bundle's verdict is {}; `shipshape verify` will refuse it whatever the sign-offs",
+            bundle.report.verdict_text
+        );
+    }
+    Ok(0)
+}
+
+fn git_email() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["config", "--get", "user.email"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn verify(v: cli::VerifyArgs) -> anyhow::Result<i32> {
+    use shipshape::trust::verify::{VerifyOptions, verify};
+    let result = verify(&VerifyOptions {
+        bundle: v.bundle.clone(),
+        commit: v.commit.clone(),
+        images: v.image.clone(),
+        allowed_signers: v.allowed_signers.clone(),
+        signoffs: v.signoffs.clone(),
+    });
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("shipshape verify: {e}");
+            return Ok(2);
+        }
+    };
+    let paint = Paint::detect();
+    if r.ok() {
+        println!(
+            "shipshape verify: {} — {} may ship at commit {}",
+            paint.on("1;32", "✅ VERIFIED"),
+            v.bundle.display(),
+            v.commit
+        );
+    } else {
+        println!(
+            "shipshape verify: {} — {} does not vouch for this release:",
+            paint.on("1;31", "❌ NOT VERIFIED"),
+            v.bundle.display()
+        );
+        for f in &r.failures {
+            println!("  ✗ {f}");
+        }
+    }
+    for n in &r.notes {
+        println!("  · {n}");
+    }
+    Ok(if r.ok() { 0 } else { 1 })
 }

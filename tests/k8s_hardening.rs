@@ -92,6 +92,7 @@ fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
             jobs: 2,
             skip_commands: true,
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
+            waivers: None,
         },
         cli,
     )
@@ -321,6 +322,7 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
             jobs: 2,
             skip_commands: true,
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
+            waivers: None,
         },
         &cli,
     )

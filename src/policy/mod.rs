@@ -3,6 +3,7 @@
 //! line and column so one run shows the author everything to fix.
 
 pub mod model;
+mod overlay;
 pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,6 +139,15 @@ struct Loaded {
     /// origins of `expect` entries by (rule index, expect index)
     expect_origins: BTreeMap<(usize, usize), Origin>,
     audit_origin: Option<Origin>,
+    /// Origins of the `[audit]` keys that overlays are checked on.
+    audit_key_origins: BTreeMap<String, Origin>,
+    /// `[[override]]` items with their origin and the origins of their keys.
+    override_origins: Vec<(Origin, BTreeMap<String, Origin>)>,
+    waivers_origin: Option<Origin>,
+    /// Folder of the file (None for a builtin), for `waivers_file`.
+    base: Option<PathBuf>,
+    /// The file's name as messages show it.
+    name: String,
 }
 
 struct Loader {
@@ -145,6 +155,11 @@ struct Loader {
     sources: Vec<PolicySource>,
     stack: Vec<String>,
     files: Vec<Loaded>,
+    /// With `[audit] extends`: `files[..n]` are the central policy, the rest the overlay.
+    central_end: Option<usize>,
+    central_source: Option<PolicySource>,
+    /// Loading a central policy pinned by file digest: it may include only built-ins.
+    pinned: bool,
 }
 
 /// Load a policy and everything it includes, then validate it.
@@ -154,6 +169,9 @@ pub fn load(location: &Location) -> Result<Policy, PolicyErrors> {
         sources: Vec::new(),
         stack: Vec::new(),
         files: Vec::new(),
+        central_end: None,
+        central_source: None,
+        pinned: false,
     };
     loader.load_file(location, None);
     if loader.files.is_empty() && loader.diags.is_empty() {
@@ -268,6 +286,14 @@ impl Loader {
             waiver_origins: vec![],
             expect_origins: BTreeMap::new(),
             audit_origin: None,
+            audit_key_origins: BTreeMap::new(),
+            override_origins: Vec::new(),
+            waivers_origin: None,
+            name: name.clone(),
+            base: match location {
+                Location::File(p) => p.parent().map(Path::to_path_buf),
+                Location::Builtin(_) => None,
+            },
         };
         let mut includes: Vec<(String, Origin)> = Vec::new();
         for (key, value) in doc.get_ref().iter() {
@@ -283,8 +309,18 @@ impl Loader {
                     }
                 }
                 "audit" => {
-                    loaded.audit_origin = Some(key_origin);
+                    loaded.audit_origin = Some(key_origin.clone());
                     loaded.raw.audit = self.typed::<AuditRaw>(value, "audit", &at);
+                    for key in overlay::AUDIT_KEYS {
+                        let (off, found) = locate(value, &[key.to_string()]);
+                        if found == *key && off != value.span().start {
+                            loaded.audit_key_origins.insert(key.to_string(), at(off));
+                        }
+                    }
+                }
+                "waivers" => {
+                    loaded.waivers_origin = Some(key_origin);
+                    loaded.raw.waivers = self.typed::<WaiversRaw>(value, "waivers", &at);
                 }
                 "placeholders" => {
                     loaded.raw.placeholders =
@@ -296,7 +332,7 @@ impl Loader {
                 "cluster" => {
                     loaded.raw.cluster = self.typed::<ClusterRaw>(value, "cluster", &at);
                 }
-                "area" | "rule" | "waiver" | "document" => {
+                "area" | "rule" | "waiver" | "document" | "override" => {
                     let Some(items) = value.get_ref().as_array() else {
                         self.diags.push(Diagnostic {
                             origin: key_origin,
@@ -336,6 +372,23 @@ impl Loader {
                                     loaded.rule_field_origins.push(fields);
                                 }
                             }
+                            "override" => {
+                                if let Some(ov) = self.typed::<OverrideRaw>(item, "override", &at)
+                                {
+                                    let mut fields = BTreeMap::new();
+                                    for key in overlay::OVERRIDE_KEYS {
+                                        let (off, found) = locate(item, &[key.to_string()]);
+                                        if found == *key && off != item.span().start {
+                                            fields.insert(key.to_string(), at(off));
+                                        }
+                                    }
+                                    for (ei, e) in ov.expect.iter().enumerate() {
+                                        fields.insert(format!("expect.{ei}"), at(e.span().start));
+                                    }
+                                    loaded.raw.overrides.push(ov);
+                                    loaded.override_origins.push((o, fields));
+                                }
+                            }
                             "waiver" => {
                                 if let Some(w) = self.typed::<WaiverRaw>(item, "waiver", &at) {
                                     loaded.raw.waiver.push(w);
@@ -353,7 +406,7 @@ impl Loader {
                 other => self.diags.push(Diagnostic {
                     origin: key_origin,
                     message: format!(
-                        "unknown key `{other}` (expected one of include, audit, area, rule, waiver, document, placeholders, redact, cluster)"
+                        "unknown key `{other}` (expected one of include, audit, area, rule, override, waiver, waivers, document, placeholders, redact, cluster)"
                     ),
                 }),
             }
@@ -363,7 +416,50 @@ impl Loader {
             Location::File(p) => p.parent().map(Path::to_path_buf),
             Location::Builtin(_) => None,
         };
+        // The central policy is loaded before this file's own includes, so everything loaded
+        // from here on is the overlay.
+        if let Some(a) = &loaded.raw.audit
+            && let Some(ext) = a.extends.clone()
+        {
+            let origin = loaded
+                .audit_key_origins
+                .get("extends")
+                .cloned()
+                .unwrap_or_else(|| origin_of_file(&name));
+            let pin = a.extends_sha256.clone().map(|p| {
+                let o = loaded
+                    .audit_key_origins
+                    .get("extends_sha256")
+                    .cloned()
+                    .unwrap_or_else(|| origin.clone());
+                (p, o)
+            });
+            overlay::load_central(self, &ext, pin, origin, base.as_deref());
+        } else if loaded
+            .raw
+            .audit
+            .as_ref()
+            .is_some_and(|a| a.extends_sha256.is_some())
+        {
+            self.diags.push(Diagnostic {
+                origin: loaded
+                    .audit_key_origins
+                    .get("extends_sha256")
+                    .cloned()
+                    .unwrap_or_else(|| origin_of_file(&name)),
+                message: "extends_sha256 without extends".into(),
+            });
+        }
         for (inc, origin) in includes {
+            if self.pinned && !inc.starts_with("builtin:") {
+                self.diags.push(Diagnostic {
+                    origin,
+                    message: format!(
+                        "a central policy pinned by extends_sha256 may include only builtin: policies, not `{inc}` (its digest would not cover it)"
+                    ),
+                });
+                continue;
+            }
             let loc = match (&location, inc.starts_with("builtin:")) {
                 (_, true) => Location::parse(&inc, None),
                 (Location::Builtin(_), false) => {
@@ -487,6 +583,9 @@ fn is_kebab(id: &str) -> bool {
 fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let mut diags = Vec::new();
     let files = std::mem::take(&mut l.files);
+    let central_end = l.central_end;
+    // Overlay rules that redefine a central rule: reported by the overlay check, then left out.
+    let redefined = overlay::check_overlay(&files, central_end, &mut diags);
     // Audit settings: later files override earlier ones key by key.
     let mut audit = AuditRaw::default();
     let mut audit_origin = origin_of_file(&name);
@@ -503,7 +602,8 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 default_env,
                 approved_statuses,
                 stale_after_days,
-                publish_dir
+                publish_dir,
+                require_clean
             );
             if let Some(o) = &f.audit_origin {
                 audit_origin = o.clone();
@@ -535,6 +635,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             message: format!("approve_min_score must be between 0 and 10, not {min}"),
         });
     }
+    let require_clean = audit.require_clean.unwrap_or(false);
     let audit = Audit {
         name: audit.name.unwrap_or_else(|| "repository".into()),
         title: audit
@@ -588,8 +689,11 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
 
     let mut rules: Vec<Rule> = Vec::new();
     let mut seen_rules: BTreeSet<String> = BTreeSet::new();
-    for f in &files {
+    for (fi, f) in files.iter().enumerate() {
         for (ri, (r, o)) in f.raw.rule.iter().zip(&f.rule_origins).enumerate() {
+            if redefined.contains(&(fi, ri)) {
+                continue;
+            }
             let fields = f.rule_field_origins.get(ri);
             let at = |field: &str| {
                 fields
@@ -761,13 +865,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 });
                 continue;
             }
-            let expires = w.expires.as_ref().and_then(|d| {
-                let d = d.date?;
-                if w.expires.as_ref()?.time.is_some() {
-                    return None;
-                }
-                chrono::NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32)
-            });
+            let expires = w.expires.as_ref().and_then(toml_date);
             let Some(expires) = expires else {
                 diags.push(Diagnostic {
                     origin: o.clone(),
@@ -777,6 +875,21 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 });
                 continue;
             };
+            let granted = match &w.granted {
+                None => None,
+                Some(g) => match toml_date(g) {
+                    Some(d) => Some(d),
+                    None => {
+                        diags.push(Diagnostic {
+                            origin: o.clone(),
+                            message: format!(
+                                "waiver for `{rule}`: granted must be a date (YYYY-MM-DD)"
+                            ),
+                        });
+                        continue;
+                    }
+                },
+            };
             waivers.push(Waiver {
                 rule,
                 reason: w.reason.clone().unwrap_or_default(),
@@ -784,6 +897,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 approver: w.approver.clone(),
                 ticket: w.ticket.clone(),
                 expires,
+                granted,
                 origin: o.clone(),
             });
         }
@@ -842,6 +956,9 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     }
     let cluster = merge_cluster(&files, &name, &mut diags);
 
+    overlay::apply_overrides(&files, &mut rules, &mut diags);
+    let trust = overlay::trust_policy(&files, l, require_clean);
+
     l.diags.extend(diags);
     let digest = {
         let mut h = Sha256::new();
@@ -865,6 +982,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         placeholders,
         redact_patterns,
         cluster,
+        trust,
     })
 }
 
@@ -901,6 +1019,15 @@ fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> C
         });
     }
     out
+}
+
+/// A TOML local date (`2026-01-31`) as a chrono date; a date-time is not one.
+pub(crate) fn toml_date(d: &toml::value::Datetime) -> Option<chrono::NaiveDate> {
+    if d.time.is_some() {
+        return None;
+    }
+    let d = d.date?;
+    chrono::NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32)
 }
 
 /// Check every evidence path of the policy against the repository boundary (done at audit time,

@@ -38,6 +38,86 @@ pub struct AuditRaw {
     /// Folder (relative to the audited path) where published audits live; excluded from
     /// placeholder checks and marker scans so a published report never becomes a finding.
     pub publish_dir: Option<String>,
+    /// The central policy this file is an overlay of: `builtin:NAME` or a path (relative to this
+    /// file). Only the policy you audit with may extend; see `src/policy/overlay.rs`.
+    pub extends: Option<String>,
+    /// sha256 of the central policy file's bytes; required when `extends` is a path.
+    pub extends_sha256: Option<String>,
+    /// A separate file of `[[waiver]]` tables (relative to this policy file).
+    pub waivers_file: Option<String>,
+    /// A dirty work tree cannot be APPROVED.
+    pub require_clean: Option<bool>,
+    /// Sign-offs `shipshape verify` requires: `[{ role = "sre", count = 1 }]`.
+    pub signoffs_required: Option<Vec<SignoffRequirement>>,
+}
+
+/// One required sign-off role and how many distinct signers must approve.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct SignoffRequirement {
+    pub role: String,
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `[waivers]`: the rules a waiver must follow to apply (governance).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct WaiversRaw {
+    /// Longest lifetime (`expires` − `granted`, in days) per severity of the waived rule.
+    pub max_days: Option<MaxDays>,
+    /// Who may approve a waiver; absent = anyone but its owner.
+    pub approvers: Option<Vec<String>>,
+    /// Whether every waiver must name a ticket.
+    pub require_ticket: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct MaxDays {
+    pub blocking: Option<i64>,
+    pub warning: Option<i64>,
+    pub info: Option<i64>,
+}
+
+impl MaxDays {
+    pub fn get(&self, s: Severity) -> Option<i64> {
+        match s {
+            Severity::Blocking => self.blocking,
+            Severity::Warning => self.warning,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+/// `[[override]]`: an overlay tightening a rule it did not define. Keys that would loosen the
+/// rule are read only to name them in the error.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub struct OverrideRaw {
+    pub rule: String,
+    pub severity: Option<Severity>,
+    pub weight: Option<f64>,
+    /// Appended to the rule's expectations (all must hold).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub expect: Vec<toml::Spanned<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub evidence: Option<toml::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub environments: Option<toml::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub area: Option<toml::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub disabled: Option<toml::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub enabled: Option<toml::Value>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub disable: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -188,6 +268,9 @@ pub struct WaiverRaw {
     pub owner: Option<String>,
     pub approver: Option<String>,
     pub ticket: Option<String>,
+    /// The day the waiver was granted; lifetimes (`[waivers] max_days`) are measured from it.
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
+    pub granted: Option<toml::value::Datetime>,
     #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<toml::value::Datetime>,
 }
@@ -235,6 +318,9 @@ pub struct PolicyFileRaw {
     pub placeholders: Option<PlaceholdersRaw>,
     pub redact: Option<RedactRaw>,
     pub cluster: Option<ClusterRaw>,
+    pub waivers: Option<WaiversRaw>,
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<OverrideRaw>,
 }
 
 /// `[redact]`: extra secret patterns, on top of the built-in token shapes.
@@ -341,6 +427,9 @@ pub struct Waiver {
     pub ticket: Option<String>,
     /// Last day (UTC) on which the waiver holds.
     pub expires: chrono::NaiveDate,
+    /// The day it was granted (`[waivers] max_days` is measured from it).
+    #[serde(default)]
+    pub granted: Option<chrono::NaiveDate>,
     pub origin: Origin,
 }
 
@@ -375,6 +464,31 @@ pub struct Policy {
     pub redact_patterns: Vec<String>,
     #[serde(default)]
     pub cluster: ClusterSettings,
+    /// Central policy, overlay, waiver governance, sign-offs, clean-tree rule.
+    #[serde(default)]
+    pub trust: TrustPolicy,
+}
+
+/// What the policy says about trust: where it came from and what the gate demands beyond rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrustPolicy {
+    /// The central policy an overlay extends (`[audit] extends`), with the sha256 of its bytes.
+    pub central: Option<PolicySource>,
+    /// The overlay (the file audited with) when it extends a central policy.
+    pub overlay: Option<PolicySource>,
+    pub require_clean: bool,
+    pub signoffs_required: Vec<SignoffRequirement>,
+    /// `[waivers]` governance; `None` = only the basic checks (owner, reason, expires).
+    pub waivers: Option<WaiverGovernance>,
+    /// `[audit] waivers_file`, resolved against the declaring policy file.
+    pub waivers_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WaiverGovernance {
+    pub max_days: MaxDays,
+    pub approvers: Option<Vec<String>>,
+    pub require_ticket: bool,
 }
 
 impl Policy {

@@ -50,6 +50,9 @@ pub struct Changes {
     /// How the run's exit code used these changes (`audit --fail-on`), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<String>,
+    /// "policy changed since the baseline: …" when the policy digests differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_changed: Option<String>,
 }
 
 /// How much a finding counts: waived < warning/info < blocking; pending and fail count alike.
@@ -105,6 +108,7 @@ pub fn diff(old: &Report, new: &Report) -> Changes {
         regression: false,
         summary: String::new(),
         gate: None,
+        policy_changed: None,
     };
     // Keep the report's order (rule order, then place) rather than fingerprint order.
     for f in &new.findings {
@@ -328,6 +332,7 @@ pub fn with_baseline(
 ) -> crate::evidence::Bundle {
     let mut changes = diff(&baseline.report, &bundle.report);
     changes.gate = gate_sentence(&changes, fail_on);
+    changes.policy_changed = crate::trust::policy_changed(&baseline.report, &bundle.report);
     let crate::evidence::Bundle {
         mut report,
         outcomes,

@@ -51,6 +51,10 @@ pub struct Report {
     /// What changed since the baseline bundle given with `audit --baseline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<diff::Changes>,
+    /// Central policy and overlay, waivers file, ignored waivers, required sign-offs. Omitted
+    /// when the policy uses none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<crate::trust::TrustSection>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -602,6 +606,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         },
         findings,
         changes: None,
+        trust: None,
     }
 }
 

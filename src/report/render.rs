@@ -39,16 +39,19 @@ pub enum Format {
     Json,
     Junit,
     Sarif,
+    /// The verdict as an in-toto Statement v1 (see `crate::trust::intoto`).
+    Intoto,
 }
 
 impl Format {
     /// Every format, in the order `--format` lists them.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Markdown,
         Format::Html,
         Format::Json,
         Format::Junit,
         Format::Sarif,
+        Format::Intoto,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -58,6 +61,7 @@ impl Format {
             "json" => Some(Format::Json),
             "junit" | "xml" => Some(Format::Junit),
             "sarif" => Some(Format::Sarif),
+            "intoto" | "in-toto" => Some(Format::Intoto),
             _ => None,
         }
     }
@@ -68,6 +72,7 @@ impl Format {
             Format::Json => "json",
             Format::Junit => "junit",
             Format::Sarif => "sarif",
+            Format::Intoto => "intoto",
         }
     }
     pub fn file_name(self) -> &'static str {
@@ -77,6 +82,7 @@ impl Format {
             Format::Json => "report.json",
             Format::Junit => "report.junit.xml",
             Format::Sarif => "report.sarif",
+            Format::Intoto => "report.intoto.json",
         }
     }
 }
@@ -95,6 +101,8 @@ fn tera_error(e: tera::Error) -> RenderError {
 
 pub struct Renderer {
     tera: Tera,
+    /// Sign-offs the in-toto statement lists (those for the rendered bundle).
+    signoffs: Vec<crate::trust::signoff::SignoffEntry>,
 }
 
 impl Renderer {
@@ -114,7 +122,16 @@ impl Renderer {
         tera.register_filter("cell", cell_filter);
         tera.register_filter("code", code_filter);
         tera.register_filter("inline", inline_filter);
-        Ok(Renderer { tera })
+        Ok(Renderer {
+            tera,
+            signoffs: Vec::new(),
+        })
+    }
+
+    /// Sign-offs to list in the in-toto statement.
+    pub fn with_signoffs(mut self, signoffs: Vec<crate::trust::signoff::SignoffEntry>) -> Self {
+        self.signoffs = signoffs;
+        self
     }
 
     /// Write `bundle` in `format`. Markdown, HTML, JUnit and SARIF come from the bundle's
@@ -135,6 +152,12 @@ impl Renderer {
             }
             Format::Junit => Ok(super::junit::write(&bundle.report, out)?),
             Format::Sarif => Ok(super::sarif::write(&bundle.report, out)?),
+            Format::Intoto => {
+                let st = crate::trust::intoto::statement(bundle, &self.signoffs);
+                serde_json::to_writer_pretty(&mut *out, &st)?;
+                out.write_all(b"\n")?;
+                Ok(())
+            }
         }
     }
 
