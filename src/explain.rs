@@ -26,6 +26,31 @@ pub struct SourceDoc {
     pub example: &'static str,
 }
 
+/// What `manifests` yields; its first six names are `cluster`'s too.
+const MANIFESTS_NAMES: [Name; 9] = [
+    n(
+        "objects",
+        "list",
+        "the objects, with _ref, _path, _line, _namespace",
+    ),
+    n("count", "int", "number of objects"),
+    n(
+        "source",
+        "map",
+        "{kind, captured_at, captured_at_from, age_hours}",
+    ),
+    n(
+        "errors",
+        "list",
+        "{path, line, message} of documents that did not parse",
+    ),
+    n("by_namespace", "map", "namespace → indexes into objects"),
+    n("by_name", "map", "Kind/namespace/name → index into objects"),
+    n("files", "list", "files read"),
+    n("rendered", "list", "kustomize folders rendered"),
+    n("missing", "list", "entries that matched nothing"),
+];
+
 const fn n(name: &'static str, kind: &'static str, meaning: &'static str) -> Name {
     Name {
         name,
@@ -336,29 +361,7 @@ expect = ['size(links.broken) == 0']
         name: "manifests",
         summary: "Kubernetes objects parsed from YAML files (multi-document), the same shape as `cluster`.",
         options: "kind, api_version, namespace, selector, field_selector, name, exclude",
-        names: &[
-            n(
-                "objects",
-                "list",
-                "the objects, with _ref, _path, _line, _namespace",
-            ),
-            n("count", "int", "number of objects"),
-            n(
-                "source",
-                "map",
-                "{kind, captured_at, captured_at_from, age_hours}",
-            ),
-            n(
-                "errors",
-                "list",
-                "{path, line, message} of documents that did not parse",
-            ),
-            n("by_namespace", "map", "namespace → indexes into objects"),
-            n("by_name", "map", "Kind/namespace/name → index into objects"),
-            n("files", "list", "files read"),
-            n("rendered", "list", "kustomize folders rendered"),
-            n("missing", "list", "entries that matched nothing"),
-        ],
+        names: &MANIFESTS_NAMES,
         example: r#"[[rule]]
 id = "workloads-non-root"
 area = "example"
@@ -371,26 +374,8 @@ expect = ['k.objects.all(o, o.spec.template.spec.securityContext.runAsNonRoot ==
         name: "cluster",
         summary: "Objects of any kind (CRDs too) from the live API or a snapshot (`kubectl get -o yaml` output).",
         options: "kind, namespace, selector, field_selector, name, allow_snapshot, timeout",
-        names: &[
-            n(
-                "objects",
-                "list",
-                "the objects, with _ref, _path, _line, _namespace",
-            ),
-            n("count", "int", "number of objects"),
-            n(
-                "source",
-                "map",
-                "{kind, captured_at, captured_at_from, age_hours}",
-            ),
-            n(
-                "errors",
-                "list",
-                "{path, line, message} of documents that did not parse",
-            ),
-            n("by_namespace", "map", "namespace → indexes into objects"),
-            n("by_name", "map", "Kind/namespace/name → index into objects"),
-        ],
+        // `cluster` shares the object shape of `manifests`, without the file bookkeeping.
+        names: MANIFESTS_NAMES.split_at(6).0,
         example: r#"[[rule]]
 id = "pdb-present"
 area = "example"
