@@ -269,7 +269,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
     SourceDoc {
         name: "git",
         summary: "Git history: HEAD, the last change of a path or glob, tags.",
-        options: "path",
+        options: "path; fallback = \"mtime\" (last_change: date untracked files, or a folder outside git, by modification time)",
         names: &[
             n(
                 "head",
@@ -279,7 +279,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
             n(
                 "last_change",
                 "map",
-                "{path, sha, time, author, subject, age_days} plus exists, tracked",
+                "{path, sha, time, author, subject, age_days} plus exists, tracked, source (git or mtime)",
             ),
             n(
                 "newest",
