@@ -236,7 +236,7 @@ impl<'p> Ctx<'p> {
     /// files included, `.git` excluded, symlinks not followed.
     pub fn listing(&self) -> &fs::Listing {
         self.files.get_or_init(|| {
-            let mut l = fs::Listing::walk(&self.root, &self.boundary);
+            let mut l = fs::Listing::walk_with(&self.root, &self.boundary, self.options.jobs);
             l.files.retain(|f| !self.own_outputs.contains(f));
             l
         })
