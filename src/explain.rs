@@ -136,7 +136,7 @@ expect = ['size(files.missing) == 0']
     SourceDoc {
         name: "run",
         summary: "A command's result. It runs with `sh -c` in the audited folder, in its own process group, with a clean environment (CI secrets are not passed on), killed at `timeout`.",
-        options: "timeout (seconds, default 600), captures (name → regex), env, cwd",
+        options: "timeout (seconds, default 600), captures (name → regex), env, cwd, inputs (globs keying the command cache; default the whole tree)",
         names: &[
             n("exit_code", "int", "the exit status"),
             n("ok", "bool", "exit_code == 0"),
@@ -162,6 +162,16 @@ expect = ['size(files.missing) == 0']
                 "captures",
                 "map",
                 "name → first group of the last match in stdout+stderr (a number when it parses)",
+            ),
+            n(
+                "cached",
+                "bool",
+                "reused from the command cache (out of the digest)",
+            ),
+            n(
+                "produced_at",
+                "string",
+                "when the command really ran (out of the digest)",
             ),
         ],
         example: r#"[[rule]]

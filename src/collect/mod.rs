@@ -154,6 +154,8 @@ pub struct Options {
     pub skip_commands: bool,
     pub jobs: usize,
     pub max_file_bytes: u64,
+    /// Where `run` results are cached (`None`: `--no-cache`, every command runs).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What every collector may use: where the audited tree is, where the boundary is, the clock,

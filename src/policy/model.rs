@@ -207,6 +207,9 @@ pub struct EvidenceRaw {
     // option of git last_change: `"mtime"` dates untracked files (or a folder outside git) by
     // their modification time
     pub fallback: Option<String>,
+    // option of run: the files whose content keys the command cache (globs; default: every
+    // file of the audited tree)
+    pub inputs: Option<Vec<String>>,
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.
