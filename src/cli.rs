@@ -107,6 +107,9 @@ pub struct AuditArgs {
     /// Do not run commands; rules that need them become pending (a preview: cannot approve).
     #[arg(long)]
     pub skip_commands: bool,
+    /// Run every command even when its cached result (in OUT/.cache) is still valid.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Folder whose templates (report.md.tera) replace the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,

@@ -34,6 +34,9 @@ pub struct Bundle {
 pub struct RunInfo {
     pub duration_ms: u64,
     pub timings_ms: BTreeMap<String, u64>,
+    /// Command results reused from the cache: request key → when they were produced.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cached: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,13 @@ impl Bundle {
                             .insert(format!("{key}#{k}"), n.as_u64().unwrap_or(0));
                     }
                 }
+                // A command result from the cache is the same evidence as a fresh one.
+                let cached = m.remove("cached") == Some(Value::Bool(true));
+                if let Some(Value::String(at)) = m.remove("produced_at")
+                    && cached
+                {
+                    run.cached.insert(key.clone(), at);
+                }
             }
         }
         report.provenance.bundle_sha256.clear();
@@ -88,6 +98,16 @@ impl Bundle {
                 m.get_mut("report").and_then(|r| r.get_mut("provenance"))
             {
                 p.insert("bundle_sha256".into(), Value::String(String::new()));
+            }
+            // Whether a command came from the cache is not evidence.
+            if let Some(Value::Array(rows)) =
+                m.get_mut("report").and_then(|r| r.get_mut("commands"))
+            {
+                for row in rows {
+                    if let Value::Object(r) = row {
+                        r.remove("cached_at");
+                    }
+                }
             }
         }
         // serde_json's map is a BTreeMap (no preserve_order): keys serialise sorted.

@@ -161,7 +161,7 @@ expect = ['size(files.missing) == 0']
     SourceDoc {
         name: "run",
         summary: "A command's result. It runs with `sh -c` in the audited folder, in its own process group, with a clean environment (CI secrets are not passed on), killed at `timeout`.",
-        options: "timeout (seconds, default 600), captures (name → regex), env, cwd",
+        options: "timeout (seconds, default 600), captures (name → regex), env, cwd, inputs (globs keying the command cache; default the whole tree)",
         names: &[
             n("exit_code", "int", "the exit status"),
             n("ok", "bool", "exit_code == 0"),
@@ -187,6 +187,16 @@ expect = ['size(files.missing) == 0']
                 "captures",
                 "map",
                 "name → first group of the last match in stdout+stderr (a number when it parses)",
+            ),
+            n(
+                "cached",
+                "bool",
+                "reused from the command cache (out of the digest)",
+            ),
+            n(
+                "produced_at",
+                "string",
+                "when the command really ran (out of the digest)",
             ),
         ],
         example: r#"[[rule]]
@@ -294,7 +304,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
     SourceDoc {
         name: "git",
         summary: "Git history: HEAD, the last change of a path or glob, tags.",
-        options: "path",
+        options: "path; fallback = \"mtime\" (last_change: date untracked files, or a folder outside git, by modification time)",
         names: &[
             n(
                 "head",
@@ -304,7 +314,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
             n(
                 "last_change",
                 "map",
-                "{path, sha, time, author, subject, age_days} plus exists, tracked",
+                "{path, sha, time, author, subject, age_days} plus exists, tracked, source (git or mtime)",
             ),
             n(
                 "newest",

@@ -60,6 +60,9 @@ pub struct AuditOptions {
     pub max_file_bytes: u64,
     /// `--waivers FILE`: a separate waivers file (instead of `[audit] waivers_file`).
     pub waivers: Option<PathBuf>,
+    /// Folder of the command cache (`<out>/.cache` from the command line); `None` runs every
+    /// command (`--no-cache`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 pub struct AuditResult {
@@ -242,6 +245,7 @@ pub fn run(
             skip_commands: opts.skip_commands,
             jobs: opts.jobs.max(1),
             max_file_bytes: opts.max_file_bytes,
+            cache_dir: opts.cache_dir.clone(),
         },
         &policy.placeholders,
         publish_rel
@@ -309,6 +313,7 @@ pub fn run(
     let run = RunInfo {
         duration_ms: started.elapsed().as_millis() as u64,
         timings_ms: timings,
+        cached: BTreeMap::new(),
     };
     let bundle = Bundle::new(report, outcomes, evidence, run);
     Ok(AuditResult {

@@ -182,6 +182,7 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
         waivers: a.waivers.clone(),
+        cache_dir: (!a.no_cache).then(|| a.out.join(".cache")),
     };
     // A live display only for a person watching a terminal; logs (-v) replace it.
     let progress = commands::progress(a.quiet || verbose > 0);

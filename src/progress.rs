@@ -119,6 +119,7 @@ mod tests {
             captures: Default::default(),
             env: Default::default(),
             cwd: None,
+            inputs: vec![],
         });
         d.planned(2);
         d.started("a", &req);

@@ -19,6 +19,7 @@ fn ctx<'p>(root: &Path, placeholders: &'p PlaceholderSet) -> Ctx<'p> {
             skip_commands: false,
             jobs: 2,
             max_file_bytes: 1024 * 1024,
+            cache_dir: None,
         },
         placeholders,
         "docs/ops".into(),

@@ -710,3 +710,147 @@ fn dirty_work_tree_is_a_report_warning() {
     assert!(md.contains("### Warnings\n- ⚠️ work tree dirty"), "{md}");
     assert!(md.contains("⚠️ work tree dirty (1 path(s))"));
 }
+
+// --- docs drift: a document must have changed no earlier than the code it describes ---------
+
+const DRIFT_POLICY: &str = r#"
+[audit]
+name = "fixture"
+
+[[area]]
+id = "docs"
+
+[[rule]]
+id = "docs-drift"
+area = "docs"
+severity = "warning"
+evidence.doc = { git = "last_change", path = "docs/reference/configuration.md", fallback = "mtime" }
+evidence.code = { git = "last_change", path = "app/**/config.py", fallback = "mtime" }
+expect = ['!code.exists || !doc.exists || timestamp(doc.time) >= timestamp(code.time)']
+fail_message = "docs drift"
+"#;
+
+fn drift_fixture() -> Fx {
+    let fx = Fx::repo();
+    fx.write("shipshape.toml", DRIFT_POLICY)
+        .write(
+            "docs/reference/configuration.md",
+            "# Configuration\n\n`PORT`\n",
+        )
+        .write("app/src/config.py", "PORT = 8080\n")
+        .write("app/worker/config.py", "QUEUE = 'jobs'\n")
+        .commit("2026-01-05T10:00:00Z", "initial");
+    fx
+}
+
+#[test]
+fn docs_drift_passes_when_the_document_moved_with_the_code() {
+    let fx = drift_fixture();
+    // Same commit: not drift.
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "pass");
+    let code = evidence(&b, "git", "app/**/config.py");
+    assert_eq!(code["time"], "2026-01-05T10:00:00Z");
+    assert_eq!(code["source"], "git");
+    assert_eq!(code["each"].as_array().unwrap().len(), 2);
+
+    // The code changes later, then the document follows: pass again.
+    fx.write("app/worker/config.py", "QUEUE = 'jobs-v2'\n")
+        .commit("2026-01-20T10:00:00Z", "worker queue");
+    fx.write(
+        "docs/reference/configuration.md",
+        "# Configuration\n\n`PORT`, `QUEUE`\n",
+    )
+    .commit("2026-01-21T10:00:00Z", "docs: queue");
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "pass");
+    assert_eq!(
+        evidence(&b, "git", "docs/reference/configuration.md")["time"],
+        "2026-01-21T10:00:00Z"
+    );
+}
+
+#[test]
+fn docs_drift_fails_when_the_code_changed_after_the_document() {
+    let fx = drift_fixture();
+    // Only one of the matched files changes, and only the code.
+    fx.write("app/worker/config.py", "QUEUE = 'jobs-v2'\n")
+        .commit("2026-01-20T10:00:00Z", "worker queue");
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    let (status, sentence) = outcome(&b, "docs-drift");
+    assert_eq!(status, "fail", "{sentence}");
+    assert!(sentence.starts_with("docs drift"), "{sentence}");
+    let code = evidence(&b, "git", "app/**/config.py");
+    assert_eq!(code["newest"]["path"], "app/worker/config.py");
+    assert_eq!(code["time"], "2026-01-20T10:00:00Z");
+    assert_eq!(code["oldest"]["time"], "2026-01-05T10:00:00Z");
+}
+
+#[test]
+fn docs_drift_dates_untracked_files_by_mtime_with_the_fallback() {
+    let fx = drift_fixture();
+    // A new config module, not committed: git cannot date it; its mtime (now) is newer.
+    fx.write("app/extra/config.py", "EXTRA = 1\n");
+    let (_, b) = audit(&fx.root, "2100-01-01T00:00:00Z", &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "fail");
+    let code = evidence(&b, "git", "app/**/config.py");
+    assert_eq!(code["newest"]["path"], "app/extra/config.py");
+    assert_eq!(code["newest"]["source"], "mtime");
+    assert_eq!(code["newest"]["tracked"], false);
+    assert_eq!(code["each"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn docs_drift_outside_git_uses_modification_times() {
+    let fx = Fx::plain();
+    fx.write("shipshape.toml", DRIFT_POLICY)
+        .write("app/src/config.py", "PORT = 8080\n")
+        .write("docs/reference/configuration.md", "# Configuration\n");
+    let set = |rel: &str, secs: i64| {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(fx.root.join(rel))
+            .unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64))
+            .unwrap();
+    };
+    // 2026-01-01 and 2026-01-02.
+    set("app/src/config.py", 1_767_225_600);
+    set("docs/reference/configuration.md", 1_767_312_000);
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "pass");
+    let doc = evidence(&b, "git", "docs/reference/configuration.md");
+    assert_eq!(doc["source"], "mtime");
+    assert_eq!(doc["time"], "2026-01-02T00:00:00Z");
+    set("app/src/config.py", 1_767_398_400);
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "fail");
+
+    // Without the fallback a folder outside git stays pending.
+    let strict = DRIFT_POLICY.replace(", fallback = \"mtime\"", "");
+    fx.write("shipshape.toml", &strict);
+    let (_, b) = audit(&fx.root, NOW, &[]);
+    assert_eq!(outcome(&b, "docs-drift").0, "pending");
+}
+
+#[test]
+fn an_unknown_fallback_is_a_policy_error() {
+    let fx = Fx::plain();
+    fx.write(
+        "shipshape.toml",
+        &DRIFT_POLICY.replacen("fallback = \"mtime\"", "fallback = \"ctime\"", 1),
+    );
+    let out = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .arg("audit")
+        .arg(&fx.root)
+        .args(["--now", NOW, "-q", "--out"])
+        .arg(fx.root.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a fallback"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

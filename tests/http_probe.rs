@@ -88,6 +88,7 @@ expect = ['h.status == 200', 'm.metrics["leader_is_active"] == 1']
         skip_commands: true,
         max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
         waivers: None,
+        cache_dir: None,
     })
     .unwrap();
     let o = &r.bundle.outcomes[0];

@@ -93,6 +93,7 @@ fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
             skip_commands: true,
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
             waivers: None,
+            cache_dir: None,
         },
         cli,
     )
@@ -323,6 +324,7 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
             skip_commands: true,
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
             waivers: None,
+            cache_dir: None,
         },
         &cli,
     )

@@ -27,6 +27,7 @@ fn check(root: &Path, include: &[&str]) -> Value {
             skip_commands: true,
             jobs: 1,
             max_file_bytes: 1 << 20,
+            cache_dir: None,
         },
         &ph,
         String::new(),

@@ -317,6 +317,15 @@ fn cases() -> Vec<(&'static str, Mutation)> {
                 s + "\nSee also [the old guide](../old/DEBUGGING.md#setup).\n"
             })
         }),
+        ("docs-drift", |r| {
+            // The configuration code changes in a later commit; its reference does not.
+            edit(r, "app/src/config.py", |s| s + "\n");
+            support::git_at(
+                r,
+                "2026-03-02T09:00:00Z",
+                &["commit", "-q", "-am", "config: tune"],
+            )
+        }),
         ("routes-documented", |r| {
             replace(r, "README.md", "`/leadz`", "the leadership endpoint")
         }),

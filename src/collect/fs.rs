@@ -26,8 +26,16 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Walk on one thread per available core ([`Listing::walk_with`] takes a number).
     pub fn walk(root: &Path, boundary: &Path) -> Listing {
-        let mut listing = Listing::default();
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::walk_with(root, boundary, jobs)
+    }
+
+    /// Walk with `jobs` threads (the `ignore` crate's parallel walker). The result does not
+    /// depend on `jobs`: files and findings are sorted.
+    pub fn walk_with(root: &Path, boundary: &Path, jobs: usize) -> Listing {
+        let found: std::sync::Mutex<Listing> = std::sync::Mutex::new(Listing::default());
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
             .follow_links(false)
@@ -36,46 +44,25 @@ impl Listing {
             .git_global(false)
             .parents(true)
             .require_git(false)
+            .threads(jobs.max(1))
             .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let rel = super::rel_display(root, e.path());
-                    if rel.is_empty() {
-                        continue;
-                    }
-                    let ft = e.file_type();
-                    if ft.is_some_and(|t| t.is_file()) {
-                        listing.files.push(rel);
-                    } else if ft.is_some_and(|t| t.is_symlink()) {
-                        // Symlinks are only listed when they stay inside the boundary.
-                        match std::fs::canonicalize(e.path()) {
-                            Ok(target) if target.starts_with(boundary) => {
-                                if target.is_file() {
-                                    listing.files.push(rel);
-                                }
-                            }
-                            Ok(_) => listing.findings.push(WalkFinding {
-                                path: rel,
-                                reason:
-                                    "symlink points outside the audited repository; not followed"
-                                        .into(),
-                            }),
-                            Err(_) => listing.findings.push(WalkFinding {
-                                path: rel,
-                                reason: "dangling or looping symlink; not followed".into(),
-                            }),
-                        }
-                    }
-                }
-                Err(err) => listing.findings.push(WalkFinding {
-                    path: String::new(),
-                    reason: err.to_string(),
-                }),
-            }
-        }
+            .build_parallel();
+        walker.run(|| {
+            // Each thread gathers its own part and hands it over when the walk ends.
+            let mut part = Part {
+                listing: Listing::default(),
+                into: &found,
+            };
+            Box::new(move |entry| {
+                visit(root, boundary, entry, &mut part.listing);
+                ignore::WalkState::Continue
+            })
+        });
+        let mut listing = found.into_inner().unwrap_or_else(|e| e.into_inner());
         listing.files.sort();
+        listing
+            .findings
+            .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
         listing
     }
 
@@ -87,6 +74,62 @@ impl Listing {
             .filter(|f| !exclude.is_some_and(|x| x.is_match(f.as_str())))
             .map(String::as_str)
             .collect()
+    }
+}
+
+/// One walker thread's share of the listing, merged into the whole when the thread is done.
+struct Part<'a> {
+    listing: Listing,
+    into: &'a std::sync::Mutex<Listing>,
+}
+
+impl Drop for Part<'_> {
+    fn drop(&mut self) {
+        let mut all = self.into.lock().unwrap_or_else(|e| e.into_inner());
+        all.files.append(&mut self.listing.files);
+        all.findings.append(&mut self.listing.findings);
+    }
+}
+
+fn visit(
+    root: &Path,
+    boundary: &Path,
+    entry: Result<ignore::DirEntry, ignore::Error>,
+    listing: &mut Listing,
+) {
+    match entry {
+        Ok(e) => {
+            let rel = super::rel_display(root, e.path());
+            if rel.is_empty() {
+                return;
+            }
+            let ft = e.file_type();
+            if ft.is_some_and(|t| t.is_file()) {
+                listing.files.push(rel);
+            } else if ft.is_some_and(|t| t.is_symlink()) {
+                // Symlinks are only listed when they stay inside the boundary.
+                match std::fs::canonicalize(e.path()) {
+                    Ok(target) if target.starts_with(boundary) => {
+                        if target.is_file() {
+                            listing.files.push(rel);
+                        }
+                    }
+                    Ok(_) => listing.findings.push(WalkFinding {
+                        path: rel,
+                        reason: "symlink points outside the audited repository; not followed"
+                            .into(),
+                    }),
+                    Err(_) => listing.findings.push(WalkFinding {
+                        path: rel,
+                        reason: "dangling or looping symlink; not followed".into(),
+                    }),
+                }
+            }
+        }
+        Err(err) => listing.findings.push(WalkFinding {
+            path: String::new(),
+            reason: err.to_string(),
+        }),
     }
 }
 
@@ -210,6 +253,32 @@ mod tests {
             lexical_within(root, boundary, "./a/../b.md").unwrap(),
             PathBuf::from("/repo/sub/b.md")
         );
+    }
+
+    #[test]
+    fn parallel_walk_is_sorted_and_independent_of_jobs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        for d in 0..20 {
+            for f in 0..15 {
+                let p = root.join(format!("d{d}/s{}/f{f}.md", f % 3));
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, "x").unwrap();
+            }
+        }
+        std::fs::write(root.join(".gitignore"), "d3/\n").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.join("d1/out")).unwrap();
+        std::os::unix::fs::symlink("d2/s0/f0.md", root.join("inside")).unwrap();
+        let one = Listing::walk_with(&root, &root, 1);
+        assert_eq!(one.files.len(), 19 * 15 + 2);
+        assert!(one.files.windows(2).all(|w| w[0] < w[1]));
+        assert!(one.files.contains(&"inside".to_string()));
+        assert_eq!(one.findings.len(), 1);
+        for jobs in [2, 4, 8] {
+            let many = Listing::walk_with(&root, &root, jobs);
+            assert_eq!(many.files, one.files, "jobs = {jobs}");
+            assert_eq!(many.findings, one.findings, "jobs = {jobs}");
+        }
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct Spec {
     /// For `last_change`: a path or glob relative to the audited folder.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub path: Option<String>,
+    /// For `last_change` with `fallback = "mtime"`: files git does not track (or a folder
+    /// outside any repository) are dated by their modification time instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub mtime_fallback: bool,
 }
 
 impl Spec {
@@ -54,7 +58,16 @@ impl Spec {
             }
         };
         if query == Query::LastChange {
-            super::artifact::only_options(raw, &["path"])?;
+            super::artifact::only_options(raw, &["path", "fallback"])?;
+            let mtime_fallback = match raw.fallback.as_deref() {
+                None => false,
+                Some("mtime") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "`fallback = \"{other}\"` is not a fallback (the only one is \"mtime\")"
+                    ));
+                }
+            };
             let path = raw.path.clone().unwrap_or_default();
             if path.trim().is_empty() {
                 return Err("`git = \"last_change\"` needs `path` (a file, folder or glob)".into());
@@ -65,10 +78,15 @@ impl Spec {
             Ok(Spec {
                 query,
                 path: Some(path),
+                mtime_fallback,
             })
         } else {
             super::artifact::only_options(raw, &[])?;
-            Ok(Spec { query, path: None })
+            Ok(Spec {
+                query,
+                path: None,
+                mtime_fallback: false,
+            })
         }
     }
 }
@@ -128,6 +146,7 @@ impl Change {
         m.insert("email".into(), json!(self.email));
         m.insert("subject".into(), json!(self.subject));
         m.insert("age_days".into(), json!(super::age_days(now, self.utc())));
+        m.insert("source".into(), json!("git"));
         m
     }
 }
@@ -664,6 +683,7 @@ pub fn prepare(ctx: &Ctx<'_>, plan: &BTreeMap<String, Request>) {
             Request::Git(Spec {
                 query: Query::LastChange,
                 path: Some(p),
+                ..
             }) => {
                 if let Ok(paths) = resolve_paths(ctx, &loc, p) {
                     wanted.extend(paths);
@@ -734,7 +754,9 @@ pub fn file_history(ctx: &Ctx<'_>, rel: &str) -> FileHistory {
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     match spec.query {
         Query::Head => collect_head(ctx),
-        Query::LastChange => collect_last_change(ctx, spec.path.as_deref().unwrap_or("")),
+        Query::LastChange => {
+            collect_last_change(ctx, spec.path.as_deref().unwrap_or(""), spec.mtime_fallback)
+        }
         Query::Tags => collect_tags(ctx),
     }
 }
@@ -751,12 +773,69 @@ fn collect_head(ctx: &Ctx<'_>) -> Collected {
     Ok(Value::Object(m))
 }
 
-fn collect_last_change(ctx: &Ctx<'_>, path: &str) -> Collected {
-    let loc = located(ctx).map_err(CollectError::new)?;
+/// The last change of a file git does not know, from its modification time (seconds).
+fn mtime_change(ctx: &Ctx<'_>, rel: &str) -> Option<Map<String, Value>> {
+    let p = ctx.resolve(rel).ok()?;
+    let t: DateTime<Utc> = std::fs::metadata(p).ok()?.modified().ok()?.into();
+    let t = DateTime::from_timestamp(t.timestamp(), 0)?;
+    let mut m = Map::new();
+    m.insert("exists".into(), json!(true));
+    m.insert("tracked".into(), json!(false));
+    m.insert("path".into(), json!(rel));
+    for k in ["sha", "short", "author", "email", "subject"] {
+        m.insert(k.into(), json!(""));
+    }
+    m.insert("time".into(), json!(rfc3339(t)));
+    m.insert(
+        "age_days".into(),
+        json!(super::age_days(ctx.options.now, t)),
+    );
+    m.insert("source".into(), json!("mtime"));
+    Some(m)
+}
+
+/// `fallback = "mtime"` where git has nothing to say (no repository, an unborn branch): every
+/// file the path or glob names is dated by its modification time.
+fn mtime_only(ctx: &Ctx<'_>, path: &str) -> Collected {
+    let shown = path
+        .trim_start_matches("./")
+        .trim_end_matches('/')
+        .to_string();
+    if !fs::is_glob(path) {
+        return Ok(match mtime_change(ctx, &shown) {
+            Some(mut m) => {
+                m.insert("last_change".into(), Value::Object(m.clone()));
+                Value::Object(m)
+            }
+            None => json!({"exists": false, "tracked": false, "path": shown}),
+        });
+    }
+    let set = fs::globset(&[shown], false).map_err(CollectError::new)?;
+    let each: Vec<Map<String, Value>> = ctx
+        .listing()
+        .matching(&set, None)
+        .into_iter()
+        .filter_map(|rel| mtime_change(ctx, rel))
+        .collect();
+    Ok(glob_value(path, each))
+}
+
+fn collect_last_change(ctx: &Ctx<'_>, path: &str, mtime_fallback: bool) -> Collected {
+    let loc = match located(ctx) {
+        Ok(loc) => loc,
+        Err(_) if mtime_fallback => return mtime_only(ctx, path),
+        Err(e) => return Err(CollectError::new(e)),
+    };
     {
         // An unborn branch has no history: say so rather than calling everything untracked.
         let repo = open(&loc).map_err(CollectError::new)?;
-        head_commit(&repo).map_err(CollectError::new)?;
+        if let Err(e) = head_commit(&repo) {
+            return if mtime_fallback {
+                mtime_only(ctx, path)
+            } else {
+                Err(CollectError::new(e))
+            };
+        }
         if repo.is_shallow() && shallow_roots(&repo).is_empty() {
             return Err(CollectError::new(
                 "the clone is shallow but its boundary is unknown (history is incomplete)",
@@ -777,7 +856,16 @@ fn collect_last_change(ctx: &Ctx<'_>, path: &str) -> Collected {
             Some(Err(Miss::Shallow { fetched })) => {
                 Err(CollectError::new(shallow_reason(&shown, fetched)))
             }
-            _ => Ok(json!({"exists": false, "tracked": false, "path": shown})),
+            _ => match mtime_fallback
+                .then(|| mtime_change(ctx, shown.trim_end_matches('/')))
+                .flatten()
+            {
+                Some(mut m) => {
+                    m.insert("last_change".into(), Value::Object(m.clone()));
+                    Ok(Value::Object(m))
+                }
+                None => Ok(json!({"exists": false, "tracked": false, "path": shown})),
+            },
         };
     }
     let mut each: Vec<Map<String, Value>> = Vec::new();
@@ -791,6 +879,27 @@ fn collect_last_change(ctx: &Ctx<'_>, path: &str) -> Collected {
             Err(Miss::Untracked) => {}
         }
     }
+    if mtime_fallback {
+        // Files of the work tree that HEAD does not track: dated by their modification time.
+        let tracked: HashSet<String> = each
+            .iter()
+            .filter_map(|m| m["path"].as_str().map(str::to_string))
+            .collect();
+        let set = fs::globset(&[path.trim_start_matches("./").to_string()], false)
+            .map_err(CollectError::new)?;
+        for rel in ctx.listing().matching(&set, None) {
+            if !tracked.contains(rel)
+                && let Some(m) = mtime_change(ctx, rel)
+            {
+                each.push(m);
+            }
+        }
+    }
+    Ok(glob_value(path, each))
+}
+
+/// The value of a glob's last changes: the newest at the top level, `newest`, `oldest`, `each`.
+fn glob_value(path: &str, mut each: Vec<Map<String, Value>>) -> Value {
     // Newest first; ties by path so the order is stable.
     each.sort_by(|a, b| {
         b["time"]
@@ -822,7 +931,7 @@ fn collect_last_change(ctx: &Ctx<'_>, path: &str) -> Collected {
         "each".into(),
         Value::Array(each.into_iter().map(Value::Object).collect()),
     );
-    Ok(Value::Object(top))
+    Value::Object(top)
 }
 
 /// One tag as shipshape keeps it.

@@ -154,6 +154,8 @@ pub struct Options {
     pub skip_commands: bool,
     pub jobs: usize,
     pub max_file_bytes: u64,
+    /// Where `run` results are cached (`None`: `--no-cache`, every command runs).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What every collector may use: where the audited tree is, where the boundary is, the clock,
@@ -236,7 +238,7 @@ impl<'p> Ctx<'p> {
     /// files included, `.git` excluded, symlinks not followed.
     pub fn listing(&self) -> &fs::Listing {
         self.files.get_or_init(|| {
-            let mut l = fs::Listing::walk(&self.root, &self.boundary);
+            let mut l = fs::Listing::walk_with(&self.root, &self.boundary, self.options.jobs);
             l.files.retain(|f| !self.own_outputs.contains(f));
             l
         })

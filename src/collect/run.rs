@@ -36,11 +36,16 @@ pub struct Spec {
     pub env: BTreeMap<String, String>,
     /// Working folder relative to the audited folder.
     pub cwd: Option<String>,
+    /// Globs of the files the command reads, for the cache key (empty: the whole tree).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub inputs: Vec<String>,
 }
 
 impl Spec {
     pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
-        super::artifact::only_options(raw, &["timeout", "captures", "env", "cwd"])?;
+        super::artifact::only_options(raw, &["timeout", "captures", "env", "cwd", "inputs"])?;
+        let inputs = raw.inputs.clone().unwrap_or_default();
+        super::fs::globset(&inputs, false)?;
         let command = raw.run.clone().unwrap_or_default();
         if command.trim().is_empty() {
             return Err("`run` is an empty command".into());
@@ -59,6 +64,7 @@ impl Spec {
             captures,
             env: raw.env.clone().unwrap_or_default(),
             cwd: raw.cwd.clone(),
+            inputs,
         })
     }
 }
@@ -141,6 +147,88 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             spec.command
         )));
     }
+    let Some(dir) = &ctx.options.cache_dir else {
+        return execute(ctx, spec).map(|v| stamp(v, false, chrono::Utc::now()));
+    };
+    let key = cache_key(ctx, spec);
+    let file = dir.join(format!("run-{key}.json"));
+    if let Some(v) = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        && let (Some(value), Some(at)) = (
+            v.get("value"),
+            v.get("produced_at")
+                .and_then(Value::as_str)
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()),
+        )
+    {
+        tracing::info!(command = %spec.command, "from cache");
+        return Ok(stamp(value.clone(), true, at.with_timezone(&chrono::Utc)));
+    }
+    let produced_at = chrono::Utc::now();
+    let value = execute(ctx, spec)?;
+    // Only results are cached; a timeout or a missing command is tried again next time.
+    let stored =
+        json!({"command": spec.command, "produced_at": rfc3339(produced_at), "value": value});
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = std::fs::write(dir.join(".gitignore"), "*\n");
+        let _ = crate::write_atomic(&file, stored.to_string().as_bytes());
+    }
+    Ok(stamp(value, false, produced_at))
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `cached` and `produced_at` (kept out of the bundle digest, like `duration_ms`).
+fn stamp(mut v: Value, cached: bool, at: chrono::DateTime<chrono::Utc>) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.insert("cached".into(), json!(cached));
+        m.insert("produced_at".into(), json!(rfc3339(at)));
+    }
+    v
+}
+
+/// What a command's result depends on: the request (command, env, cwd, timeout, captures), the
+/// environment passed through, where it runs, and the content of its inputs (sha256 of every
+/// file the `inputs` globs match, default the whole audited tree as walked: gitignored files
+/// are not inputs).
+pub fn cache_key(ctx: &Ctx<'_>, spec: &Spec) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"shipshape-run-cache/1\0");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(serde_json::to_string(spec).unwrap_or_default().as_bytes());
+    h.update(ctx.root.to_string_lossy().as_bytes());
+    for k in ENV_ALLOW {
+        h.update(format!("\0{k}={}", std::env::var(k).unwrap_or_default()).as_bytes());
+    }
+    let files = ctx.listing().files.iter().map(String::as_str);
+    let selected: Vec<&str> = if spec.inputs.is_empty() {
+        files.collect()
+    } else {
+        match super::fs::globset(&spec.inputs, false) {
+            Ok(set) => files.filter(|f| set.is_match(f)).collect(),
+            Err(_) => files.collect(),
+        }
+    };
+    for rel in selected {
+        h.update(b"\0");
+        h.update(rel.as_bytes());
+        h.update(b"\0");
+        match ctx
+            .resolve(rel)
+            .and_then(|p| std::fs::read(&p).map_err(|e| CollectError::new(e.to_string())))
+        {
+            Ok(bytes) => h.update(Sha256::digest(&bytes)),
+            Err(_) => h.update(b"unreadable"),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let cwd = match &spec.cwd {
         Some(c) => ctx.resolve(c)?,
         None => ctx.root.clone(),

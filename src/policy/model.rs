@@ -204,6 +204,12 @@ pub struct EvidenceRaw {
     pub allow_snapshot: Option<bool>,
     // options of the http source
     pub max_body_bytes: Option<u64>,
+    // option of git last_change: `"mtime"` dates untracked files (or a folder outside git) by
+    // their modification time
+    pub fallback: Option<String>,
+    // option of run: the files whose content keys the command cache (globs; default: every
+    // file of the audited tree)
+    pub inputs: Option<Vec<String>>,
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.

@@ -76,6 +76,9 @@ pub struct CommandRow {
     pub exit_code: Option<i64>,
     pub notes: String,
     pub rules: Vec<String>,
+    /// The result came from the command cache, produced at this time (not hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -384,6 +387,11 @@ pub fn build(i: Inputs<'_>) -> Report {
                 continue;
             }
             let item = i.evidence.get(&req.key());
+            let cached_at = item
+                .and_then(|it| it.as_result().ok())
+                .filter(|v| v["cached"] == true)
+                .and_then(|v| v["produced_at"].as_str())
+                .map(str::to_string);
             let (status, exit_code, notes) = match item.map(Item::as_result) {
                 Some(Ok(v)) => {
                     let code = v["exit_code"].as_i64();
@@ -429,6 +437,7 @@ pub fn build(i: Inputs<'_>) -> Report {
                 exit_code,
                 notes,
                 rules: vec![rule.id.clone()],
+                cached_at,
             });
         }
     }

@@ -40,6 +40,11 @@ pub fn copy_example() -> tempfile::TempDir {
 
 /// Run `git` in `root` with a fixed identity and pinned dates.
 pub fn git(root: &Path, args: &[&str]) {
+    git_at(root, "2026-02-10T09:00:00Z", args)
+}
+
+/// [`git`] with another pinned date (author and committer), for a later commit.
+pub fn git_at(root: &Path, date: &str, args: &[&str]) {
     let out = std::process::Command::new("git")
         .current_dir(root)
         .args([
@@ -50,8 +55,8 @@ pub fn git(root: &Path, args: &[&str]) {
         ])
         .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
         .args(args)
-        .env("GIT_AUTHOR_DATE", "2026-02-10T09:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-02-10T09:00:00Z")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
         .env_remove("GIT_DIR")
         .output()
         .expect("git runs");

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Benchmark (run on demand, not a test): shipshape's marker scan, link + anchor check, whole
+# example audit and parallel commands, each side by side with a peer tool in the same run.
+#
+#   benches/docs_perf.sh            # a synthetic tree: 20,000 files, 3,000 Markdown files with
+#                                   # links and anchors (some broken)
+#   benches/docs_perf.sh PATH       # any folder (markers and links only)
+#
+# Prints each peer's exact command and version and the median of RUNS runs (hyperfine when
+# installed, else a `date +%s%N` loop). Exits 1 when shipshape and a peer disagree on the
+# findings (beyond the documented differences of link semantics, see docs/performance.md).
+# Peers are installed here only, never as build dependencies: ripgrep (apt, else cargo),
+# hyperfine (apt, optional), lychee (`cargo install lychee`, minutes of compiling).
+# Environment: RUNS (10), WORK (target/bench-docs), SHIPSHAPE (a built binary; default
+# `cargo build --release`), JOBS (shipshape --jobs; default the cores).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS="${RUNS:-10}"
+WORK="${WORK:-$here/target/bench-docs}"
+JOBS="${JOBS:-$(nproc)}"
+mkdir -p "$WORK"
+status=0
+
+need() { command -v "$1" >/dev/null 2>&1; }
+need rg || apt-get install -y ripgrep >/dev/null 2>&1 || cargo install ripgrep
+need hyperfine || apt-get install -y hyperfine >/dev/null 2>&1 || true
+need lychee || [[ -x "$HOME/.cargo/bin/lychee" ]] || cargo install lychee --locked
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [[ -z "${SHIPSHAPE:-}" ]]; then
+  (cd "$here" && cargo build --release --quiet)
+  SHIPSHAPE="$here/target/release/shipshape"
+fi
+
+# median_ms NAME CMD… : the median wall time of RUNS runs, in ms.
+median_ms() {
+  local name="$1"; shift
+  if need hyperfine; then
+    hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" "$*" >/dev/null 2>&1 \
+      || hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" "$*" >/dev/null 2>&1 || true
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(round(r["median"]*1000,1))' "$WORK/$name.json"
+  else
+    local ts=()
+    for _ in $(seq "$RUNS"); do
+      local a b; a=$(date +%s%N); "$@" >/dev/null 2>&1 || true; b=$(date +%s%N)
+      ts+=($(( (b - a) / 1000000 )))
+    done
+    printf '%s\n' "${ts[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+  fi
+}
+
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+
+# ---------------------------------------------------------------------------------------------
+# The tree.
+if [[ $# -ge 1 ]]; then
+  tree="$(cd "$1" && pwd)"
+  synthetic=0
+else
+  synthetic=1
+  tree="$WORK/synthetic"
+  if [[ ! -f "$WORK/.synthetic-complete" ]]; then
+    rm -rf "$tree"
+    python3 - "$tree" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+rnd = random.Random(42)
+MD, OTHER = 3000, 17000
+mds = [f"docs/s{i % 40}/page{i}.md" for i in range(MD)]
+for i, p in enumerate(mds):
+    lines = [f"# Page {i}", "", "Intro text.", ""]
+    for h in range(5):
+        lines += [f"## Section {h} of page {i}", "", f"Body {h}."]
+        if rnd.random() < 0.02:
+            lines.append("TODO: expand this section")
+        for _ in range(2):
+            j = rnd.randrange(MD)
+            rel = os.path.relpath(mds[j], os.path.dirname(p))
+            r = rnd.random()
+            if r < 0.01:
+                rel = rel.replace("page", "missing")           # broken file
+            frag = f"#section-{rnd.randrange(5)}-of-page-{j}"
+            if r > 0.99:
+                frag = "#no-such-heading"                      # broken anchor
+            lines.append(f"See [page {j}]({rel}{frag}).")
+        lines.append("")
+    os.makedirs(os.path.join(root, os.path.dirname(p)), exist_ok=True)
+    open(os.path.join(root, p), "w").write("\n".join(lines) + "\n")
+for i in range(OTHER):
+    p = os.path.join(root, f"src/m{i % 200}/f{i}.py")
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    body = [f"def f{i}(x):", "    return x + 1"] * 20
+    if rnd.random() < 0.05:
+        body.insert(3, "    # FIXME: handle None")
+    if rnd.random() < 0.01:
+        body.insert(5, "    # HACK XXX")
+    open(p, "w").write("\n".join(body) + "\n")
+PY
+    touch "$WORK/.synthetic-complete"
+  fi
+fi
+nfiles=$(find "$tree" -type f -not -path '*/.git/*' | wc -l)
+echo "tree: $tree ($nfiles files)"
+
+# Policies outside the tree so they are not findings themselves.
+cat > "$WORK/markers.toml" <<'TOML'
+[audit]
+name = "bench"
+[[area]]
+id = "a"
+[[rule]]
+id = "markers"
+area = "a"
+evidence.m = { scan = 'TODO|FIXME|HACK|XXX', max_matches = 1000000 }
+expect = ['m.count == 0']
+TOML
+cat > "$WORK/links.toml" <<'TOML'
+[audit]
+name = "bench"
+[[area]]
+id = "a"
+[[rule]]
+id = "links"
+area = "a"
+evidence.l = { links = ["**/*.md"] }
+expect = ['size(l.broken) == 0']
+TOML
+audit() { "$SHIPSHAPE" audit "$tree" --policy "$1" --now 2026-01-01T00:00:00Z -q --format json --out "$2" -j "$JOBS" --skip-commands >/dev/null 2>&1 || true; }
+
+rows=()
+
+# ---------------------------------------------------------------------------------------------
+# 1. Marker scan vs ripgrep.
+rg_cmd=(rg -c --hidden -g '!.git' 'TODO|FIXME|HACK|XXX' "$tree")
+echo "peer: ${rg_cmd[*]}  ($(rg --version | head -1))"
+audit "$WORK/markers.toml" "$WORK/out-markers"
+"${rg_cmd[@]}" > "$WORK/rg.txt" || true
+python3 - "$WORK/out-markers/report.json" "$WORK/rg.txt" "$tree" <<'PY' || status=1
+import json, sys
+b = json.load(open(sys.argv[1])); root = sys.argv[3].rstrip("/") + "/"
+v = next(i["value"] for i in b["evidence"].values() if i["request"]["source"] == "scan")
+ours = {}
+for m in v["matches"]:
+    ours[m["path"]] = ours.get(m["path"], 0) + 1
+theirs = {}
+for line in open(sys.argv[2]):
+    p, n = line.rstrip("\n").rsplit(":", 1)
+    theirs[p[len(root):] if p.startswith(root) else p] = int(n)
+print(f"markers: shipshape {v['count']} lines in {len(ours)} files; ripgrep {sum(theirs.values())} lines in {len(theirs)} files")
+if ours != theirs:
+    diff = sorted(set(ours.items()) ^ set(theirs.items()))[:10]
+    print("DISAGREE:", diff); sys.exit(1)
+PY
+t_ss=$(median_ms scan "$SHIPSHAPE" audit "$tree" --policy "$WORK/markers.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-markers" -j "$JOBS" --skip-commands)
+t_rg=$(median_ms rg "${rg_cmd[@]}")
+rows+=("| marker scan | $t_ss ms | ripgrep \`${rg_cmd[*]/$tree/TREE}\` | $t_rg ms | $(ratio "$t_ss" "$t_rg")× | ≤ 1.5× |")
+
+# ---------------------------------------------------------------------------------------------
+# 2. Links and anchors vs lychee.
+if need lychee; then
+  ly_cmd=(lychee --offline --include-fragments --no-progress --format json --output "$WORK/lychee.json" "$tree/**/*.md")
+  echo "peer: ${ly_cmd[*]}  ($(lychee --version))"
+  audit "$WORK/links.toml" "$WORK/out-links"
+  "${ly_cmd[@]}" >/dev/null 2>&1 || true
+  python3 - "$WORK/out-links/report.json" "$WORK/lychee.json" "$tree" <<'PY' || status=1
+import json, sys, os, urllib.parse
+b = json.load(open(sys.argv[1])); root = os.path.realpath(sys.argv[3]) + "/"
+v = next(i["value"] for i in b["evidence"].values() if i["request"]["source"] == "links")
+ours = sorted((x["path"], x["target"]) for x in v["broken"])
+ly = json.load(open(sys.argv[2]))
+theirs = []
+for src, fails in (ly.get("error_map") or ly.get("fail_map") or {}).items():
+    s = os.path.relpath(os.path.realpath(src), root)
+    for f in fails:
+        url = f["url"]
+        if url.startswith("file://"):
+            path = urllib.parse.unquote(url[7:])
+            frag = ""
+            if "#" in path:
+                path, frag = path.split("#", 1)
+            rel = os.path.relpath(path, os.path.dirname(root + s))
+            theirs.append((s, rel + ("#" + frag if frag else "")))
+theirs.sort()
+print(f"links: shipshape {len(ours)} broken of {v['checked']} checked; lychee {len(theirs)} broken")
+if ours != theirs:
+    print("DISAGREE (first 10):", sorted(set(ours) ^ set(theirs))[:10]); sys.exit(1)
+PY
+  t_ss=$(median_ms links "$SHIPSHAPE" audit "$tree" --policy "$WORK/links.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-links" -j "$JOBS" --skip-commands)
+  t_ly=$(median_ms lychee "${ly_cmd[@]}")
+  rows+=("| links + anchors | $t_ss ms | lychee \`lychee --offline --include-fragments 'TREE/**/*.md'\` | $t_ly ms | $(ratio "$t_ss" "$t_ly")× | ≤ 0.5× |")
+else
+  echo "lychee is not installed (cargo install lychee failed): links not compared" >&2
+  status=1
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. The whole example audit, commands skipped.
+ex="$here/examples/shipshape"
+t_ex=$(median_ms example "$SHIPSHAPE" audit "$ex" --skip-commands -q --format md,json --out "$WORK/out-example" --now 2026-11-26T12:00:00Z)
+rss=$( { /usr/bin/time -v "$SHIPSHAPE" audit "$ex" --skip-commands -q --format md,json --out "$WORK/out-example" --now 2026-11-26T12:00:00Z >/dev/null 2>&1 || true; } 2>&1 | awk -F': ' '/Maximum resident/ {print int($2/1024)}')
+rows+=("| example audit \`--skip-commands\` | $t_ex ms, ${rss:-?} MB peak | — | — | — | < 150 ms, < 50 MB |")
+
+# ---------------------------------------------------------------------------------------------
+# 4. Two commands that each sleep 2 s.
+mkdir -p "$WORK/sleepy"
+cat > "$WORK/sleepy/shipshape.toml" <<'TOML'
+[audit]
+name = "bench"
+[[area]]
+id = "a"
+[[rule]]
+id = "one"
+area = "a"
+evidence.s = { run = "sleep 2" }
+expect = ['s.exit_code == 0']
+[[rule]]
+id = "two"
+area = "a"
+evidence.s = { run = "sleep 2 && true" }
+expect = ['s.exit_code == 0']
+TOML
+a=$(date +%s%N)
+"$SHIPSHAPE" audit "$WORK/sleepy" -q --format json --out "$WORK/out-sleepy" --no-cache -j 2 >/dev/null 2>&1 || true
+b=$(date +%s%N)
+rows+=("| two \`sleep 2\` commands, \`-j 2\` | $(( (b - a) / 1000000 )) ms | sequential | 4000 ms | $(ratio $(( (b - a) / 1000000 )) 4000)× | ≈ 2 s |")
+
+echo
+echo "| benchmark | shipshape (median of $RUNS) | peer | peer time | ratio | goal |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+exit "$status"

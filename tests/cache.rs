@@ -1,0 +1,121 @@
+//! The command cache: a `run` result is reused while the command, its declared inputs and the
+//! environment are unchanged, and the bundle digest does not depend on whether it was.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const NOW: &str = "2026-02-10T12:00:00Z";
+
+const POLICY: &str = r#"
+[audit]
+name = "fixture"
+
+[[area]]
+id = "dev"
+
+[[rule]]
+id = "stamp"
+area = "dev"
+evidence.t = { run = "date +%s%N; cat src/lib.txt", inputs = ["src/**"] }
+expect = ['t.exit_code == 0']
+
+[[rule]]
+id = "whole-tree"
+area = "dev"
+evidence.w = { run = "date +%s%N" }
+expect = ['w.exit_code == 0']
+"#;
+
+fn audit(dir: &Path, out: &Path, extra: &[&str]) -> Value {
+    let res = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .arg("audit")
+        .arg(dir)
+        .args(["--now", NOW, "--format", "json,md", "-q", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(res.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn stdout_of(b: &Value, command: &str) -> String {
+    b["evidence"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|i| i["request"]["command"] == command)
+        .unwrap()["value"]["stdout"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn cached(b: &Value) -> usize {
+    b["run"]["cached"].as_object().map_or(0, |m| m.len())
+}
+
+fn fixture() -> (TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("shipshape.toml"), POLICY).unwrap();
+    std::fs::write(root.join("src/lib.txt"), "v1\n").unwrap();
+    std::fs::write(root.join("README.md"), "# Fixture\n").unwrap();
+    let out = tmp.path().join("out");
+    (tmp, root, out)
+}
+
+const STAMP: &str = "date +%s%N; cat src/lib.txt";
+
+#[test]
+fn a_second_run_reuses_results_with_the_same_digest() {
+    let (_tmp, root, out) = fixture();
+    let first = audit(&root, &out, &[]);
+    assert_eq!(cached(&first), 0);
+    let second = audit(&root, &out, &[]);
+    assert_eq!(cached(&second), 2, "{}", second["run"]);
+    assert_eq!(stdout_of(&first, STAMP), stdout_of(&second, STAMP));
+    // Cached or not, the same evidence: the same digest.
+    assert_eq!(first["sha256"], second["sha256"]);
+    // The evidence value says so (out of the digest) and the report tells when it was produced.
+    assert!(second["evidence"].to_string().find("\"cached\"").is_none());
+    let row = &second["report"]["commands"][0];
+    assert!(row["cached_at"].as_str().unwrap().ends_with('Z'), "{row}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("(cached result, produced "), "{md}");
+    assert!(out.join(".cache/.gitignore").is_file());
+
+    // --no-cache runs every command again.
+    let fresh = audit(&root, &out, &["--no-cache"]);
+    assert_eq!(cached(&fresh), 0);
+    assert_ne!(stdout_of(&fresh, STAMP), stdout_of(&first, STAMP));
+}
+
+#[test]
+fn a_changed_input_invalidates_and_an_unrelated_change_does_not() {
+    let (_tmp, root, out) = fixture();
+    let first = audit(&root, &out, &[]);
+    // README.md is not an input of the `inputs = ["src/**"]` command (it is of the other one).
+    std::fs::write(root.join("README.md"), "# Fixture, renamed\n").unwrap();
+    let second = audit(&root, &out, &[]);
+    assert_eq!(cached(&second), 1, "{}", second["run"]);
+    assert_eq!(stdout_of(&first, STAMP), stdout_of(&second, STAMP));
+    assert_ne!(
+        stdout_of(&first, "date +%s%N"),
+        stdout_of(&second, "date +%s%N")
+    );
+    // An input changes: the command runs again and sees it.
+    std::fs::write(root.join("src/lib.txt"), "v2\n").unwrap();
+    let third = audit(&root, &out, &[]);
+    // Both commands run again: src/lib.txt is an input of each (the default is the whole tree).
+    assert_eq!(cached(&third), 0, "{}", third["run"]);
+    assert!(stdout_of(&third, STAMP).ends_with("v2\n"));
+    assert_ne!(stdout_of(&second, STAMP), stdout_of(&third, STAMP));
+}
