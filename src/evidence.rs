@@ -89,7 +89,65 @@ impl Bundle {
     }
 
     /// sha256 over canonical JSON (sorted keys) of everything but `run` and the digest itself.
+    ///
+    /// The canonical text is streamed into the hash, never held in memory: the top-level keys
+    /// and each evidence item's keys are written in sorted order here, and every value below
+    /// them is a `serde_json::Value` (whose maps serialise with sorted keys). The bytes are
+    /// exactly those of `serde_json::to_string` over the whole bundle as a `Value`.
     pub fn digest(&self) -> String {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
+        // Writing into a hash cannot fail; a serialisation error (none is possible for these
+        // types) would leave a digest that matches nothing.
+        let _ = self.write_canonical(&mut w);
+        match w.into_inner() {
+            Ok(h) => hex::encode(h.0.finalize()),
+            Err(_) => String::new(),
+        }
+    }
+
+    fn write_canonical(&self, w: &mut impl std::io::Write) -> Result<(), serde_json::Error> {
+        use serde_json::to_writer;
+        let io = serde_json::Error::io;
+        w.write_all(b"{\"evidence\":{").map_err(io)?;
+        for (i, (key, item)) in self.evidence.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",").map_err(io)?;
+            }
+            to_writer(&mut *w, key)?;
+            let request = serde_json::to_value(&item.request)?;
+            match &item.result {
+                crate::collect::ItemResult::Value(v) => {
+                    w.write_all(b":{\"request\":").map_err(io)?;
+                    to_writer(&mut *w, &request)?;
+                    w.write_all(b",\"value\":").map_err(io)?;
+                    to_writer(&mut *w, v)?;
+                }
+                crate::collect::ItemResult::Error(e) => {
+                    w.write_all(b":{\"error\":").map_err(io)?;
+                    to_writer(&mut *w, e)?;
+                    w.write_all(b",\"request\":").map_err(io)?;
+                    to_writer(&mut *w, &request)?;
+                }
+            }
+            w.write_all(b"}").map_err(io)?;
+        }
+        w.write_all(b"},\"format\":").map_err(io)?;
+        to_writer(&mut *w, &self.format)?;
+        w.write_all(b",\"outcomes\":").map_err(io)?;
+        to_writer(&mut *w, &serde_json::to_value(&self.outcomes)?)?;
+        w.write_all(b",\"report\":").map_err(io)?;
+        let mut report = serde_json::to_value(&self.report)?;
+        if let Some(Value::Object(p)) = report.get_mut("provenance") {
+            p.insert("bundle_sha256".into(), Value::String(String::new()));
+        }
+        to_writer(&mut *w, &report)?;
+        w.write_all(b"}").map_err(io)
+    }
+
+    /// The digest as it was first defined: the whole bundle as one `Value`, serialised to one
+    /// string. Kept to prove [`Bundle::digest`] streams the same bytes.
+    #[doc(hidden)]
+    pub fn digest_via_value(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
             m.remove("run");
@@ -110,7 +168,6 @@ impl Bundle {
                 }
             }
         }
-        // serde_json's map is a BTreeMap (no preserve_order): keys serialise sorted.
         let canonical = serde_json::to_string(&v).unwrap_or_default();
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
@@ -152,6 +209,20 @@ impl Bundle {
     /// Whether the stored digest matches the content.
     pub fn intact(&self) -> bool {
         self.digest() == self.sha256
+    }
+}
+
+/// An `io::Write` that feeds a sha256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -98,6 +98,8 @@ fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
         cli,
     )
     .unwrap();
+    // The digest streamed into the hash is the one over the whole bundle as a single value.
+    assert_eq!(r.bundle.sha256, r.bundle.digest_via_value());
     r.bundle.outcomes
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cel;
 pub mod score;
+pub mod shared;
 
 use std::collections::BTreeMap;
 
@@ -97,31 +98,116 @@ pub struct Outcome {
 const MAX_LOCATIONS: usize = 12;
 
 /// Evaluate every rule of `policy` over the collected evidence.
+///
+/// Each piece of evidence a rule reads is converted to a CEL value once per run (not once per
+/// rule), and rules are evaluated on as many threads as the machine has; outcomes keep policy
+/// order.
 pub fn evaluate(
     policy: &Policy,
     evidence: &BTreeMap<String, Item>,
     env: &str,
     now: DateTime<Utc>,
 ) -> Vec<Outcome> {
-    policy
-        .rules
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    evaluate_with(policy, evidence, env, now, threads)
+}
+
+/// [`evaluate`] on at most `threads` threads.
+pub fn evaluate_with(
+    policy: &Policy,
+    evidence: &BTreeMap<String, Item>,
+    env: &str,
+    now: DateTime<Utc>,
+    threads: usize,
+) -> Vec<Outcome> {
+    // The evidence of the rules that apply to `env`, each request once.
+    let mut wanted: Vec<&str> = Vec::new();
+    for rule in &policy.rules {
+        if applies(rule, env) {
+            for request in rule.evidence.values() {
+                let key = request.key();
+                if let Some((k, _)) = evidence.get_key_value(&key)
+                    && !wanted.contains(&k.as_str())
+                {
+                    wanted.push(k.as_str());
+                }
+            }
+        }
+    }
+    let converted: Vec<Option<Box<dyn ::cel::common::value::Val + '_>>> =
+        parallel_map(&wanted, threads, |key| match evidence[*key].as_result() {
+            Ok(v) => Some(shared::to_val(v)),
+            Err(_) => None,
+        });
+    let values: BTreeMap<&str, &(dyn ::cel::common::value::Val + '_)> = wanted
         .iter()
-        .map(|rule| {
-            let mut o = evaluate_rule(policy, rule, evidence, env, now);
-            apply_waiver(
-                &mut o,
-                policy.waivers.iter().find(|w| w.rule == rule.id),
-                now,
-            );
-            o
-        })
-        .collect()
+        .zip(&converted)
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect();
+    let approved = cel::to_cel(&Value::from(policy.audit.approved_statuses.clone()));
+    let rules: Vec<&Rule> = policy.rules.iter().collect();
+    parallel_map(&rules, threads, |rule| {
+        let mut o = evaluate_rule(policy, rule, evidence, &values, &approved, env, now);
+        apply_waiver(
+            &mut o,
+            policy.waivers.iter().find(|w| w.rule == rule.id),
+            now,
+        );
+        o
+    })
+}
+
+/// `f` over `items` on up to `threads` scoped threads; results in the order of `items`.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+fn applies(rule: &Rule, env: &str) -> bool {
+    rule.environments
+        .as_ref()
+        .is_none_or(|envs| envs.iter().any(|e| e == env))
 }
 
 fn evaluate_rule(
     policy: &Policy,
     rule: &Rule,
     evidence: &BTreeMap<String, Item>,
+    converted: &BTreeMap<&str, &(dyn ::cel::common::value::Val + '_)>,
+    approved: &::cel::Value,
     env: &str,
     now: DateTime<Utc>,
 ) -> Outcome {
@@ -150,13 +236,11 @@ fn evaluate_rule(
             format!("not required for `{env}` (applies to {})", envs.join(", ")),
         );
     }
-    let mut ctx = cel::context();
+    let mut bound = shared::Bound { vars: Vec::new() };
+    let mut ctx = ::cel::Context::with_env(cel::env());
     ctx.add_variable_from_value("now", ::cel::Value::Timestamp(now.fixed_offset()));
     ctx.add_variable_from_value("env", env.to_string());
-    ctx.add_variable_from_value(
-        "approved",
-        cel::to_cel(&Value::from(policy.audit.approved_statuses.clone())),
-    );
+    ctx.add_variable_from_value("approved", approved.clone());
     // A rule's own window shadows the policy's (a quarterly drill: `stale_after_days = 92`).
     ctx.add_variable_from_value(
         "stale_after_days",
@@ -167,7 +251,11 @@ fn evaluate_rule(
     for (name, request) in &rule.evidence {
         match evidence.get(&request.key()).map(Item::as_result) {
             Some(Ok(v)) => {
-                ctx.add_variable_from_value(name.as_str(), cel::to_cel(v));
+                if let Some(c) = converted.get(request.key().as_str()) {
+                    bound.vars.push((name.as_str(), *c));
+                } else {
+                    ctx.add_variable_from_value(name.as_str(), cel::to_cel(v));
+                }
                 values.push(v);
             }
             Some(Err(reason)) => {
@@ -186,6 +274,7 @@ fn evaluate_rule(
             }
         }
     }
+    ctx.set_variable_resolver(&bound);
     for v in &values {
         locations_of(v, &mut outcome.locations);
     }
