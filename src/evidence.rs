@@ -140,6 +140,14 @@ impl Bundle {
         if let Some(Value::Object(p)) = report.get_mut("provenance") {
             p.insert("bundle_sha256".into(), Value::String(String::new()));
         }
+        // Whether a command came from the cache is not evidence.
+        if let Some(Value::Array(rows)) = report.get_mut("commands") {
+            for row in rows {
+                if let Value::Object(r) = row {
+                    r.remove("cached_at");
+                }
+            }
+        }
         to_writer(&mut *w, &report)?;
         w.write_all(b"}").map_err(io)
     }

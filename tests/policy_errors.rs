@@ -201,7 +201,11 @@ fn five_mistakes_five_errors() {
 
 #[test]
 fn shipped_policies_validate() {
-    for name in ["builtin:default", "builtin:shipshape", "builtin:k8s-hardening"] {
+    for name in [
+        "builtin:default",
+        "builtin:shipshape",
+        "builtin:k8s-hardening",
+    ] {
         let (code, err) = validate(&[], name);
         assert_eq!(code, 0, "{name}: {err}");
     }
