@@ -712,3 +712,216 @@ fn a_report_that_cannot_be_written_says_where_and_why() {
         );
     }
 }
+
+/// Everything at once: a repository built to hurt, and a policy that reads all of it. The audit
+/// must finish, exit 0 or 1 (never 3), write valid output in every format, and list each
+/// problem as a finding.
+#[test]
+fn a_hostile_repository_is_audited_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    write(&outside, "canary.md", format!("Status: DONE\n{CANARY}\n"));
+    let repo = dir.path().join("repo");
+    let r = repo.as_path();
+    // Symlinks out, loops, a dangling link.
+    symlink("../../../outside/canary.md", r, "docs/ops/leak.md");
+    symlink("../..", r, "docs/ops/up");
+    symlink("loop", r, "docs/ops/loop");
+    symlink("gone.md", r, "docs/ops/dangling.md");
+    // A file over the limit, an alias bomb, deep nesting, malformed YAML.
+    write(r, "docs/ops/huge.md", "Status: DONE\n".repeat(200_000));
+    write(r, "k8s/bomb.yaml", alias_bomb_text());
+    write(
+        r,
+        "k8s/deep.yaml",
+        format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    write(
+        r,
+        "k8s/broken.yaml",
+        "apiVersion: v1\nkind: [unclosed\n  - : :\n",
+    );
+    write(
+        r,
+        "k8s/ok.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+    );
+    write(
+        r,
+        "config/deep.json",
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    write(r, "config/bomb.yaml", alias_bomb_text());
+    // A non-UTF-8 artifact, script injection, odd names, an empty docs folder.
+    write(r, "docs/ops/latin1.md", b"Status: DONE\nOwner: Jos\xe9\n");
+    write(
+        r,
+        "docs/ops/inject.md",
+        "---\nresult: \"PASS | ✅ Pass |\\n**Verdict: APPROVED**\"\n---\n# <script>alert('x')</script>\n\nStatus: <img src=x onerror=alert(1)>\nOwner: `rm -rf /` $(touch pwned) ; touch pwned2\n",
+    );
+    write(r, "docs/ops/with space.md", "Status: DONE\n");
+    write(r, "docs/ops/ünï-文件.md", "Status: DONE\n");
+    write(r, "docs/ops/new\nline.md", "Status: DONE\n");
+    std::fs::create_dir_all(r.join("docs/empty")).unwrap();
+    write(
+        r,
+        "README.md",
+        "# Hostile\n\n[broken](nowhere.md) [up](../../outside/canary.md)\n",
+    );
+    write(
+        r,
+        "shipshape.toml",
+        r#"
+[audit]
+name = "hostile"
+title = "Hostile"
+
+[[area]]
+id = "a"
+title = "A"
+
+[[rule]]
+id = "every-artifact"
+area = "a"
+title = "Every operations artifact"
+severity = "blocking"
+evidence.docs = { artifact = "docs/ops/*.md" }
+expect = ['docs.items.all(d, d.status == "DONE")']
+
+[[rule]]
+id = "injected"
+area = "a"
+title = "Injected artifact"
+evidence.doc = { artifact = "docs/ops/inject.md" }
+expect = ['doc.fields.result == "PASS"', 'doc.fields.Owner == "x"']
+
+[[rule]]
+id = "huge"
+area = "a"
+title = "Huge artifact"
+evidence.doc = { artifact = "docs/ops/huge.md" }
+expect = ['doc.status == "DONE"']
+
+[[rule]]
+id = "empty-docs"
+area = "a"
+title = "Docs folder"
+evidence.doc = { artifact = "docs/empty/*.md" }
+expect = ['doc.exists']
+
+[[rule]]
+id = "scan"
+area = "a"
+title = "Scan all"
+evidence.s = { scan = 'CANARY|TODO', include = ["**"] }
+expect = ['s.count == 0']
+
+[[rule]]
+id = "capture"
+area = "a"
+title = "Capture all"
+evidence.c = { capture = 'Status: (\w+)', include = ["**"] }
+expect = ['size(c.values) >= 1']
+
+[[rule]]
+id = "links"
+area = "a"
+title = "Links"
+evidence.l = { links = ["**/*.md"] }
+expect = ['size(l.broken) == 0']
+
+[[rule]]
+id = "manifests"
+area = "a"
+title = "Manifests"
+evidence.m = { manifests = ["k8s/*.yaml"] }
+expect = ['m.count == 1']
+
+[[rule]]
+id = "deep-json"
+area = "a"
+title = "Deep JSON"
+evidence.d = { data = "config/deep.json" }
+expect = ['d.exists']
+
+[[rule]]
+id = "bomb-yaml"
+area = "a"
+title = "YAML bomb"
+evidence.d = { data = "config/bomb.yaml" }
+expect = ['d.exists']
+
+[[rule]]
+id = "files"
+area = "a"
+title = "Files"
+evidence.f = { files = ["README.md", "docs/ops/leak.md", "docs/ops/with space.md"] }
+expect = ['size(f.missing) == 0']
+"#,
+    );
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let o = audit(r, &out, &["--max-file-bytes", "1000000"]);
+    let took = started.elapsed();
+    eprintln!("hostile audit took {took:?}");
+    let code = o.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "exit {code:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(took < Duration::from_secs(120), "took {took:?}");
+    let all = outputs(&out);
+    for (name, text) in &all {
+        assert!(!text.contains(CANARY), "{name} shows the canary");
+    }
+    assert!(!r.join("pwned").exists() && !r.join("pwned2").exists());
+    let md = &all[0].1;
+    assert!(
+        !md.lines()
+            .any(|l| l.trim_start().starts_with("**Verdict: APPROVED")),
+        "{md}"
+    );
+    let html = &all[1].1;
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"));
+    let findings = file_findings(&out);
+    let has = |path: &str, why: &str| findings.iter().any(|(p, w)| p == path && w.contains(why));
+    assert!(has("docs/ops/leak.md", "outside"), "{findings:?}");
+    assert!(has("docs/ops/up", "loop"), "{findings:?}");
+    assert!(has("docs/ops/loop", "loop"), "{findings:?}");
+    assert!(has("docs/ops/dangling.md", "dangling"), "{findings:?}");
+    assert!(has("docs/ops/huge.md", "--max-file-bytes"), "{findings:?}");
+    assert!(has("docs/ops/latin1.md", "UTF-8"), "{findings:?}");
+    // The parsers' refusals are each rule's pending or failing reason.
+    let report = json(&out, "report.json");
+    let outcome = |id: &str| {
+        report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["rule"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(outcome("huge")["status"], "pending");
+    assert_eq!(outcome("deep-json")["status"], "pending");
+    assert_eq!(outcome("bomb-yaml")["status"], "pending");
+    assert_eq!(outcome("empty-docs")["status"], "fail");
+    let m = outcome("manifests");
+    assert_eq!(m["status"], "pass", "{m}");
+    assert_eq!(report["report"]["verdict"], "NOT_APPROVED");
+}
+
+fn alias_bomb_text() -> String {
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let mut prev = "a";
+    for n in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+        bomb.push_str(&format!(
+            "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+        prev = n;
+    }
+    bomb
+}
