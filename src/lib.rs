@@ -308,6 +308,7 @@ pub fn run(
         document_keys,
     });
     report.warnings.extend(loose);
+    report::add_file_findings(&mut report, ctx.findings());
     report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
     report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
     let run = RunInfo {
@@ -342,6 +343,10 @@ fn cluster_state(
     state
 }
 
+/// Temp files of [`write_atomic`] not yet renamed into place, so an interrupted run can remove
+/// them (see [`interrupted`]).
+static TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 /// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a
 /// reader never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -351,13 +356,45 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1.write_all(bytes)?;
-    tmp.1.sync_all()?;
-    drop(tmp.1);
-    std::fs::rename(&tmp.0, path).inspect_err(|_| {
+    let mut tmp = {
+        let mut temps = TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+        let t = tempfile_in(dir)?;
+        temps.push(t.0.clone());
+        t
+    };
+    let result = tmp
+        .1
+        .write_all(bytes)
+        .and_then(|_| tmp.1.sync_all())
+        .and_then(|_| {
+            drop(tmp.1);
+            std::fs::rename(&tmp.0, path)
+        });
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp.0);
-    })
+    }
+    TEMPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| *p != tmp.0);
+    result
+}
+
+/// What an interrupted run (SIGINT, SIGTERM) does before it exits: kill every running command's
+/// process group and remove the temp files of reports being written, so no half-written report
+/// and no orphaned command is left behind. Returns (groups killed, temp files removed).
+///
+/// The temp-file lock is kept held: a report write that starts after this waits until the
+/// process exits, and so never leaves a new temp file behind.
+pub fn interrupted() -> (usize, usize) {
+    let killed = collect::run::kill_running();
+    let temps = TEMPS.lock().unwrap_or_else(|e| e.into_inner());
+    let removed = temps
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count();
+    std::mem::forget(temps);
+    (killed, removed)
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {

@@ -23,8 +23,29 @@ fn main() -> ExitCode {
         eprintln!("shipshape: internal error: {info}");
         eprintln!("This is a bug in shipshape; the run produced no verdict (exit 3).");
     }));
+    on_signals();
     let code = std::panic::catch_unwind(run).unwrap_or(3);
     ExitCode::from(code as u8)
+}
+
+/// SIGINT and SIGTERM end the run cleanly: every running command's process group is killed, the
+/// temp files of reports being written are removed (reports are renamed into place whole, so
+/// none is ever half-written), and the exit code is 128 + the signal (130, 143).
+fn on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let (killed, removed) = shipshape::interrupted();
+            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            eprintln!(
+                "shipshape: interrupted ({name}): killed {killed} running command(s), removed {removed} unfinished file(s); no verdict"
+            );
+            std::process::exit(128 + sig);
+        }
+    });
 }
 
 fn run() -> i32 {

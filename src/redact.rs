@@ -111,7 +111,16 @@ impl Redactor {
         match v {
             Value::String(s) if self.needs(s) => *s = self.text(s),
             Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
-            Value::Object(m) => m.values_mut().for_each(|x| self.value(x)),
+            Value::Object(m) => {
+                // Keys are text from evidence too (a table's first column, a `Key: value` line).
+                let hostile: Vec<String> = m.keys().filter(|k| self.needs(k)).cloned().collect();
+                for k in hostile {
+                    if let Some(v) = m.remove(&k) {
+                        m.insert(self.text(&k), v);
+                    }
+                }
+                m.values_mut().for_each(|x| self.value(x))
+            }
             _ => {}
         }
     }
@@ -212,6 +221,16 @@ mod tests {
         );
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
         assert_eq!(r(&format!("t={jwt}")), "t=[REDACTED]");
+    }
+
+    #[test]
+    fn keys_of_objects_are_redacted_too() {
+        let mut v = serde_json::json!({"fields": {"Authorization: Bearer abcdefgh12345678": "x"}});
+        Redactor::builtin().value(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"fields": {"Authorization: Bearer [REDACTED]": "x"}})
+        );
     }
 
     #[test]

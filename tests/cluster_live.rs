@@ -95,6 +95,9 @@ fn route(req: &Seen) -> Response {
         },
         "/apis/apps/v1/namespaces/denied/deployments" => status(403, "Forbidden", "deployments.apps is forbidden: User \"ci\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"denied\""),
         "/apis/apps/v1/namespaces/gone/deployments" => status(410, "Expired", "The provided continue parameter is too old"),
+        // A body cut short, and a body that is not JSON at all (a proxy's error page).
+        "/apis/apps/v1/namespaces/malformed/deployments" => Response::json(200, r#"{"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [{"metadata": "#.to_string()),
+        "/apis/apps/v1/namespaces/garbage/deployments" => Response::json(200, "<html><body>502 Bad Gateway</body></html>".to_string()),
         "/apis/apps/v1/namespaces/slow/deployments" => Response { delay: Duration::from_secs(4), ..Response::json(200, list("DeploymentList", vec![], None)) },
         "/apis/monitoring.coreos.com/v1/servicemonitors" | "/apis/monitoring.coreos.com/v1/namespaces/shop/servicemonitors" => Response::json(200, list("ServiceMonitorList", vec![json!({
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
@@ -153,6 +156,16 @@ id = "gone"
 area = "k8s"
 evidence.d = { cluster = "apps/v1", kind = "Deployment", namespace = "gone" }
 expect = ['d.count > 0']
+[[rule]]
+id = "malformed"
+area = "k8s"
+evidence.d = { cluster = "apps/v1", kind = "Deployment", namespace = "malformed" }
+expect = ['d.count >= 0']
+[[rule]]
+id = "garbage"
+area = "k8s"
+evidence.d = { cluster = "apps/v1", kind = "Deployment", namespace = "garbage" }
+expect = ['d.count >= 0']
 [[rule]]
 id = "slow"
 area = "k8s"
@@ -311,6 +324,11 @@ fn live_queries_through_a_kubeconfig_context() {
         md.contains("Cluster evidence: live API, context `test`"),
         "{md}"
     );
+    // A malformed or non-JSON response is evidence not collected: pending, never a pass.
+    for id in ["malformed", "garbage"] {
+        let o = outcome(&b, id);
+        assert_eq!(o["status"], "pending", "{o}");
+    }
 
     let seen = server.requests();
     assert!(seen.iter().all(|r| r.method == "GET"), "{seen:?}");

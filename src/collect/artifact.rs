@@ -200,6 +200,9 @@ fn parse_file(
     m.insert("headings".into(), json!(parsed.headings));
     m.insert("placeholders".into(), json!(parsed.placeholders));
     m.insert("dates".into(), json!(parsed.dates));
+    if parsed.truncated {
+        m.insert("truncated".into(), json!(true));
+    }
     m.insert(
         "name_date".into(),
         json!(name_date.map(|d| d.to_string()).unwrap_or_default()),
@@ -294,6 +297,8 @@ pub struct Parsed {
     pub headings: Vec<Heading>,
     pub placeholders: Vec<Placeholder>,
     pub dates: Vec<DateRef>,
+    /// Some placeholders, dates or table rows were left out ([`MAX_ITEMS`]).
+    pub truncated: bool,
 }
 
 fn status_re() -> Regex {
@@ -326,6 +331,11 @@ fn clean_cell(s: &str) -> String {
         .to_string()
 }
 
+/// At most this many placeholders, dates, headings and rows per table are kept from one file: a
+/// hostile (or generated) Markdown file cannot turn into millions of evidence values. Counts
+/// past the cap set `truncated`.
+pub const MAX_ITEMS: usize = 10_000;
+
 pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
     let mut out = Parsed::default();
     let (front, body_start) = front_matter(text);
@@ -348,6 +358,10 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
         let lineno = i + 1;
         for (kind, re) in placeholders {
             for m in re.find_iter(line) {
+                if out.placeholders.len() >= MAX_ITEMS {
+                    out.truncated = true;
+                    break;
+                }
                 out.placeholders.push(Placeholder {
                     line: lineno,
                     text: m.as_str().to_string(),
@@ -362,6 +376,10 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
                 c[3].parse().unwrap_or(0),
             );
             if let Some(d) = valid {
+                if out.dates.len() >= MAX_ITEMS {
+                    out.truncated = true;
+                    break;
+                }
                 out.dates.push(DateRef {
                     line: lineno,
                     date: d.to_string(),
@@ -414,7 +432,7 @@ fn front_matter(text: &str) -> (Option<serde_yaml::Value>, usize) {
     for (i, line) in lines.enumerate() {
         if line.trim_end() == "---" {
             // Front matter is small by nature; a bounded size keeps alias bombs away.
-            if yaml.len() > 64 * 1024 {
+            if yaml.len() > 64 * 1024 || super::k8s::precheck(&yaml).is_err() {
                 return (None, i + 3);
             }
             return (serde_yaml::from_str(&yaml).ok(), i + 3);
@@ -467,6 +485,10 @@ fn markdown_structure(text: &str, out: &mut Parsed) {
                         out.fields
                             .entry(cells[0].clone())
                             .or_insert(cells[1].clone());
+                    }
+                    if table.rows.len() >= MAX_ITEMS {
+                        out.truncated = true;
+                        break;
                     }
                     let mut map = BTreeMap::new();
                     for (i, cell) in cells.into_iter().enumerate() {

@@ -75,6 +75,9 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             json!({"value": serde_json::from_str::<Value>(&text.text).map_err(|e| bad(e.to_string()))?})
         }
         "yaml" => {
+            // Deep nesting makes the YAML scanner slow (quadratic): refused before parsing, like
+            // manifests are.
+            super::k8s::precheck(&text.text).map_err(bad)?;
             let v: serde_yaml::Value =
                 serde_yaml::from_str(&text.text).map_err(|e| bad(e.to_string()))?;
             json!({"value": serde_json::to_value(v).map_err(|e| bad(e.to_string()))?})

@@ -11,7 +11,17 @@ use serde::Serialize;
 use super::CollectError;
 
 /// A problem met while walking (a symlink leaving the boundary, a loop, an unreadable folder).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(
+    Debug,
+    Clone,
+    Serialize,
+    serde::Deserialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 pub struct WalkFinding {
     pub path: String,
     pub reason: String,
@@ -107,29 +117,66 @@ fn visit(
             if ft.is_some_and(|t| t.is_file()) {
                 listing.files.push(rel);
             } else if ft.is_some_and(|t| t.is_symlink()) {
-                // Symlinks are only listed when they stay inside the boundary.
-                match std::fs::canonicalize(e.path()) {
-                    Ok(target) if target.starts_with(boundary) => {
-                        if target.is_file() {
-                            listing.files.push(rel);
-                        }
-                    }
-                    Ok(_) => listing.findings.push(WalkFinding {
+                if let Some(f) = symlink_finding(e.path(), boundary) {
+                    listing.findings.push(WalkFinding {
                         path: rel,
-                        reason: "symlink points outside the audited repository; not followed"
-                            .into(),
-                    }),
-                    Err(_) => listing.findings.push(WalkFinding {
-                        path: rel,
-                        reason: "dangling or looping symlink; not followed".into(),
-                    }),
+                        reason: f,
+                    });
+                } else if e.path().is_file() {
+                    // A symlink to a file inside the boundary is read like the file.
+                    listing.files.push(rel);
                 }
             }
         }
         Err(err) => listing.findings.push(WalkFinding {
-            path: String::new(),
-            reason: err.to_string(),
+            path: err_path(&err)
+                .map(|p| super::rel_display(root, p))
+                .unwrap_or_default(),
+            reason: format!("not walked: {}", err_reason(&err)),
         }),
+    }
+}
+
+/// Why a symlink met in the walk is not followed, or `None` for a symlink to a file (or a
+/// folder) that stays inside the boundary. Folders reached through symlinks are never walked
+/// (they are walked where they are), so a loop cannot trap the walk; it is still reported.
+pub const OUTSIDE: &str = "symlink points outside the audited repository; not followed";
+
+fn symlink_finding(link: &Path, boundary: &Path) -> Option<String> {
+    match std::fs::canonicalize(link) {
+        Ok(target) if !target.starts_with(boundary) => Some(OUTSIDE.into()),
+        Ok(target) if target.is_dir() => {
+            let parent = link.parent().and_then(|p| std::fs::canonicalize(p).ok());
+            parent
+                .filter(|p| p.starts_with(&target))
+                .map(|_| "symlink to one of its own parent folders (a loop); not followed".into())
+        }
+        Ok(_) => None,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            Some("symlink loop (the link resolves to itself); not followed".into())
+        }
+        Err(_) => Some("dangling symlink (its target does not exist); not followed".into()),
+    }
+}
+
+fn err_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child),
+        _ => None,
+    }
+}
+
+fn err_reason(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => err_reason(err),
+        ignore::Error::Io(e) => io_reason(e),
+        other => other.to_string(),
     }
 }
 

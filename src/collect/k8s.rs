@@ -110,7 +110,9 @@ pub fn precheck(text: &str) -> Result<(), String> {
                     '"' | '\'' if prev == ' ' || prev == ':' || prev == '[' || prev == ',' => {
                         in_quote = Some(c)
                     }
-                    '[' | '{' => {
+                    // Only where a flow collection can start: `^[a-z]+$` in a plain scalar is not
+                    // nesting.
+                    '[' | '{' if matches!(prev, ' ' | '[' | '{' | ',' | ':' | '-') => {
                         depth += 1;
                         max_flow = max_flow.max(depth);
                     }

@@ -406,12 +406,28 @@ fn run_bounded(
     limit: Duration,
     max_bytes: u64,
 ) -> Result<(bool, String, String), String> {
+    use std::os::unix::process::CommandExt;
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| e.to_string())?;
+    // Its own process group, known to the run: a timeout or an interrupted run kills it whole.
+    let pgid = child.id();
+    super::run::register(pgid);
+    let result = wait_bounded(&mut child, limit, max_bytes);
+    super::run::kill_group(pgid);
+    super::run::unregister(pgid);
+    result
+}
+
+fn wait_bounded(
+    child: &mut std::process::Child,
+    limit: Duration,
+    max_bytes: u64,
+) -> Result<(bool, String, String), String> {
     let mut out = child.stdout.take().ok_or("no stdout")?;
     let mut err = child.stderr.take().ok_or("no stderr")?;
     let out_t = std::thread::spawn(move || {
@@ -432,7 +448,7 @@ fn run_bounded(
         match child.try_wait().map_err(|e| e.to_string())? {
             Some(s) => break s,
             None if started.elapsed() > limit => {
-                let _ = child.kill();
+                super::run::kill_group(child.id());
                 let _ = child.wait();
                 return Err(format!("timed out after {}s", limit.as_secs()));
             }

@@ -179,6 +179,8 @@ pub struct Ctx<'p> {
     git: git::Cache,
     progress: Option<&'p dyn Progress>,
     cluster: cluster::State,
+    /// Files the collectors met but did not read whole (too big, not UTF-8), for the report.
+    findings: Mutex<std::collections::BTreeSet<fs::WalkFinding>>,
 }
 
 /// Told as evidence is collected (from worker threads), for progress displays.
@@ -208,6 +210,7 @@ impl<'p> Ctx<'p> {
             git: git::Cache::default(),
             progress: None,
             cluster: cluster::State::default(),
+            findings: Mutex::new(Default::default()),
         }
     }
 
@@ -254,10 +257,58 @@ impl<'p> Ctx<'p> {
         fs::resolve_within(&self.root, &self.boundary, rel)
     }
 
-    /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8.
+    /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8. A file
+    /// refused for its size, or read with replacement characters, is also a finding.
     pub fn read_text(&self, rel: &str) -> Result<fs::Text, CollectError> {
-        let path = self.resolve(rel)?;
-        fs::read_text(&path, rel, self.options.max_file_bytes)
+        let path = self.resolve(rel).inspect_err(|e| {
+            if e.reason.contains("points outside") {
+                self.finding(rel, fs::OUTSIDE);
+            }
+        })?;
+        match fs::read_text(&path, rel, self.options.max_file_bytes) {
+            Ok(t) => {
+                if t.lossy {
+                    self.finding(
+                        rel,
+                        "not valid UTF-8; read with replacement characters (U+FFFD)",
+                    );
+                }
+                Ok(t)
+            }
+            Err(e) => {
+                if e.reason.contains("-byte limit") {
+                    self.finding(
+                        rel,
+                        &format!(
+                            "larger than --max-file-bytes ({} bytes); not read",
+                            self.options.max_file_bytes
+                        ),
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Note a problem with a file (it stays out of the evidence, and the report lists it).
+    pub fn finding(&self, rel: &str, reason: &str) {
+        if let Ok(mut f) = self.findings.lock() {
+            f.insert(fs::WalkFinding {
+                path: rel.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// Every file finding of the run: the walk's (symlinks leaving the boundary, loops,
+    /// unreadable folders) and the collectors' (too big, not UTF-8), sorted, without repeats.
+    pub fn findings(&self) -> Vec<fs::WalkFinding> {
+        let mut all: std::collections::BTreeSet<fs::WalkFinding> =
+            self.listing().findings.iter().cloned().collect();
+        if let Ok(f) = self.findings.lock() {
+            all.extend(f.iter().cloned());
+        }
+        all.into_iter().collect()
     }
 
     /// A published audit (or the index of published audits) in the publish folder: shipshape's

@@ -132,7 +132,42 @@ fn drain<R: Read>(mut r: R, redactor: &crate::redact::Redactor) -> Bounded {
     b
 }
 
-fn kill_group(pid: u32) {
+/// Process groups of the commands running now, so an interrupted run (SIGINT, SIGTERM) can kill
+/// them all before it exits: a cancelled audit leaves no orphaned test suite behind.
+static RUNNING: std::sync::Mutex<std::collections::BTreeSet<u32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Note a started command's process group (its leader's pid). A group started after
+/// [`kill_running`] is killed at once.
+pub fn register(pgid: u32) {
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    running.insert(pgid);
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        kill_group(pgid);
+    }
+}
+
+/// The group has been waited for and killed: forget it.
+pub fn unregister(pgid: u32) {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pgid);
+}
+
+/// Kill every running command's process group and refuse to leave new ones running; returns
+/// how many groups were signalled. Called from the signal thread of the binary.
+pub fn kill_running() -> usize {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    for pgid in running.iter() {
+        kill_group(*pgid);
+    }
+    running.len()
+}
+
+pub(crate) fn kill_group(pid: u32) {
     // SAFETY: kill(2) with a negative pid signals the process group we created; no memory is
     // touched. Errors (group already gone) are irrelevant here.
     unsafe {
@@ -253,6 +288,7 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .spawn()
         .map_err(|e| CollectError::new(format!("cannot start `sh -c {}`: {e}", spec.command)))?;
     let pid = child.id();
+    register(pid);
     let (stdout_pipe, stderr_pipe) = (child.stdout.take(), child.stderr.take());
     let timeout = Duration::from_secs(spec.timeout_secs);
     let redactor = &ctx.redactor;
@@ -277,6 +313,7 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         };
         // Children that outlive the shell keep the pipes open; the group goes with the shell.
         kill_group(pid);
+        unregister(pid);
         let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
         let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
         (status, stdout, stderr)

@@ -64,6 +64,12 @@ fn render(d: &[Diagnostic]) -> String {
 pub enum Location {
     File(PathBuf),
     Builtin(String),
+    /// Policy text handed over in memory ([`load_str`]): named for messages, may include only
+    /// built-ins, and never reads a file.
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 impl Location {
@@ -85,6 +91,7 @@ impl Location {
         match self {
             Location::File(p) => p.display().to_string(),
             Location::Builtin(n) => format!("builtin:{n}"),
+            Location::Text { name, .. } => name.clone(),
         }
     }
 
@@ -95,6 +102,7 @@ impl Location {
                 .display()
                 .to_string(),
             Location::Builtin(n) => format!("builtin:{n}"),
+            Location::Text { name, .. } => format!("text:{name}"),
         }
     }
 }
@@ -160,6 +168,17 @@ struct Loader {
     central_source: Option<PolicySource>,
     /// Loading a central policy pinned by file digest: it may include only built-ins.
     pinned: bool,
+    /// Loading policy text from memory ([`load_str`]): no file is ever read.
+    no_files: bool,
+}
+
+/// Load policy text held in memory (`name` is what messages call it). It may include built-in
+/// policies only: nothing is read from disk, so untrusted text (a fuzzer's) can be given here.
+pub fn load_str(name: &str, text: &str) -> Result<Policy, PolicyErrors> {
+    load(&Location::Text {
+        name: name.to_string(),
+        text: text.to_string(),
+    })
 }
 
 /// Load a policy and everything it includes, then validate it.
@@ -172,6 +191,7 @@ pub fn load(location: &Location) -> Result<Policy, PolicyErrors> {
         central_end: None,
         central_source: None,
         pinned: false,
+        no_files: matches!(location, Location::Text { .. }),
     };
     loader.load_file(location, None);
     if loader.files.is_empty() && loader.diags.is_empty() {
@@ -231,6 +251,16 @@ impl Loader {
                     return;
                 }
             },
+            Location::Text { text, .. } => text.clone(),
+            Location::File(_) if self.no_files => {
+                self.diags.push(Diagnostic {
+                    origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
+                    message: format!(
+                        "`{name}`: a policy given as text may refer to built-in policies only"
+                    ),
+                });
+                return;
+            }
             Location::File(p) => match std::fs::read(p) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(t) => t,
@@ -292,7 +322,7 @@ impl Loader {
             name: name.clone(),
             base: match location {
                 Location::File(p) => p.parent().map(Path::to_path_buf),
-                Location::Builtin(_) => None,
+                Location::Builtin(_) | Location::Text { .. } => None,
             },
         };
         let mut includes: Vec<(String, Origin)> = Vec::new();
@@ -414,7 +444,7 @@ impl Loader {
         self.stack.push(identity);
         let base = match location {
             Location::File(p) => p.parent().map(Path::to_path_buf),
-            Location::Builtin(_) => None,
+            Location::Builtin(_) | Location::Text { .. } => None,
         };
         // The central policy is loaded before this file's own includes, so everything loaded
         // from here on is the overlay.
@@ -462,7 +492,7 @@ impl Loader {
             }
             let loc = match (&location, inc.starts_with("builtin:")) {
                 (_, true) => Location::parse(&inc, None),
-                (Location::Builtin(_), false) => {
+                (Location::Builtin(_) | Location::Text { .. }, false) => {
                     self.diags.push(Diagnostic {
                         origin,
                         message: format!(

@@ -127,6 +127,24 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "  </testsuite>")?;
     }
+    if !report.file_findings.is_empty() {
+        writeln!(
+            out,
+            r#"  <testsuite name="Files not read" id="files-not-read" tests="0" failures="0" errors="0" timestamp="{}" time="0">"#,
+            xml_attr(&report.now)
+        )?;
+        writeln!(out, "    <properties>")?;
+        for f in &report.file_findings {
+            writeln!(
+                out,
+                r#"      <property name="{}" value="{}"/>"#,
+                xml_attr(&super::show_path(&f.path)),
+                xml_attr(&f.reason)
+            )?;
+        }
+        writeln!(out, "    </properties>")?;
+        writeln!(out, "  </testsuite>")?;
+    }
     if let Some(c) = &report.changes {
         writeln!(
             out,

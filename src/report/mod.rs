@@ -55,6 +55,11 @@ pub struct Report {
     /// when the policy uses none of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<crate::trust::TrustSection>,
+    /// Files of the audited tree shipshape did not read (or not as they are): symlinks leaving
+    /// the boundary, loops, dangling links, files over `--max-file-bytes`, non-UTF-8 text. Each
+    /// is also one of `warnings`. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_findings: Vec<crate::collect::fs::WalkFinding>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -310,6 +315,38 @@ pub struct Inputs<'a> {
     pub document_keys: Vec<(String, String)>,
 }
 
+/// A path as the report shows it: control characters (a newline in a file name) written as
+/// escapes, so one name stays one line in every format.
+pub fn show_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Add the run's file findings to the report: structured in `file_findings`, and one warning
+/// each (`path`: reason) so every format that lists warnings shows them.
+pub fn add_file_findings(report: &mut Report, findings: Vec<crate::collect::fs::WalkFinding>) {
+    for f in &findings {
+        let shown = if f.path.is_empty() {
+            "(the audited folder)".to_string()
+        } else {
+            show_path(&f.path)
+        };
+        report
+            .warnings
+            .push(format!("file `{shown}`: {}", f.reason));
+    }
+    report.file_findings = findings;
+}
+
 pub fn build(i: Inputs<'_>) -> Report {
     let policy = i.policy;
     let pairs: Vec<(&crate::policy::model::Rule, &Outcome)> =
@@ -507,7 +544,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             continue;
         };
         let files = rem.files.clone().unwrap_or_else(|| {
-            let mut f: Vec<String> = o.locations.iter().map(|l| l.path.clone()).collect();
+            let mut f: Vec<String> = o.locations.iter().map(|l| show_path(&l.path)).collect();
             f.dedup();
             f
         });
@@ -550,7 +587,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             title: rule.title.clone(),
             sentence: o.sentence.clone(),
             locations: {
-                let mut p: Vec<String> = o.locations.iter().map(|l| l.path.clone()).collect();
+                let mut p: Vec<String> = o.locations.iter().map(|l| show_path(&l.path)).collect();
                 p.dedup();
                 p
             },
@@ -616,6 +653,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         findings,
         changes: None,
         trust: None,
+        file_findings: Vec::new(),
     }
 }
 
@@ -648,7 +686,7 @@ fn shown_locations(o: &Outcome) -> Vec<String> {
         .locations
         .iter()
         .take(keep)
-        .map(|l| l.to_string())
+        .map(|l| show_path(&l.to_string()))
         .collect();
     if o.locations.len() > keep {
         v.push(format!("+{} more", o.locations.len() - keep));

@@ -125,6 +125,31 @@ pub fn to_value(report: &Report) -> Value {
             "regression": c.regression,
         });
     }
+    // Files shipshape did not read (symlinks leaving the repository, too big, …).
+    let notifications: Vec<Value> = report
+        .file_findings
+        .iter()
+        .map(|f| {
+            let mut n = json!({
+                "level": "warning",
+                "message": { "text": format!("{}: {}", super::show_path(&f.path), f.reason) },
+                "descriptor": { "id": "shipshape/file-not-read" },
+            });
+            if !f.path.is_empty() {
+                n["locations"] = json!([{
+                    "physicalLocation": { "artifactLocation": { "uri": uri_path(&f.path) } }
+                }]);
+            }
+            n
+        })
+        .collect();
+    let mut invocation = json!({
+        "executionSuccessful": true,
+        "endTimeUtc": report.now,
+    });
+    if !notifications.is_empty() {
+        invocation["toolExecutionNotifications"] = json!(notifications);
+    }
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -137,10 +162,7 @@ pub fn to_value(report: &Report) -> Value {
                     "rules": descriptors,
                 }
             },
-            "invocations": [{
-                "executionSuccessful": true,
-                "endTimeUtc": report.now,
-            }],
+            "invocations": [invocation],
             "results": results,
             "properties": properties,
         }]

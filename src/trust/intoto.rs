@@ -48,7 +48,7 @@ pub fn statement(bundle: &Bundle, signoffs: &[SignoffEntry]) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut st = json!({
         "_type": STATEMENT_TYPE,
         "subject": subject,
         "predicateType": PREDICATE_TYPE,
@@ -77,5 +77,10 @@ pub fn statement(bundle: &Bundle, signoffs: &[SignoffEntry]) -> Value {
             "ignoredWaivers": trust.ignored_waivers,
             "tool": { "name": "shipshape", "version": r.provenance.version },
         }
-    })
+    });
+    // Files the audit could not read belong to what the statement vouches for (only when any).
+    if !r.file_findings.is_empty() {
+        st["predicate"]["fileFindings"] = json!(r.file_findings);
+    }
+    st
 }
