@@ -157,7 +157,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         let path = ctx.resolve(&entry)?;
         if !is_glob && path.is_dir() {
             if KUSTOMIZATION_FILES.iter().any(|k| path.join(k).is_file()) {
-                let out = kustomize(ctx, &path, &entry)?;
+                let out = kustomize_once(ctx, &path, &entry)?;
                 objects.extend(out);
                 rendered.push(entry.clone());
                 continue;
@@ -247,6 +247,19 @@ fn is_yaml(f: &str) -> bool {
 fn is_kustomization(f: &str) -> bool {
     let name = f.rsplit('/').next().unwrap_or(f);
     KUSTOMIZATION_FILES.contains(&name)
+}
+
+/// [`kustomize`], once per folder and run: later requests (and concurrent ones) get the first
+/// render.
+fn kustomize_once(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, CollectError> {
+    let cell = {
+        let mut renders = ctx
+            .kustomize_renders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        renders.entry(dir.to_path_buf()).or_default().clone()
+    };
+    cell.get_or_init(|| kustomize(ctx, dir, entry)).clone()
 }
 
 /// Render a kustomize folder with the real kubectl. The folder is wrapped in a temporary

@@ -147,6 +147,12 @@ impl Request {
     }
 }
 
+/// One render per kustomize folder and run, shared by every request that reads it.
+pub(crate) type KustomizeRenders = std::collections::HashMap<
+    PathBuf,
+    std::sync::Arc<OnceLock<Result<Vec<k8s::Located>, CollectError>>>,
+>;
+
 /// Options that shape the whole run's collection.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -175,6 +181,9 @@ pub struct Ctx<'p> {
     /// of themselves, so they are left out of the listing.
     pub own_outputs: Vec<String>,
     files: OnceLock<fs::Listing>,
+    /// Kustomize folders rendered this run: several rules read the same overlay, and
+    /// `kubectl kustomize` is the slowest step of collecting it.
+    pub(crate) kustomize_renders: Mutex<KustomizeRenders>,
     /// Last changes already looked up in git: one history walk per run.
     git: git::Cache,
     progress: Option<&'p dyn Progress>,
@@ -207,6 +216,7 @@ impl<'p> Ctx<'p> {
             redactor: crate::redact::Redactor::new(&[]),
             own_outputs: Vec::new(),
             files: OnceLock::new(),
+            kustomize_renders: Mutex::new(KustomizeRenders::new()),
             git: git::Cache::default(),
             progress: None,
             cluster: cluster::State::default(),
