@@ -301,23 +301,29 @@ pub struct Parsed {
     pub truncated: bool,
 }
 
-fn status_re() -> Regex {
-    Regex::new(
-        r"(?i)^\s*(?:[-*+]\s+)?[*_]{0,2}((?:current|overall|gate|final|release)\s+)?status[*_]{0,2}\s*:[*_]{0,2}\s*(.+?)\s*$",
-    )
-    .expect("static regex")
+/// A regex compiled once per process (parsing a file must not recompile its patterns).
+macro_rules! cached_regex {
+    ($re:expr $(,)?) => {{
+        static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        RE.get_or_init(|| Regex::new($re).expect("static regex"))
+    }};
 }
 
-fn field_re() -> Regex {
-    Regex::new(
+fn status_re() -> &'static Regex {
+    cached_regex!(
+        r"(?i)^\s*(?:[-*+]\s+)?[*_]{0,2}((?:current|overall|gate|final|release)\s+)?status[*_]{0,2}\s*:[*_]{0,2}\s*(.+?)\s*$",
+    )
+}
+
+fn field_re() -> &'static Regex {
+    cached_regex!(
         r"^\s*(?:[-*+]\s+)?[*_]{0,2}([A-Za-z][A-Za-z0-9 /()'&.-]{0,60}?)[*_]{0,2}\s*:[*_]{0,2}\s+(.+?)\s*$",
     )
-    .expect("static regex")
 }
 
 /// The first word of a status cell: `**BLOCKED** (waiting)` → `BLOCKED`.
 pub fn normalise_status(raw: &str) -> String {
-    let re = Regex::new(r"[A-Za-z][A-Za-z0-9_-]*").expect("static regex");
+    let re = cached_regex!(r"[A-Za-z][A-Za-z0-9_-]*");
     re.find(raw)
         .map(|m| m.as_str().to_ascii_uppercase())
         .unwrap_or_default()
@@ -352,7 +358,7 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
     }
     let status_re = status_re();
     let field_re = field_re();
-    let date_re = Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("static regex");
+    let date_re = cached_regex!(r"\b(\d{4})-(\d{2})-(\d{2})\b");
     let mut in_fence = false;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
