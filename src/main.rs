@@ -261,6 +261,10 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
             );
         }
     }
+    // The bundle holds every collected object (45 MB of JSON at 10,000 Kubernetes objects):
+    // freeing it tree by tree just before the process exits costs a noticeable share of the
+    // run, and the OS reclaims it anyway.
+    std::mem::forget(bundle);
     Ok(if fails { 1 } else { 0 })
 }
 
