@@ -168,10 +168,12 @@ fn read_bundle(path: &Path) -> Result<Bundle, shipshape::Error> {
     })?;
     let bundle = Bundle::from_json(&text)
         .map_err(|e| shipshape::Error::Usage(format!("{}: {e}", path.display())))?;
-    if !bundle.intact() {
+    let digest = bundle.digest();
+    if digest != bundle.sha256 {
         return Err(shipshape::Error::Usage(format!(
-            "{}: the bundle's sha256 does not match its content (edited or corrupted)",
-            path.display()
+            "{}: the bundle's sha256 does not match its content (edited or corrupted): it says {}, its content hashes to {digest}",
+            path.display(),
+            bundle.sha256
         )));
     }
     Ok(bundle)

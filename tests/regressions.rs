@@ -206,3 +206,36 @@ fn markdown_nested_100000_deep_or_huge_parses_in_bounded_time() {
         }
     }
 }
+
+/// Regression: a bundle written by an installed shipshape (no dev-dependencies in the build)
+/// failed its own integrity check on `render`/`verify`: without serde_json's `float_roundtrip`
+/// feature, parsing a float back can land one ulp away, so the re-hashed content differed.
+/// `cargo test` did not see it because a dev-dependency switches the feature on for the whole
+/// test build. The feature must be asked for by shipshape itself.
+#[test]
+fn serde_json_float_roundtrip_is_a_direct_dependency_feature() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let doc: toml::Table = manifest.parse().unwrap();
+    let features = doc["dependencies"]["serde_json"]["features"]
+        .as_array()
+        .expect("serde_json must list its features in [dependencies]");
+    assert!(
+        features
+            .iter()
+            .any(|f| f.as_str() == Some("float_roundtrip")),
+        "serde_json needs features = [\"float_roundtrip\"] so bundles re-hash identically"
+    );
+    // And the property itself, on values like the ones a score and coverage produce.
+    for x in [
+        7.614035087719298_f64,
+        0.1 + 0.2,
+        90.65_f64,
+        1.0 / 3.0,
+        88.46153846153847,
+    ] {
+        let text = serde_json::to_string(&x).unwrap();
+        let back: f64 = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.to_bits(), x.to_bits(), "{text}");
+    }
+}
