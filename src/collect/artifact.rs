@@ -252,7 +252,7 @@ fn parse_file(
 /// A date in a file name: `dr-drill-20260209.md` or `audit-2026-02-09.md`.
 pub fn date_in_name(rel: &str) -> Option<NaiveDate> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let re = Regex::new(r"(\d{4})-?(\d{2})-?(\d{2})").ok()?;
+    let re = cached_regex!(r"(\d{4})-?(\d{2})-?(\d{2})");
     re.captures_iter(name).find_map(|c| {
         NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
     })
@@ -299,14 +299,6 @@ pub struct Parsed {
     pub dates: Vec<DateRef>,
     /// Some placeholders, dates or table rows were left out ([`MAX_ITEMS`]).
     pub truncated: bool,
-}
-
-/// A regex compiled once per process (parsing a file must not recompile its patterns).
-macro_rules! cached_regex {
-    ($re:expr $(,)?) => {{
-        static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-        RE.get_or_init(|| Regex::new($re).expect("static regex"))
-    }};
 }
 
 fn status_re() -> &'static Regex {

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -70,8 +69,7 @@ pub fn extract_links(text: &str) -> Vec<Link> {
 pub fn anchors(text: &str) -> BTreeSet<String> {
     let parsed = super::artifact::parse_markdown(text, &[]);
     let mut set: BTreeSet<String> = parsed.headings.into_iter().map(|h| h.anchor).collect();
-    let re = Regex::new(r#"(?i)<[a-z][^>]*?\s(?:id|name)\s*=\s*["']([^"']+)["']"#)
-        .expect("static regex");
+    let re = cached_regex!(r#"(?i)<[a-z][^>]*?\s(?:id|name)\s*=\s*["']([^"']+)["']"#);
     for c in re.captures_iter(text) {
         set.insert(c[1].to_string());
     }
@@ -79,7 +77,7 @@ pub fn anchors(text: &str) -> BTreeSet<String> {
 }
 
 fn is_external(target: &str) -> bool {
-    let scheme = Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*:").expect("static regex");
+    let scheme = cached_regex!(r"^[A-Za-z][A-Za-z0-9+.-]*:");
     scheme.is_match(target) || target.starts_with("//")
 }
 
@@ -121,7 +119,7 @@ fn normalise(p: &Path) -> Option<PathBuf> {
 
 /// `#L10` or `#L10-L20`: GitHub line anchors.
 fn line_anchor(fragment: &str) -> Option<usize> {
-    let re = Regex::new(r"^L(\d+)(?:-L(\d+))?$").expect("static regex");
+    let re = cached_regex!(r"^L(\d+)(?:-L(\d+))?$");
     let c = re.captures(fragment)?;
     let a: usize = c[1].parse().ok()?;
     let b: usize = c.get(2).and_then(|m| m.as_str().parse().ok()).unwrap_or(a);

@@ -2,6 +2,15 @@
 //! `fn collect(ctx: &Ctx, spec: &Spec) -> Collected` — returning plain data, never a verdict.
 //! A source that cannot collect returns an error value; the rule then becomes `pending`.
 
+/// A regex compiled once per process: collectors run their fixed patterns per file or per
+/// link, and must not recompile them each time.
+macro_rules! cached_regex {
+    ($re:expr $(,)?) => {{
+        static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        RE.get_or_init(|| regex::Regex::new($re).expect("static regex"))
+    }};
+}
+
 pub mod artifact;
 pub mod capture;
 pub mod cluster;
