@@ -48,28 +48,38 @@ impl Spec {
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
-    let re = Regex::new(&spec.pattern).map_err(|e| CollectError::new(e.to_string()))?;
+    let lines = super::scan::LineMatcher::new(&spec.pattern, false)
+        .map_err(|e| CollectError::new(e.to_string()))?;
+    let re = lines.line_regex();
     let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
+    let per_file = super::scan::per_file(ctx, &files, |rel| {
+        let text = super::scan::scan_text(ctx, rel)?;
+        let mut found = Vec::new();
+        for (line_no, line) in lines.matching_lines(&text) {
+            for c in re.captures_iter(line) {
+                if let Some(m) = c.get(spec.group as usize) {
+                    found.push((line_no, m.as_str().to_string()));
+                }
+            }
+        }
+        Some(found)
+    });
     let mut values = BTreeSet::new();
     let mut by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut locations = Vec::new();
-    for rel in &files {
-        let Some(text) = super::scan::scan_text(ctx, rel) else {
-            continue;
-        };
-        for (i, line) in text.lines().enumerate() {
-            for c in re.captures_iter(line) {
-                if let Some(m) = c.get(spec.group as usize) {
-                    let v = m.as_str().to_string();
-                    values.insert(v.clone());
-                    by_file
-                        .entry(rel.to_string())
-                        .or_default()
-                        .insert(v.clone());
-                    if locations.len() < 1000 {
-                        locations.push(json!({"path": rel, "line": i + 1, "value": v}));
-                    }
-                }
+    for (rel, found) in files
+        .iter()
+        .zip(per_file)
+        .filter_map(|(r, f)| Some((r, f?)))
+    {
+        for (line_no, v) in found {
+            values.insert(v.clone());
+            by_file
+                .entry(rel.to_string())
+                .or_default()
+                .insert(v.clone());
+            if locations.len() < 1000 {
+                locations.push(json!({"path": rel, "line": line_no, "value": v}));
             }
         }
     }

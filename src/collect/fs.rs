@@ -32,6 +32,8 @@ pub struct WalkFinding {
 pub struct Listing {
     /// Relative, `/`-separated, sorted.
     pub files: Vec<String>,
+    /// The entries of `files` that are symlinks (to a file inside the boundary), sorted.
+    pub symlinks: Vec<String>,
     pub findings: Vec<WalkFinding>,
 }
 
@@ -70,10 +72,21 @@ impl Listing {
         });
         let mut listing = found.into_inner().unwrap_or_else(|e| e.into_inner());
         listing.files.sort();
+        listing.symlinks.sort();
         listing
             .findings
             .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
         listing
+    }
+
+    /// Whether `rel` was met in the walk as a regular file: no component of it is a symlink
+    /// (the walk does not follow folder symlinks), so it can be opened without resolving it.
+    pub fn is_plain_file(&self, rel: &str) -> bool {
+        self.files.binary_search_by(|f| f.as_str().cmp(rel)).is_ok()
+            && self
+                .symlinks
+                .binary_search_by(|f| f.as_str().cmp(rel))
+                .is_err()
     }
 
     /// Files matching any of `include` and none of `exclude`.
@@ -97,6 +110,7 @@ impl Drop for Part<'_> {
     fn drop(&mut self) {
         let mut all = self.into.lock().unwrap_or_else(|e| e.into_inner());
         all.files.append(&mut self.listing.files);
+        all.symlinks.append(&mut self.listing.symlinks);
         all.findings.append(&mut self.listing.findings);
     }
 }
@@ -124,7 +138,8 @@ fn visit(
                     });
                 } else if e.path().is_file() {
                     // A symlink to a file inside the boundary is read like the file.
-                    listing.files.push(rel);
+                    listing.files.push(rel.clone());
+                    listing.symlinks.push(rel);
                 }
             }
         }
@@ -253,21 +268,63 @@ pub struct Text {
 }
 
 pub fn read_text(path: &Path, rel: &str, max_bytes: u64) -> Result<Text, CollectError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e))))?;
-    if !meta.is_file() {
-        return Err(CollectError::new(format!("`{rel}` is not a regular file")));
+    read_text_with(path, rel, max_bytes, false)
+}
+
+/// [`read_text`] for a path known to hold no symlink but perhaps its last component: opened
+/// without following a symlink there (one that appeared since the walk is refused), and
+/// measured on the open file, so a file is opened and read with no other system call.
+pub fn read_plain_text(path: &Path, rel: &str, max_bytes: u64) -> Result<Text, CollectError> {
+    read_text_with(path, rel, max_bytes, true)
+}
+
+fn read_text_with(
+    path: &Path,
+    rel: &str,
+    max_bytes: u64,
+    no_follow: bool,
+) -> Result<Text, CollectError> {
+    let cannot =
+        |e: std::io::Error| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e)));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    if no_follow {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    } else {
+        // Opening a FIFO would block; look before opening.
+        let meta = std::fs::metadata(path).map_err(cannot)?;
+        if !meta.is_file() {
+            return Err(CollectError::new(format!("`{rel}` is not a regular file")));
+        }
     }
-    if meta.len() > max_bytes {
-        return Err(CollectError::new(format!(
-            "`{rel}` is {} bytes, over the {max_bytes}-byte limit; not parsed",
-            meta.len()
-        )));
+    let mut file = options.open(path).map_err(cannot)?;
+    let too_big = |len: u64| {
+        CollectError::new(format!(
+            "`{rel}` is {len} bytes, over the {max_bytes}-byte limit; not parsed"
+        ))
+    };
+    let mut bytes = if no_follow {
+        // The walk saw a regular file; its size is learnt by reading (no `fstat` per file).
+        Vec::with_capacity(16 * 1024)
+    } else {
+        let meta = file.metadata().map_err(cannot)?;
+        if !meta.is_file() {
+            return Err(CollectError::new(format!("`{rel}` is not a regular file")));
+        }
+        if meta.len() > max_bytes {
+            return Err(too_big(meta.len()));
+        }
+        Vec::with_capacity(meta.len() as usize)
+    };
+    (&mut file)
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > max_bytes {
+        let len = file.metadata().map_or(bytes.len() as u64, |m| m.len());
+        return Err(too_big(len));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
-        .map_err(|e| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e))))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Text { text, lossy: false }),
         Err(e) => Ok(Text {

@@ -279,12 +279,19 @@ impl<'p> Ctx<'p> {
     /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8. A file
     /// refused for its size, or read with replacement characters, is also a finding.
     pub fn read_text(&self, rel: &str) -> Result<fs::Text, CollectError> {
-        let path = self.resolve(rel).inspect_err(|e| {
-            if e.reason.contains("points outside") {
-                self.finding(rel, fs::OUTSIDE);
-            }
-        })?;
-        match fs::read_text(&path, rel, self.options.max_file_bytes) {
+        // A file the walk met as a plain file needs no resolving (eight `readlink`s a file for
+        // a canonical path dominated scanning a large tree).
+        let read = if self.files.get().is_some_and(|l| l.is_plain_file(rel)) {
+            fs::read_plain_text(&self.root.join(rel), rel, self.options.max_file_bytes)
+        } else {
+            let path = self.resolve(rel).inspect_err(|e| {
+                if e.reason.contains("points outside") {
+                    self.finding(rel, fs::OUTSIDE);
+                }
+            })?;
+            fs::read_text(&path, rel, self.options.max_file_bytes)
+        };
+        match read {
             Ok(t) => {
                 if t.lossy {
                     self.finding(

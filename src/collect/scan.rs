@@ -1,7 +1,7 @@
 //! The `scan` source: regex matches over a .gitignore-aware tree (markers such as TODO/FIXME in
 //! runtime code, redaction code present, an endpoint handled), each with path, line and text.
 
-use regex::RegexBuilder;
+use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -76,34 +76,249 @@ pub(crate) fn scan_text(ctx: &Ctx<'_>, rel: &str) -> Option<String> {
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
-    let re = RegexBuilder::new(&spec.pattern)
-        .case_insensitive(spec.case_insensitive)
-        .build()
+    let lines = LineMatcher::new(&spec.pattern, spec.case_insensitive)
         .map_err(|e| CollectError::new(e.to_string()))?;
     let files = selected_files(ctx, &spec.include, &spec.exclude)?;
+    let cap = spec.max_matches;
+    // Each file keeps at most `cap` shown matches, so a file where every line matches cannot
+    // hold more than the report will show.
+    let per_file = per_file(ctx, &files, |rel| {
+        let text = scan_text(ctx, rel)?;
+        let mut count = 0usize;
+        let mut shown = Vec::new();
+        for (line_no, line) in lines.matching_lines(&text) {
+            count += 1;
+            if shown.len() < cap {
+                shown.push((line_no, line.trim().chars().take(200).collect::<String>()));
+            }
+        }
+        Some((count, shown))
+    });
     let mut matches = Vec::new();
     let mut count = 0usize;
-    let mut files_matched = std::collections::BTreeSet::new();
-    for rel in &files {
-        let Some(text) = scan_text(ctx, rel) else {
+    let mut files_matched = Vec::new();
+    for (rel, (n, shown)) in files
+        .iter()
+        .zip(per_file)
+        .filter_map(|(r, x)| Some((r, x?)))
+    {
+        if n == 0 {
             continue;
+        }
+        count += n;
+        files_matched.push(rel.to_string());
+        for (line, text) in shown.into_iter().take(cap.saturating_sub(matches.len())) {
+            matches.push(json!({"path": rel, "line": line, "text": text}));
+        }
+    }
+    // The listing is sorted, so `files` already is.
+    Ok(json!({
+        "matches": matches,
+        "count": count,
+        "files": files_matched,
+        "files_scanned": files.len(),
+        "truncated": count > matches.len(),
+    }))
+}
+
+/// A regex applied line by line, as grep does — found by one search over the whole text.
+///
+/// Searching each line separately costs a regex call per line; most files have no match at
+/// all. So the whole text is searched once (multi-line, CRLF-aware, so `^` and `$` meet line
+/// ends) and every line holding a candidate is confirmed with the line regex. The result is
+/// exactly the line-by-line result: a line that matches alone always holds the leftmost
+/// whole-text match searched from its start, and a candidate spanning lines is confirmed or
+/// dropped on its first line. Patterns whose meaning differs between a line and a whole text
+/// (`\A`, `\z`, multi-line switched off) are searched line by line.
+pub(crate) struct LineMatcher {
+    line: Regex,
+    whole: Option<Regex>,
+}
+
+impl LineMatcher {
+    pub(crate) fn new(pattern: &str, case_insensitive: bool) -> Result<LineMatcher, regex::Error> {
+        let line = RegexBuilder::new(pattern)
+            .case_insensitive(case_insensitive)
+            .build()?;
+        let text_anchored = ["\\A", "\\z", "-m", "-R"]
+            .iter()
+            .any(|a| pattern.contains(a));
+        let whole = if text_anchored {
+            None
+        } else {
+            RegexBuilder::new(pattern)
+                .case_insensitive(case_insensitive)
+                .multi_line(true)
+                .crlf(true)
+                .build()
+                .ok()
         };
-        for (i, line) in text.lines().enumerate() {
-            if re.is_match(line) {
-                count += 1;
-                files_matched.insert(rel.to_string());
-                if matches.len() < spec.max_matches {
-                    let shown: String = line.trim().chars().take(200).collect();
-                    matches.push(json!({"path": rel, "line": i + 1, "text": shown}));
+        Ok(LineMatcher { line, whole })
+    }
+
+    pub(crate) fn line_regex(&self) -> &Regex {
+        &self.line
+    }
+
+    /// The lines of `text` (as `str::lines` splits them) that the regex matches, numbered
+    /// from 1.
+    pub(crate) fn matching_lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
+        let mut out = Vec::new();
+        let Some(whole) = &self.whole else {
+            for (i, line) in text.lines().enumerate() {
+                if self.line.is_match(line) {
+                    out.push((i + 1, line));
+                }
+            }
+            return out;
+        };
+        let bytes = text.as_bytes();
+        let (mut pos, mut line_no, mut counted_to) = (0usize, 1usize, 0usize);
+        while pos < text.len() {
+            let Some(m) = whole.find_at(text, pos) else {
+                break;
+            };
+            let start = bytes[pos..m.start()]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(pos, |i| pos + i + 1);
+            if start >= text.len() {
+                // An empty match after the final newline: `lines` has no line there.
+                break;
+            }
+            let end = bytes[m.start()..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| m.start() + i);
+            line_no += bytes[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            counted_to = start;
+            let mut line = &text[start..end];
+            if end < text.len() {
+                // As `str::lines`: `\r\n` ends a line; a lone `\r` at the very end stays.
+                line = line.strip_suffix('\r').unwrap_or(line);
+            }
+            if self.line.is_match(line) {
+                out.push((line_no, line));
+            }
+            pos = end + 1;
+        }
+        out
+    }
+}
+
+/// `f` over every file, spread over `--jobs` threads; results in the order of `files`.
+pub(crate) fn per_file<T: Send>(
+    ctx: &Ctx<'_>,
+    files: &[&str],
+    f: impl Fn(&str) -> T + Sync,
+) -> Vec<T> {
+    let threads = ctx.options.jobs.clamp(1, 64).min(files.len() / 64 + 1);
+    if threads <= 1 {
+        return files.iter().map(|rel| f(rel)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    const CHUNK: usize = 32;
+    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+                        if at >= files.len() {
+                            break;
+                        }
+                        let chunk = &files[at..(at + CHUNK).min(files.len())];
+                        mine.push((at, chunk.iter().map(|rel| f(rel)).collect::<Vec<T>>()));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    parts.sort_by_key(|(at, _)| *at);
+    parts.into_iter().flat_map(|(_, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive<'t>(pattern: &str, ci: bool, text: &'t str) -> Vec<(usize, &'t str)> {
+        let re = RegexBuilder::new(pattern)
+            .case_insensitive(ci)
+            .build()
+            .unwrap();
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| re.is_match(l))
+            .map(|(i, l)| (i + 1, l))
+            .collect()
+    }
+
+    /// The whole-text search finds exactly the lines a line-by-line search finds, on the
+    /// patterns where the two could part: anchors, classes that match a newline, empty
+    /// matches, CRLF, `\A`/`\z`, a last line without a newline.
+    #[test]
+    fn whole_text_search_equals_line_by_line() {
+        let patterns = [
+            "TODO|FIXME",
+            "^$",
+            "^",
+            "$",
+            "^# ",
+            "foo$",
+            r"\s+$",
+            r"a\sb",
+            r"a[^x]*b",
+            r"(?s)a.*b",
+            r"\Afoo",
+            r"foo\z",
+            r"(?-m)^foo",
+            r"\bfoo\b",
+            "x*",
+            r"\n",
+            r"(?i)todo",
+            r"[[:space:]]foo",
+        ];
+        let texts = [
+            "",
+            "\n",
+            "\n\n",
+            "foo",
+            "foo\n",
+            "foo\r\nbar foo\r\n\r\n",
+            "a\nb\nab\na b\n",
+            "TODO one\nnothing\n  FIXME two\nlast TODO",
+            "x\nfoo \n foo\tbar\n\n# head\n#no\n",
+            "a\r\nb\rfoo\r",
+            "é TODO ü\nTodo\n",
+            "aaa\nxb\naxxb\nazzb",
+        ];
+        for p in patterns {
+            for ci in [false, true] {
+                let m = LineMatcher::new(p, ci).unwrap();
+                for t in texts {
+                    assert_eq!(
+                        m.matching_lines(t),
+                        naive(p, ci, t),
+                        "pattern {p:?} (case-insensitive: {ci}) on {t:?}"
+                    );
                 }
             }
         }
     }
-    Ok(json!({
-        "matches": matches,
-        "count": count,
-        "files": files_matched.into_iter().collect::<Vec<_>>(),
-        "files_scanned": files.len(),
-        "truncated": count > matches.len(),
-    }))
+
+    #[test]
+    fn text_anchored_patterns_are_searched_line_by_line() {
+        assert!(LineMatcher::new(r"\Afoo", false).unwrap().whole.is_none());
+        assert!(LineMatcher::new("TODO", false).unwrap().whole.is_some());
+    }
 }
