@@ -38,9 +38,9 @@ fi
 median_ms() {
   local name="$1"; shift
   if need hyperfine; then
-    hyperfine -i -N --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" "$*" >/dev/null 2>&1 \
-      || hyperfine -i --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" "$*" >/dev/null 2>&1 || true
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(round(r["median"]*1000,1))' "$WORK/$name.json"
+    hyperfine -i -N --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/time-$name.json" "$*" >/dev/null 2>&1 \
+      || hyperfine -i --style none --warmup 1 --runs "$RUNS" --export-json "$WORK/time-$name.json" "$*" >/dev/null 2>&1 || true
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(round(r["median"]*1000,1))' "$WORK/time-$name.json"
   else
     local ts=()
     for _ in $(seq "$RUNS"); do
@@ -199,7 +199,8 @@ fi
 # 3. The whole example audit, commands skipped.
 ex="$here/examples/shipshape"
 t_ex=$(median_ms example "$SHIPSHAPE" audit "$ex" --skip-commands -q --format md,json --out "$WORK/out-example" --now 2026-11-26T12:00:00Z)
-rss=$( { /usr/bin/time -v "$SHIPSHAPE" audit "$ex" --skip-commands -q --format md,json --out "$WORK/out-example" --now 2026-11-26T12:00:00Z >/dev/null 2>&1 || true; } 2>&1 | awk -F': ' '/Maximum resident/ {print int($2/1024)}')
+/usr/bin/time -v -o "$WORK/time-example.txt" "$SHIPSHAPE" audit "$ex" --skip-commands -q --format md,json --out "$WORK/out-example" --now 2026-11-26T12:00:00Z >/dev/null 2>&1 || true
+rss=$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$WORK/time-example.txt")
 rows+=("| example audit \`--skip-commands\` | $t_ex ms, ${rss:-?} MB peak | — | — | — | < 150 ms, < 50 MB |")
 
 # ---------------------------------------------------------------------------------------------

@@ -119,3 +119,111 @@ fn a_changed_input_invalidates_and_an_unrelated_change_does_not() {
     assert!(stdout_of(&third, STAMP).ends_with("v2\n"));
     assert_ne!(stdout_of(&second, STAMP), stdout_of(&third, STAMP));
 }
+
+/// A kustomize render is cached like a command: reused while the tree and kubectl are
+/// unchanged (kubectl is not started again), redone when a base file changes.
+#[test]
+fn kustomize_renders_are_reused_until_the_tree_changes() {
+    let Some(real) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("kubectl"))
+            .find(|k| k.is_file())
+    }) else {
+        panic!("kubectl must be on PATH (kubectl 1.32 with kustomize v5)");
+    };
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path().join("repo");
+    let out = tmp.path().join("out");
+    let bin = tmp.path().join("bin");
+    let calls = tmp.path().join("calls.log");
+    std::fs::create_dir_all(root.join("k8s/base")).unwrap();
+    std::fs::create_dir_all(root.join("k8s/prod")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    // A kubectl that counts how often it is started.
+    let wrapper = bin.join("kubectl");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho started >> '{}'\nexec '{}' \"$@\"\n",
+            calls.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        root.join("shipshape.toml"),
+        r#"
+[audit]
+name = "fixture"
+[[area]]
+id = "k8s"
+[[rule]]
+id = "replicas"
+area = "k8s"
+evidence.m = { manifests = ["k8s/prod"], kind = "Deployment" }
+expect = ['m.objects.all(d, d.spec.replicas >= 2)']
+"#,
+    )
+    .unwrap();
+    let deployment = |replicas: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n"
+        )
+    };
+    std::fs::write(root.join("k8s/base/deploy.yaml"), deployment(3)).unwrap();
+    std::fs::write(
+        root.join("k8s/base/kustomization.yaml"),
+        "resources:\n- deploy.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("k8s/prod/kustomization.yaml"),
+        "resources:\n- ../base\nnamespace: prod\n",
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |extra: &[&str]| -> Value {
+        let res = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+            .env("PATH", &path)
+            .arg("audit")
+            .arg(&root)
+            .args(["--now", NOW, "--format", "json", "-q", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(res.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    };
+    let started = || {
+        std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let status = |b: &Value| b["outcomes"][0]["status"].as_str().unwrap().to_string();
+
+    let first = run(&[]);
+    assert_eq!((started(), status(&first).as_str()), (1, "pass"));
+    let second = run(&[]);
+    assert_eq!(started(), 1, "the second run rendered again");
+    assert_eq!(first["sha256"], second["sha256"]);
+    assert_eq!(first["evidence"], second["evidence"]);
+    // A base file changes: rendered again, and the rule sees the change.
+    std::fs::write(root.join("k8s/base/deploy.yaml"), deployment(1)).unwrap();
+    let third = run(&[]);
+    assert_eq!((started(), status(&third).as_str()), (2, "fail"));
+    // --no-cache always renders.
+    run(&["--no-cache"]);
+    assert_eq!(started(), 3);
+}

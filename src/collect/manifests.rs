@@ -259,7 +259,89 @@ fn kustomize_once(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>
             .unwrap_or_else(|e| e.into_inner());
         renders.entry(dir.to_path_buf()).or_default().clone()
     };
-    cell.get_or_init(|| kustomize(ctx, dir, entry)).clone()
+    cell.get_or_init(|| kustomize_cached(ctx, dir, entry))
+        .clone()
+}
+
+/// [`kustomize`] through the run cache (`OUT/.cache`, off with `--no-cache`): a render is
+/// reused while kubectl (its path, size and mtime), the folder and the content of the whole
+/// audited tree are unchanged — the tree, because an overlay may reach any file of it through
+/// `../` (a base, a patch, a generator's file). Starting kubectl is most of an example audit.
+fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, CollectError> {
+    let (Some(cache), Some(kubectl)) = (&ctx.options.cache_dir, which("kubectl")) else {
+        return kustomize(ctx, dir, entry);
+    };
+    let key = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"shipshape-kustomize-cache/1\0");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(kubectl.to_string_lossy().as_bytes());
+        if let Ok(m) = std::fs::metadata(&kubectl) {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(format!("\0{}\0{mtime}\0", m.len()).as_bytes());
+        }
+        h.update(dir.to_string_lossy().as_bytes());
+        h.update(b"\0");
+        h.update(entry.as_bytes());
+        h.update(ctx.tree_digest());
+        hex::encode(h.finalize())
+    };
+    let file = cache.join(format!("kustomize-{key}.json"));
+    if let Some(objects) = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<CachedObject>>(&b).ok())
+    {
+        tracing::debug!(folder = entry, "kustomize render from cache");
+        return Ok(objects.into_iter().map(Located::from).collect());
+    }
+    // Secrets' data and anything the redactor knows never reach the disk; rules see these
+    // objects scrubbed and redacted anyway, so a cached render evaluates as a fresh one.
+    let mut objects = kustomize(ctx, dir, entry)?;
+    for o in &mut objects {
+        k8s::scrub(&mut o.value);
+        ctx.redactor.value(&mut o.value);
+    }
+    let stored: Vec<CachedObject> = objects.iter().map(CachedObject::from).collect();
+    if let Ok(bytes) = serde_json::to_vec(&stored)
+        && std::fs::create_dir_all(cache).is_ok()
+    {
+        let _ = std::fs::write(cache.join(".gitignore"), "*\n");
+        let _ = crate::write_atomic(&file, &bytes);
+    }
+    Ok(objects)
+}
+
+/// A rendered object as the cache stores it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedObject {
+    value: Value,
+    path: Option<String>,
+    line: Option<usize>,
+}
+
+impl From<&Located> for CachedObject {
+    fn from(l: &Located) -> Self {
+        CachedObject {
+            value: l.value.clone(),
+            path: l.path.clone(),
+            line: l.line,
+        }
+    }
+}
+
+impl From<CachedObject> for Located {
+    fn from(c: CachedObject) -> Self {
+        Located {
+            value: c.value,
+            path: c.path,
+            line: c.line,
+        }
+    }
 }
 
 /// Render a kustomize folder with the real kubectl. The folder is wrapped in a temporary

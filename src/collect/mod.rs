@@ -190,6 +190,8 @@ pub struct Ctx<'p> {
     /// of themselves, so they are left out of the listing.
     pub own_outputs: Vec<String>,
     files: OnceLock<fs::Listing>,
+    /// sha256 over every walked file's path and content, for cache keys; hashed once per run.
+    tree_digest: OnceLock<[u8; 32]>,
     /// Kustomize folders rendered this run: several rules read the same overlay, and
     /// `kubectl kustomize` is the slowest step of collecting it.
     pub(crate) kustomize_renders: Mutex<KustomizeRenders>,
@@ -225,6 +227,7 @@ impl<'p> Ctx<'p> {
             redactor: crate::redact::Redactor::new(&[]),
             own_outputs: Vec::new(),
             files: OnceLock::new(),
+            tree_digest: OnceLock::new(),
             kustomize_renders: Mutex::new(KustomizeRenders::new()),
             git: git::Cache::default(),
             progress: None,
@@ -264,6 +267,36 @@ impl<'p> Ctx<'p> {
             l.files.retain(|f| !self.own_outputs.contains(f));
             l
         })
+    }
+
+    /// What the whole audited tree holds, as one sha256: every walked file's path and the
+    /// sha256 of its content (gitignored files are not in the walk). Cache keys that depend on
+    /// the whole tree share this one hashing per run.
+    pub fn tree_digest(&self) -> [u8; 32] {
+        *self.tree_digest.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let files: Vec<&str> = self.listing().files.iter().map(String::as_str).collect();
+            let hashes = scan::per_file(self, &files, |rel| self.file_sha256(rel));
+            let mut h = Sha256::new();
+            for (rel, digest) in files.iter().zip(hashes) {
+                h.update(b"\0");
+                h.update(rel.as_bytes());
+                h.update(b"\0");
+                match digest {
+                    Some(d) => h.update(d),
+                    None => h.update(b"unreadable"),
+                }
+            }
+            h.finalize().into()
+        })
+    }
+
+    /// The sha256 of a file's bytes, read within the boundary; `None` when it cannot be read.
+    pub fn file_sha256(&self, rel: &str) -> Option<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        let path = self.resolve(rel).ok()?;
+        let bytes = std::fs::read(path).ok()?;
+        Some(Sha256::digest(&bytes).into())
     }
 
     /// The run's cache of git history lookups.

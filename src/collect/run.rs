@@ -239,25 +239,27 @@ pub fn cache_key(ctx: &Ctx<'_>, spec: &Spec) -> String {
     for k in ENV_ALLOW {
         h.update(format!("\0{k}={}", std::env::var(k).unwrap_or_default()).as_bytes());
     }
-    let files = ctx.listing().files.iter().map(String::as_str);
-    let selected: Vec<&str> = if spec.inputs.is_empty() {
-        files.collect()
-    } else {
-        match super::fs::globset(&spec.inputs, false) {
-            Ok(set) => files.filter(|f| set.is_match(f)).collect(),
-            Err(_) => files.collect(),
-        }
+    if spec.inputs.is_empty() {
+        h.update(ctx.tree_digest());
+        return hex::encode(h.finalize());
+    }
+    let selected: Vec<&str> = match super::fs::globset(&spec.inputs, false) {
+        Ok(set) => ctx
+            .listing()
+            .files
+            .iter()
+            .map(String::as_str)
+            .filter(|f| set.is_match(f))
+            .collect(),
+        Err(_) => ctx.listing().files.iter().map(String::as_str).collect(),
     };
     for rel in selected {
         h.update(b"\0");
         h.update(rel.as_bytes());
         h.update(b"\0");
-        match ctx
-            .resolve(rel)
-            .and_then(|p| std::fs::read(&p).map_err(|e| CollectError::new(e.to_string())))
-        {
-            Ok(bytes) => h.update(Sha256::digest(&bytes)),
-            Err(_) => h.update(b"unreadable"),
+        match ctx.file_sha256(rel) {
+            Some(d) => h.update(d),
+            None => h.update(b"unreadable"),
         }
     }
     hex::encode(h.finalize())
