@@ -8,8 +8,8 @@
 set -euo pipefail
 N="${1:-10000}"
 BIN="${SHIPSHAPE:-$(cd "$(dirname "$0")/.." && pwd)/target/release/shipshape}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+WORK="${WORK:-$(mktemp -d)}"
+[[ -n "${KEEP:-}" ]] || trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/repo/evidence"
 python3 - "$N" "$WORK/repo/evidence/cluster-snapshot.json" <<'PY'
 import json, sys

@@ -276,8 +276,14 @@ pub fn run(
         requests = plan.len(),
         "collecting evidence"
     );
+    memtrace("before collect");
     let (evidence, timings) = collect::collect_all(&ctx, &plan);
+    // Parsed manifest files and kustomize renders were for collecting; the evidence holds
+    // what rules need.
+    ctx.release_caches();
+    memtrace("after collect");
     let mut outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
+    memtrace("after evaluate");
     let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
     let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
@@ -316,7 +322,9 @@ pub fn run(
         timings_ms: timings,
         cached: BTreeMap::new(),
     };
+    memtrace("after report");
     let bundle = Bundle::new(report, outcomes, evidence, run);
+    memtrace("after bundle");
     Ok(AuditResult {
         policy,
         bundle,
@@ -350,26 +358,34 @@ static TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new())
 /// Write `bytes` to `path` atomically: a temp file in the same folder, then a rename, so a
 /// reader never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] for output produced piece by piece (a large bundle is streamed to disk,
+/// never held whole in memory): `write` fills a buffered temp file, renamed over `path` only
+/// when it succeeded.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = {
+    let tmp = {
         let mut temps = TEMPS.lock().unwrap_or_else(|e| e.into_inner());
         let t = tempfile_in(dir)?;
         temps.push(t.0.clone());
         t
     };
-    let result = tmp
-        .1
-        .write_all(bytes)
-        .and_then(|_| tmp.1.sync_all())
-        .and_then(|_| {
-            drop(tmp.1);
-            std::fs::rename(&tmp.0, path)
-        });
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp.1);
+    let result = write(&mut out)
+        .and_then(|_| out.flush())
+        .and_then(|_| out.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp.0, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp.0);
     }
@@ -411,4 +427,30 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
         }
     }
     Err(std::io::Error::other("cannot create a temporary file"))
+}
+
+/// Log a phase of the run with the process's memory (debug level, `-vv`): where a large audit
+/// spends its time and memory, without a profiler.
+pub fn memtrace(phase: &str) {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let started = *START.get_or_init(Instant::now);
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    tracing::debug!(
+        phase,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        rss_mb = mb("VmRSS:"),
+        peak_mb = mb("VmHWM:"),
+        "phase"
+    );
 }

@@ -148,15 +148,23 @@ fn write_outputs(
     }
     let mut written = Vec::new();
     for f in formats {
-        let mut buf = Vec::new();
-        renderer
-            .render(*f, bundle, &mut buf)
-            .map_err(|e| anyhow::anyhow!(shipshape::Error::Tool(e.to_string())))?;
         let path = out.join(f.file_name());
-        shipshape::write_atomic(&path, &buf).map_err(|e| {
+        let mut failed = None;
+        let result = shipshape::write_atomic_with(&path, |w| {
+            renderer.render(*f, bundle, w).map_err(|e| {
+                let msg = e.to_string();
+                failed = Some(msg.clone());
+                std::io::Error::other(msg)
+            })
+        });
+        if let Some(msg) = failed {
+            return Err(anyhow::anyhow!(shipshape::Error::Tool(msg)));
+        }
+        result.map_err(|e| {
             shipshape::Error::Tool(format!("cannot write `{}`: {e}", path.display()))
         })?;
         written.push(path.display().to_string());
+        shipshape::memtrace(&format!("wrote {}", f.file_name()));
     }
     Ok(written)
 }

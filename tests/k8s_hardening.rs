@@ -522,3 +522,80 @@ fn the_bundled_example_snapshot_passes_the_pack() {
         assert_eq!(o.status, Status::Pass, "{}: {}", o.rule, o.sentence);
     }
 }
+
+/// One file read both as manifests and as the `--cluster-snapshot` is parsed once and serves
+/// both: each side gets its own objects, and the Secret in it reaches neither.
+#[test]
+fn a_file_read_as_manifests_and_as_the_snapshot_serves_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    good_repo(root);
+    write(root, "k8s/snapshot.yaml", SNAPSHOT);
+    let cli = CliOptions {
+        snapshots: vec![root.join("k8s/snapshot.yaml")],
+        ..CliOptions::default()
+    };
+    let r = shipshape::audit_with(
+        &shipshape::AuditOptions {
+            path: root.to_path_buf(),
+            policy: None,
+            env: Some("prod".into()),
+            now: now(),
+            jobs: 2,
+            skip_commands: true,
+            max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
+            waivers: None,
+            cache_dir: None,
+        },
+        &cli,
+    )
+    .unwrap();
+    let outcomes = &r.bundle.outcomes;
+    for id in ["k8s-leader-lease-fresh", "k8s-controller-available"] {
+        let o = outcome(outcomes, id);
+        assert_eq!(o.status, Status::Pass, "{id}: {}", o.sentence);
+    }
+    let evidence = serde_json::to_value(&r.bundle.evidence).unwrap();
+    let names = |source: &str, kind: &str| -> Vec<String> {
+        let mut v: Vec<String> = evidence
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|i| i["request"]["source"] == source)
+            .filter(|i| {
+                i["request"]["kind"] == kind
+                    || i["request"]["kinds"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == kind))
+            })
+            .flat_map(|i| {
+                i["value"]["objects"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|o| o["_ref"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(
+        names("cluster", "Deployment"),
+        ["Deployment shop/shipshape-controller (k8s/snapshot.yaml:5)"]
+    );
+    let manifests = names("manifests", "Deployment");
+    assert!(
+        manifests
+            .iter()
+            .any(|n| n.starts_with("Deployment shop/shipshape-controller (k8s/snapshot.yaml:")),
+        "{manifests:?}"
+    );
+    assert!(
+        manifests
+            .iter()
+            .any(|n| n.starts_with("Deployment shop/good (k8s/good.yaml:")),
+        "{manifests:?}"
+    );
+    assert!(!evidence.to_string().contains("c2VjcmV0"));
+}

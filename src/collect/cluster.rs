@@ -174,10 +174,22 @@ pub fn resolve(cli: &CliOptions, policy: &ClusterSettings, root: &Path) -> Sourc
     if !cli.snapshots.is_empty() {
         return Source::Snapshot {
             files: cli.snapshots.clone(),
+            // A snapshot inside the audited folder is named relative to it (as manifests are,
+            // so one file read both ways is parsed once); one elsewhere, as given.
             shown: cli
                 .snapshots
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|p| {
+                    std::fs::canonicalize(p)
+                        .ok()
+                        .and_then(|c| {
+                            c.strip_prefix(root)
+                                .ok()
+                                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                        })
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or_else(|| p.display().to_string())
+                })
                 .collect(),
             chosen_by: "--cluster-snapshot".into(),
         };
@@ -243,7 +255,8 @@ pub struct Provenance {
 /// A loaded snapshot: every object (Secrets dropped), and when it was captured.
 #[derive(Debug)]
 pub struct Snapshot {
-    pub objects: Vec<Located>,
+    /// Each file's parse, shared with `manifests` requests reading the same file.
+    pub parts: Vec<ParsedFile>,
     pub captured_at: DateTime<Utc>,
     pub captured_at_from: &'static str,
     pub shown: Vec<String>,
@@ -261,9 +274,12 @@ pub struct State {
     pub manifests: Vec<String>,
     snapshot: OnceLock<Result<Snapshot, String>>,
     live: OnceLock<Result<Live, String>>,
-    /// Manifest files parsed once per run, however many rules (kinds) read them.
-    parsed: std::sync::Mutex<std::collections::HashMap<String, ParsedFile>>,
+    /// Manifest and snapshot files parsed once per run, however many rules (kinds) read them
+    /// and whether as manifests or as the snapshot: keyed by canonical path and shown name.
+    parsed: std::sync::Mutex<std::collections::HashMap<(PathBuf, String), ParseCell>>,
 }
+
+type ParseCell = std::sync::Arc<OnceLock<ParsedFile>>;
 
 /// A manifest file's objects and the documents that did not parse.
 pub type ParsedFile = std::sync::Arc<(Vec<Located>, Vec<k8s::ParseProblem>)>;
@@ -287,16 +303,34 @@ impl State {
         }
     }
 
-    /// Parse a manifest file at most once per run.
-    pub fn parsed(&self, rel: &str, parse: impl FnOnce() -> ParsedFile) -> ParsedFile {
-        if let Some(p) = self.parsed.lock().ok().and_then(|m| m.get(rel).cloned()) {
-            return p;
+    /// Drop the parsed files once collection is over (the snapshot keeps its capture time and
+    /// problems for the report).
+    pub fn release_caches(&mut self) {
+        self.parsed
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        if let Some(Ok(snap)) = self.snapshot.get_mut() {
+            snap.parts.clear();
         }
-        let p = parse();
-        if let Ok(mut m) = self.parsed.lock() {
-            m.insert(rel.to_string(), p.clone());
-        }
-        p
+    }
+
+    /// Parse a file at most once per run: concurrent callers wait for the first parse.
+    pub fn parsed(
+        &self,
+        path: &Path,
+        name: &str,
+        parse: impl FnOnce() -> ParsedFile,
+    ) -> ParsedFile {
+        let key = (
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            name.to_string(),
+        );
+        let cell = {
+            let mut m = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(key).or_default().clone()
+        };
+        cell.get_or_init(parse).clone()
     }
 
     fn snapshot(&self, max_bytes: u64) -> Result<&Snapshot, String> {
@@ -304,7 +338,7 @@ impl State {
             return Err("no snapshot source".into());
         };
         self.snapshot
-            .get_or_init(|| load_snapshot(files, shown, max_bytes))
+            .get_or_init(|| load_snapshot(self, files, shown, max_bytes))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -412,14 +446,24 @@ pub fn captured_at_header(text: &str) -> Option<DateTime<Utc>> {
     None
 }
 
-fn load_snapshot(files: &[PathBuf], shown: &[String], max_bytes: u64) -> Result<Snapshot, String> {
-    let mut objects = Vec::new();
+fn load_snapshot(
+    state: &State,
+    files: &[PathBuf],
+    shown: &[String],
+    max_bytes: u64,
+) -> Result<Snapshot, String> {
+    let mut parts = Vec::new();
     let mut problems = Vec::new();
     let mut captured: Option<(DateTime<Utc>, &'static str)> = None;
     for (file, name) in files.iter().zip(shown) {
-        let text = super::fs::read_text(file, name, max_bytes)
-            .map_err(|e| format!("cluster snapshot: {}", e.reason))?;
-        let at = match captured_at_header(&text.text) {
+        // The capture time is in the first lines; the file is read whole only to be parsed.
+        let header = read_head(file).map_err(|e| {
+            format!(
+                "cluster snapshot: cannot read `{name}`: {}",
+                super::fs::io_reason(&e)
+            )
+        })?;
+        let at = match captured_at_header(&header) {
             Some(t) => (t, "header"),
             None => {
                 let mtime = std::fs::metadata(file)
@@ -433,18 +477,31 @@ fn load_snapshot(files: &[PathBuf], shown: &[String], max_bytes: u64) -> Result<
         if captured.is_none_or(|(t, _)| at.0 < t) {
             captured = Some(at);
         }
-        let (objs, probs) = k8s::parse_stream(&text.text, name);
-        problems.extend(probs);
-        for mut o in objs {
-            // A snapshot may hold Secrets (`kubectl get all,secrets`); they are never served.
-            if o.value.get("kind").and_then(Value::as_str) == Some("Secret") {
-                continue;
-            }
-            k8s::scrub(&mut o.value);
-            objects.push(o);
+        let mut unreadable = None;
+        let parsed = state.parsed(file, name, || {
+            std::sync::Arc::new(match super::fs::read_text(file, name, max_bytes) {
+                Ok(t) => k8s::parse_stream(&t.text, name),
+                Err(e) => {
+                    unreadable = Some(e.reason.clone());
+                    (
+                        Vec::new(),
+                        vec![k8s::ParseProblem {
+                            path: name.to_string(),
+                            line: 0,
+                            message: e.reason,
+                        }],
+                    )
+                }
+            })
+        });
+        if let Some(reason) = unreadable {
+            return Err(format!("cluster snapshot: {reason}"));
         }
+        problems.extend(parsed.1.iter().cloned());
+        parts.push(parsed);
     }
-    if objects.is_empty() && !problems.is_empty() {
+    let snapshot_objects = parts.iter().flat_map(|p| p.0.iter()).count();
+    if snapshot_objects == 0 && !problems.is_empty() {
         let p = &problems[0];
         return Err(format!(
             "cluster snapshot `{}` could not be parsed (line {}): {}",
@@ -453,12 +510,33 @@ fn load_snapshot(files: &[PathBuf], shown: &[String], max_bytes: u64) -> Result<
     }
     let (captured_at, captured_at_from) = captured.ok_or("cluster snapshot: no file given")?;
     Ok(Snapshot {
-        objects,
+        parts,
         captured_at,
         captured_at_from,
         shown: shown.to_vec(),
         problems,
     })
+}
+
+/// The first 16 KiB of a file, where a snapshot's capture-time header is.
+fn read_head(file: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    std::fs::File::open(file)?
+        .take(16 * 1024)
+        .read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+impl Snapshot {
+    /// The objects a snapshot serves: every parsed object but Secrets (`kubectl get
+    /// all,secrets` may have captured some; they are never served).
+    pub fn objects(&self) -> impl Iterator<Item = &Located> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.0.iter())
+            .filter(|o| o.value.get("kind").and_then(Value::as_str) != Some("Secret"))
+    }
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
@@ -497,10 +575,13 @@ pub fn from_snapshot(
 ) -> Value {
     let q = spec.query(run_ns);
     let objects: Vec<Value> = snap
-        .objects
-        .iter()
+        .objects()
         .filter(|o| q.matches(&o.value))
-        .map(|o| k8s::annotate(o.clone()))
+        .map(|o| {
+            let mut o = o.clone();
+            k8s::scrub(&mut o.value);
+            k8s::annotate(o)
+        })
         .collect();
     let (by_namespace, by_name) = k8s::indexes(&objects);
     let errors: Vec<Value> = snap
@@ -508,11 +589,11 @@ pub fn from_snapshot(
         .iter()
         .map(|p| json!({"path": p.path, "line": p.line, "message": p.message}))
         .collect();
-    json!({
+    let v = json!({
         "count": objects.len(),
-        "by_namespace": by_namespace,
-        "by_name": by_name,
-        "objects": objects,
+        "by_namespace": null,
+        "by_name": null,
+        "objects": null,
         "errors": errors,
         "source": {
             "kind": "snapshot",
@@ -521,7 +602,8 @@ pub fn from_snapshot(
             "captured_at_from": snap.captured_at_from,
             "age_hours": age_hours(now, snap.captured_at),
         },
-    })
+    });
+    k8s::with_objects(v, objects, by_namespace, by_name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -615,14 +697,15 @@ impl Live {
         if let Some(c) = &self.context {
             source["context"] = json!(c);
         }
-        Ok(json!({
+        let v = json!({
             "count": objects.len(),
-            "by_namespace": by_namespace,
-            "by_name": by_name,
-            "objects": objects,
+            "by_namespace": null,
+            "by_name": null,
+            "objects": null,
             "errors": [],
             "source": source,
-        }))
+        });
+        Ok(k8s::with_objects(v, objects, by_namespace, by_name))
     }
 }
 

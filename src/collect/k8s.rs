@@ -508,7 +508,7 @@ pub fn object_name(v: &Value) -> String {
 }
 
 /// Where the pod template of a workload kind lives.
-fn pod_template(v: &Value) -> Option<(&Value, Option<&Value>)> {
+pub(crate) fn pod_template(v: &Value) -> Option<(&Value, Option<&Value>)> {
     let kind = v.get("kind").and_then(Value::as_str)?;
     let (spec, meta) = match kind {
         "Pod" => (v.get("spec")?, v.get("metadata")),
@@ -530,28 +530,15 @@ fn pod_template(v: &Value) -> Option<(&Value, Option<&Value>)> {
     Some((spec, meta))
 }
 
-/// The object as CEL sees it: the object itself plus `_ref` (a readable name with file:line when
-/// known), `_path`, `_line` and `_namespace` (`""` when the object names none); workloads
-/// (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) also get `_pod` (the pod
-/// spec, wherever the kind keeps it), `_containers` (containers and init containers) and
-/// `_pod_labels`, so one rule covers every workload kind. The underscore keys cannot clash with
+/// The object as the evidence keeps it: the object itself plus `_ref` (a readable name with
+/// file:line when known), `_path`, `_line` and `_namespace` (`""` when the object names none).
+/// Workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) also answer
+/// `_pod`, `_containers` and `_pod_labels` in CEL; those are derived from the object when rules
+/// read it (`evaluate::shared`), not stored as copies. The underscore keys cannot clash with
 /// Kubernetes fields.
 pub fn annotate(o: Located) -> Value {
     let name = object_name(&o.value);
     let mut v = o.value;
-    let pod = pod_template(&v).map(|(spec, meta)| {
-        let mut containers: Vec<Value> = Vec::new();
-        for k in ["initContainers", "containers"] {
-            if let Some(Value::Array(a)) = spec.get(k) {
-                containers.extend(a.iter().cloned());
-            }
-        }
-        let labels = meta
-            .and_then(|m| m.get("labels"))
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        (spec.clone(), containers, labels)
-    });
     let namespace = v
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -559,11 +546,6 @@ pub fn annotate(o: Located) -> Value {
         .to_string();
     if let Value::Object(m) = &mut v {
         m.insert("_namespace".into(), Value::String(namespace));
-        if let Some((spec, containers, labels)) = pod {
-            m.insert("_pod".into(), spec);
-            m.insert("_containers".into(), Value::Array(containers));
-            m.insert("_pod_labels".into(), labels);
-        }
         let r = match (&o.path, o.line) {
             (Some(p), Some(l)) => format!("{name} ({p}:{l})"),
             (Some(p), None) => format!("{name} ({p})"),
@@ -576,6 +558,22 @@ pub fn annotate(o: Located) -> Value {
         if let Some(l) = o.line {
             m.insert("_line".into(), Value::from(l as u64));
         }
+    }
+    v
+}
+
+/// Put `objects` and its lookup tables into a collected value by moving them: `json!` would
+/// serialise each object into a fresh copy, a deep copy of every object of the request.
+pub fn with_objects(
+    mut v: Value,
+    objects: Vec<Value>,
+    by_namespace: Value,
+    by_name: Value,
+) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.insert("objects".into(), Value::Array(objects));
+        m.insert("by_namespace".into(), by_namespace);
+        m.insert("by_name".into(), by_name);
     }
     v
 }

@@ -126,7 +126,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let q = spec.query();
     // Several rules read the same files for different kinds: parse each file once per run.
     let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
-        let parsed = ctx.cluster().parsed(rel, || {
+        let parsed = ctx.cluster().parsed(&ctx.root.join(rel), rel, || {
             std::sync::Arc::new(match ctx.read_text(rel) {
                 Ok(t) => k8s::parse_stream(&t.text, rel),
                 Err(e) => (
@@ -222,11 +222,11 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .options
         .now
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Ok(json!({
+    let v = json!({
         "count": objects.len(),
-        "by_namespace": by_namespace,
-        "by_name": by_name,
-        "objects": objects,
+        "by_namespace": null,
+        "by_name": null,
+        "objects": null,
         "files": files,
         "rendered": rendered,
         "missing": missing,
@@ -237,7 +237,8 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             "captured_at_from": "repository",
             "age_hours": 0,
         },
-    }))
+    });
+    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
 }
 
 fn is_yaml(f: &str) -> bool {

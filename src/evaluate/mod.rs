@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::collect::Item;
+use crate::collect::{Item, Request};
 use crate::policy::model::{Policy, Rule, Severity, Waiver};
 
 #[derive(
@@ -137,9 +137,15 @@ pub fn evaluate_with(
         }
     }
     let converted: Vec<Option<Box<dyn ::cel::common::value::Val + '_>>> =
-        parallel_map(&wanted, threads, |key| match evidence[*key].as_result() {
-            Ok(v) => Some(shared::to_val(v)),
-            Err(_) => None,
+        parallel_map(&wanted, threads, |key| {
+            let item = &evidence[*key];
+            match item.as_result() {
+                Ok(v) if matches!(item.request, Request::Cluster(_) | Request::Manifests(_)) => {
+                    Some(shared::to_val_k8s(v))
+                }
+                Ok(v) => Some(shared::to_val(v)),
+                Err(_) => None,
+            }
         });
     let values: BTreeMap<&str, &(dyn ::cel::common::value::Val + '_)> = wanted
         .iter()
@@ -149,7 +155,9 @@ pub fn evaluate_with(
     let approved = cel::to_cel(&Value::from(policy.audit.approved_statuses.clone()));
     let rules: Vec<&Rule> = policy.rules.iter().collect();
     parallel_map(&rules, threads, |rule| {
+        let started = std::time::Instant::now();
         let mut o = evaluate_rule(policy, rule, evidence, &values, &approved, env, now);
+        tracing::debug!(rule = %rule.id, ms = started.elapsed().as_millis() as u64, "evaluated");
         apply_waiver(
             &mut o,
             policy.waivers.iter().find(|w| w.rule == rule.id),
