@@ -599,3 +599,54 @@ fn a_file_read_as_manifests_and_as_the_snapshot_serves_both() {
     );
     assert!(!evidence.to_string().contains("c2VjcmV0"));
 }
+
+/// PDB coverage follows the API server's selector rules: `matchExpressions` count, and a
+/// selector that does not match leaves the workload uncovered.
+#[test]
+fn pdb_coverage_understands_match_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "shipshape.toml", POLICY);
+    let with_pdb = |selector: Value| {
+        let mut objs = support_objects("shop");
+        objs[1]["spec"]["selector"] = selector;
+        objs.push(good_deployment("good", "shop"));
+        yaml_stream(&objs)
+    };
+    let status = |root: &Path| {
+        let outcomes = run(root, &CliOptions::default());
+        let o = outcome(&outcomes, "k8s-pdb-coverage");
+        (o.status, o.sentence.clone())
+    };
+    write(
+        root,
+        "k8s/app.yaml",
+        &with_pdb(json!({"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["web", "api"]},
+            {"key": "canary", "operator": "DoesNotExist"}
+        ]})),
+    );
+    assert_eq!(status(root).0, Status::Pass, "{}", status(root).1);
+    write(
+        root,
+        "k8s/app.yaml",
+        &with_pdb(json!({"matchExpressions": [
+            {"key": "tier", "operator": "NotIn", "values": ["web"]}
+        ]})),
+    );
+    let (s, sentence) = status(root);
+    assert_eq!(s, Status::Fail, "{sentence}");
+    assert!(
+        sentence.contains("Deployment shop/good (k8s/app.yaml:"),
+        "{sentence}"
+    );
+    // A malformed selector is an error, so the rule is pending, never passing.
+    write(
+        root,
+        "k8s/app.yaml",
+        &with_pdb(json!({"matchExpressions": [{"key": "tier", "operator": "Near"}]})),
+    );
+    let (s, sentence) = status(root);
+    assert_eq!(s, Status::Pending, "{sentence}");
+    assert!(sentence.contains("unknown operator `Near`"), "{sentence}");
+}

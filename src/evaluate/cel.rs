@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use cel::common::types::{CelBool, CelString, Kind};
+use cel::common::value::{CowVal, Val};
 use cel::objects::{Key, Map as CelMap};
 use cel::{Context, Env, Program, Value as Cel};
 use regex::Regex;
@@ -22,10 +24,154 @@ pub fn env() -> Arc<Env> {
             // The extensions are part of the crate and do not clash; a failure is a build bug.
             let _ = env.add_extension(ext);
         }
+        let _ = env.add_overload(
+            "k8s.selects",
+            "k8s_selects_dyn_dyn",
+            vec![cel::common::types::DYN_TYPE, cel::common::types::DYN_TYPE],
+            k8s_selects,
+        );
         Arc::new(env)
     })
     .clone()
 }
+
+/// `k8s.selects(selector, labels)`: whether a Kubernetes label selector (`matchLabels` and
+/// `matchExpressions` with `In`, `NotIn`, `Exists`, `DoesNotExist`) selects the given labels,
+/// as the API server decides it: a `null` selector selects nothing, an empty one everything.
+/// Relating PodDisruptionBudgets, NetworkPolicies or Services to workloads needs it, and
+/// spelling it out in CEL costs a comprehension per pair.
+fn k8s_selects<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, cel::ExecutionError> {
+    let [selector, labels]: [CowVal<'b, 'v>; 2] = args
+        .try_into()
+        .map_err(|a: Vec<_>| cel::ExecutionError::invalid_argument_count(2, a.len()))?;
+    let selected = selects(selector.as_ref(), labels.as_ref())
+        .map_err(|m| cel::ExecutionError::function_error("k8s.selects", m))?;
+    Ok(CowVal::owned(CelBool::from(selected)))
+}
+
+/// The work of `k8s.selects`, reading the values in place (no conversion: it runs once per
+/// pair of objects).
+fn selects(selector: &dyn Val, labels: &dyn Val) -> Result<bool, String> {
+    let kind = |v: &dyn Val| v.get_type().kind();
+    if kind(selector) == Kind::NullType {
+        return Ok(false);
+    }
+    if kind(selector) != Kind::Map {
+        return Err(format!(
+            "a selector must be a map, not {}",
+            selector.get_type().name()
+        ));
+    }
+    if !matches!(kind(labels), Kind::Map | Kind::NullType) {
+        return Err(format!(
+            "labels must be a map, not {}",
+            labels.get_type().name()
+        ));
+    }
+    let label = |k: &str| -> Option<String> {
+        let v = field(labels, k)?;
+        Some(string(v.as_ref()).map_or_else(|| format!("{v:?}"), str::to_string))
+    };
+    let present = |v: &Option<CowVal<'_, '_>>| {
+        v.as_ref()
+            .is_some_and(|v| kind(v.as_ref()) != Kind::NullType)
+    };
+    let match_labels = field(selector, "matchLabels");
+    if present(&match_labels) {
+        let m = match_labels
+            .as_ref()
+            .map(|v| v.as_ref())
+            .ok_or("matchLabels")?;
+        if kind(m) != Kind::Map {
+            return Err("matchLabels must be a map".into());
+        }
+        let keys = m.as_iterable().ok_or("matchLabels must be a map")?;
+        let mut it = keys.iter();
+        while let Some(k) = it.next() {
+            let k = string(k).ok_or("matchLabels must map strings to strings")?;
+            let want = field(m, k).ok_or("matchLabels must map strings to strings")?;
+            let want = string(want.as_ref()).ok_or("matchLabels must map strings to strings")?;
+            if label(k).as_deref() != Some(want) {
+                return Ok(false);
+            }
+        }
+    }
+    let exprs = field(selector, "matchExpressions");
+    if present(&exprs) {
+        let list = exprs
+            .as_ref()
+            .map(|v| v.as_ref())
+            .ok_or("matchExpressions")?;
+        if kind(list) != Kind::List {
+            return Err("matchExpressions must be a list".into());
+        }
+        let items = list
+            .as_iterable()
+            .ok_or("matchExpressions must be a list")?;
+        let mut it = items.iter();
+        while let Some(e) = it.next() {
+            if kind(e) != Kind::Map {
+                return Err("each of matchExpressions must be a map".into());
+            }
+            let key = field(e, "key");
+            let key = key
+                .as_ref()
+                .and_then(|k| string(k.as_ref()))
+                .ok_or("a match expression needs a string `key`")?;
+            let op = field(e, "operator");
+            let op = op
+                .as_ref()
+                .and_then(|o| string(o.as_ref()))
+                .ok_or("a match expression needs a string `operator`")?;
+            let mut values = Vec::new();
+            let vals = field(e, "values");
+            if present(&vals) {
+                let vals = vals.as_ref().map(|v| v.as_ref()).ok_or("values")?;
+                let vi = vals
+                    .as_iterable()
+                    .filter(|_| kind(vals) == Kind::List)
+                    .ok_or("match expression `values` must be a list")?;
+                let mut vit = vi.iter();
+                while let Some(v) = vit.next() {
+                    values.push(
+                        string(v)
+                            .ok_or("match expression values must be strings")?
+                            .to_string(),
+                    );
+                }
+            }
+            let have = label(key);
+            let ok = match op {
+                "In" => have.is_some_and(|h| values.contains(&h)),
+                "NotIn" => have.is_none_or(|h| !values.contains(&h)),
+                "Exists" => have.is_some(),
+                "DoesNotExist" => have.is_none(),
+                other => return Err(format!("unknown operator `{other}`")),
+            };
+            if !ok {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// `v[key]` of a map, `None` when missing (or `v` is not a map).
+fn field<'b, 'v>(v: &'b (dyn Val + 'v), key: &str) -> Option<CowVal<'b, 'v>> {
+    if v.get_type().kind() != Kind::Map {
+        return None;
+    }
+    let idx = CelString::from(key.to_string());
+    v.as_indexer()?.get(&idx).ok()
+}
+
+fn string(v: &dyn Val) -> Option<&str> {
+    v.downcast_ref::<CelString>().map(|s| s.inner())
+}
+
+/// Namespaces of the functions in [`env`] (`strings.quote`, `lists.range`, `math.greatest`,
+/// `k8s.selects`): the parser reports them as variables.
+const FUNCTION_NAMESPACES: [&str; 4] = ["k8s", "lists", "math", "strings"];
 
 /// A fresh evaluation context over [`env`].
 pub fn context() -> Context<'static, 'static> {
@@ -69,6 +215,8 @@ pub fn check(expr: &str) -> Result<Vec<String>, SyntaxError> {
         .variables()
         .into_iter()
         .filter(|v| !bound.iter().any(|b| b == v))
+        // `math.greatest(…)`, `k8s.selects(…)`: the namespace of a function, not a name.
+        .filter(|v| !FUNCTION_NAMESPACES.contains(v))
         .map(str::to_string)
         .collect();
     names.sort();
@@ -395,5 +543,71 @@ mod tests {
     fn missing_key_is_an_error_not_false() {
         let c = ctx_with("d", json!({}));
         assert!(eval("d.nope == 1", &c).is_err());
+    }
+}
+
+#[cfg(test)]
+mod selects_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn selects(selector: Value, labels: Value) -> Result<Cel, String> {
+        let mut c = context();
+        c.add_variable_from_value("s", to_cel(&selector));
+        c.add_variable_from_value("l", to_cel(&labels));
+        eval("k8s.selects(s, l)", &c)
+    }
+
+    #[test]
+    fn label_selectors_select_as_the_api_server_does() {
+        let labels = json!({"app": "web", "tier": "front"});
+        let yes = Ok(Cel::Bool(true));
+        let no = Ok(Cel::Bool(false));
+        assert_eq!(
+            selects(json!({"matchLabels": {"app": "web"}}), labels.clone()),
+            yes
+        );
+        assert_eq!(
+            selects(
+                json!({"matchLabels": {"app": "web", "x": "y"}}),
+                labels.clone()
+            ),
+            no
+        );
+        assert_eq!(
+            selects(json!({"matchLabels": {"app": "api"}}), labels.clone()),
+            no
+        );
+        // Empty selects everything; null nothing.
+        assert_eq!(selects(json!({}), labels.clone()), yes);
+        assert_eq!(selects(json!(null), labels.clone()), no);
+        let expr = |op: &str, values: Value| json!({"matchExpressions": [{"key": "tier", "operator": op, "values": values}]});
+        assert_eq!(
+            selects(expr("In", json!(["front", "back"])), labels.clone()),
+            yes
+        );
+        assert_eq!(selects(expr("In", json!(["back"])), labels.clone()), no);
+        assert_eq!(selects(expr("NotIn", json!(["back"])), labels.clone()), yes);
+        assert_eq!(selects(expr("NotIn", json!(["front"])), labels.clone()), no);
+        assert_eq!(selects(expr("Exists", json!(null)), labels.clone()), yes);
+        assert_eq!(selects(expr("DoesNotExist", json!([])), labels.clone()), no);
+        assert_eq!(selects(expr("NotIn", json!(["x"])), json!({})), yes);
+        assert_eq!(selects(expr("In", json!(["front"])), json!(null)), no);
+        // Both parts must hold.
+        let both = json!({"matchLabels": {"app": "web"},
+                          "matchExpressions": [{"key": "tier", "operator": "In", "values": ["back"]}]});
+        assert_eq!(selects(both, labels.clone()), no);
+        // A malformed selector is an error (the rule is pending), never a pass.
+        let bad = selects(expr("Near", json!(["x"])), labels.clone()).unwrap_err();
+        assert!(bad.contains("unknown operator `Near`"), "{bad}");
+        assert!(selects(json!({"matchLabels": "app=web"}), labels).is_err());
+    }
+
+    #[test]
+    fn the_function_is_not_a_free_name() {
+        assert_eq!(
+            check("k8s.selects(p.spec.selector, o._pod_labels)").unwrap(),
+            vec!["o".to_string(), "p".to_string()]
+        );
     }
 }
