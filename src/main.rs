@@ -230,10 +230,14 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     let publish = a.publish.clone();
     let result = shipshape::run(&opts, publish, progress_ref, &cluster);
     drop(progress);
-    let mut result = result?;
-    if let Some(old) = &baseline {
-        result.bundle = diff::with_baseline(result.bundle.clone(), old, fail_on);
-    }
+    let result = result?;
+    let result = match &baseline {
+        Some(old) => shipshape::AuditResult {
+            bundle: diff::with_baseline(result.bundle, old, fail_on),
+            ..result
+        },
+        None => result,
+    };
     // A new audit starts unsigned.
     let mut written = write_outputs(
         &result.bundle,
