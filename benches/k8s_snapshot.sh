@@ -5,7 +5,14 @@
 # cluster snapshot. Reports wall time and peak memory (GNU time). Goal: < 1 s, < 300 MB.
 #
 #   cargo build --release && benches/k8s_snapshot.sh [N]
+#
+# PEER=1 also runs a peer on the same snapshot in the same run: checkov (Kubernetes framework,
+# its CKV_K8S_* checks), installed with pip into a venv under target/bench-peers only here,
+# never as a dependency. CHECKOV names an installed checkov instead; PEER_TIMEOUT (seconds,
+# default 1800) bounds its run. Checkov runs its own ~100 checks, shipshape the pack's 14
+# rules: a ratio of tools doing the same job on the same input, not of identical checks.
 set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
 N="${1:-10000}"
 BIN="${SHIPSHAPE:-$(cd "$(dirname "$0")/.." && pwd)/target/release/shipshape}"
 WORK="${WORK:-$(mktemp -d)}"
@@ -86,3 +93,22 @@ for o in b["outcomes"]:
     print(f'  {o["status"]:8} {o["rule"]}')
 PY
 ls -la "$WORK/out/report.json" | awk '{print "bundle bytes:", $5}'
+
+if [[ -n "${PEER:-}" ]]; then
+  CHECKOV="${CHECKOV:-}"
+  if [[ -z "$CHECKOV" ]]; then
+    venv="$here/target/bench-peers/checkov-venv"
+    [[ -x "$venv/bin/checkov" ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q checkov; }
+    CHECKOV="$venv/bin/checkov"
+  fi
+  echo "peer: checkov -f evidence/cluster-snapshot.json --framework kubernetes --quiet --compact -o json  ($("$CHECKOV" --version))"
+  /usr/bin/time -v timeout "${PEER_TIMEOUT:-1800}" "$CHECKOV" -f evidence/cluster-snapshot.json \
+    --framework kubernetes --quiet --compact -o json > "$WORK/checkov.json" 2> "$WORK/checkov-time.txt" || true
+  grep -E "Elapsed \(wall clock\)|Maximum resident set size|Exit status" "$WORK/checkov-time.txt"
+  python3 - "$WORK/checkov.json" <<'PY' || echo "checkov: no result (timed out or failed)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d = d[0] if isinstance(d, list) else d
+print("checkov summary:", d.get("summary"))
+PY
+fi

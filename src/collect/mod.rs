@@ -72,6 +72,18 @@ pub enum Request {
 }
 
 impl Request {
+    /// A rough rank of how long collecting takes, for scheduling: commands, then kustomize
+    /// renders and network sources, then tree-wide reads, then single files.
+    pub fn expected_cost(&self) -> u8 {
+        match self {
+            Request::Run(_) => 4,
+            Request::Manifests(_) => 3,
+            Request::Cluster(_) | Request::Http(_) => 2,
+            Request::Links(_) | Request::Scan(_) | Request::Capture(_) | Request::Git(_) => 1,
+            _ => 0,
+        }
+    }
+
     /// A stable identity for de-duplication and for the bundle.
     pub fn key(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -438,7 +450,12 @@ pub fn collect_all(
     ctx: &Ctx<'_>,
     plan: &BTreeMap<String, Request>,
 ) -> (BTreeMap<String, Item>, BTreeMap<String, u64>) {
-    let queue: Mutex<Vec<(&String, &Request)>> = Mutex::new(plan.iter().rev().collect());
+    // Slowest first (longest-processing-time scheduling): commands and external renders start
+    // at once and overlap the many quick file reads, instead of starting after them.
+    let mut order: Vec<(&String, &Request)> = plan.iter().collect();
+    order.sort_by_key(|(key, request)| (std::cmp::Reverse(request.expected_cost()), *key));
+    order.reverse();
+    let queue: Mutex<Vec<(&String, &Request)>> = Mutex::new(order);
     let results: Mutex<BTreeMap<String, Item>> = Mutex::new(BTreeMap::new());
     let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     // The listing is shared; walk it before the workers start so they do not race to build it.
