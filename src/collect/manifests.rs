@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::k8s::{self, FieldSelector, Located, Query, Selector};
-use super::{CollectError, Collected, Ctx};
+use super::{CollectError, Collected, Ctx, Request};
 use crate::policy::model::EvidenceRaw;
 
 /// How long `kubectl kustomize` may take for one folder.
@@ -105,18 +105,75 @@ impl Spec {
     }
 }
 
-pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
-    let entries: Vec<String> = if spec.paths.is_empty() {
-        ctx.cluster().manifests.clone()
+/// A manifest file's objects, parsed once per run (shared with the snapshot source).
+fn parse_once(ctx: &Ctx<'_>, rel: &str) -> super::cluster::ParsedFile {
+    ctx.cluster().parsed(&ctx.root.join(rel), rel, || {
+        std::sync::Arc::new(match ctx.read_text(rel) {
+            Ok(t) => k8s::parse_stream(&t.text, rel),
+            Err(e) => (
+                Vec::new(),
+                vec![k8s::ParseProblem {
+                    path: rel.to_string(),
+                    line: 0,
+                    message: e.reason,
+                }],
+            ),
+        })
+    })
+}
+
+/// The entries a request reads: its own paths, or the policy's `[cluster] manifests`, with
+/// `{env}` replaced.
+fn entries(ctx: &Ctx<'_>, spec: &Spec) -> Vec<String> {
+    let env = &ctx.cluster().env;
+    let raw = if spec.paths.is_empty() {
+        &ctx.cluster().manifests
     } else {
-        spec.paths.clone()
+        &spec.paths
     };
+    raw.iter()
+        .map(|e| {
+            e.replace("{env}", env)
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+/// Start the slow part of every `manifests` request of the plan — kustomize renders and
+/// parses of named files — before the requests themselves are collected. Run on a thread of
+/// its own at the start of collection, it lets kubectl work while the worker threads collect
+/// everything else, instead of a worker (or two, waiting for the same render) sitting idle.
+pub fn prefetch<'a>(ctx: &Ctx<'_>, plan: impl Iterator<Item = &'a Request>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for request in plan {
+        let Request::Manifests(spec) = request else {
+            continue;
+        };
+        for entry in entries(ctx, spec) {
+            if super::fs::is_glob(&entry) || !seen.insert(entry.clone()) {
+                continue;
+            }
+            let Ok(path) = ctx.resolve(&entry) else {
+                continue;
+            };
+            if path.is_dir() && KUSTOMIZATION_FILES.iter().any(|k| path.join(k).is_file()) {
+                let _ = kustomize_once(ctx, &path, &entry);
+            } else if path.is_file() {
+                let _ = parse_once(ctx, &entry);
+            }
+        }
+    }
+}
+
+pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let entries = entries(ctx, spec);
     if entries.is_empty() {
         return Err(CollectError::new(
             "`manifests = []` reads the policy's [cluster] manifests, and none are set",
         ));
     }
-    let env = ctx.cluster().env.clone();
     let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;
     let mut objects: Vec<Located> = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
@@ -126,19 +183,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let q = spec.query();
     // Several rules read the same files for different kinds: parse each file once per run.
     let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
-        let parsed = ctx.cluster().parsed(&ctx.root.join(rel), rel, || {
-            std::sync::Arc::new(match ctx.read_text(rel) {
-                Ok(t) => k8s::parse_stream(&t.text, rel),
-                Err(e) => (
-                    Vec::new(),
-                    vec![k8s::ParseProblem {
-                        path: rel.to_string(),
-                        line: 0,
-                        message: e.reason,
-                    }],
-                ),
-            })
-        });
+        let parsed = parse_once(ctx, rel);
         objects.extend(parsed.0.iter().filter(|o| q.matches(&o.value)).cloned());
         errors.extend(
             parsed
@@ -148,11 +193,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         );
     };
     for entry in &entries {
-        let entry = entry.replace("{env}", &env);
-        let entry = entry
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_string();
+        let entry = entry.clone();
         let is_glob = super::fs::is_glob(&entry);
         let path = ctx.resolve(&entry)?;
         if !is_glob && path.is_dir() {
@@ -370,6 +411,7 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
     std::fs::write(wrap.0.join("kustomization.yaml"), kz)
         .map_err(|e| CollectError::new(format!("cannot write the kustomize wrapper: {e}")))?;
     let limit = ctx.options.max_file_bytes.saturating_mul(8);
+    let started = std::time::Instant::now();
     let (status, stdout, stderr) = run_bounded(
         Command::new(kubectl).arg("kustomize").arg(&wrap.0),
         KUSTOMIZE_TIMEOUT,
@@ -387,6 +429,11 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
             msg.replace(&wrap.0.display().to_string(), "<wrapper>")
         )));
     }
+    tracing::debug!(
+        folder = entry,
+        ms = started.elapsed().as_millis() as u64,
+        "kubectl kustomize"
+    );
     let (objs, problems) = k8s::parse_stream(&stdout, entry);
     if let Some(p) = problems.first() {
         return Err(CollectError::new(format!(
@@ -427,6 +474,11 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
             line,
         });
     }
+    tracing::debug!(
+        folder = entry,
+        ms = started.elapsed().as_millis() as u64,
+        "kustomize objects located in their sources"
+    );
     Ok(out)
 }
 
@@ -540,16 +592,11 @@ fn wait_bounded(
         b
     });
     let started = Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(s) => break s,
-            None if started.elapsed() > limit => {
-                super::run::kill_group(child.id());
-                let _ = child.wait();
-                return Err(format!("timed out after {}s", limit.as_secs()));
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
+    let Some(status) = super::run::wait_until(child, started + limit).map_err(|e| e.to_string())?
+    else {
+        super::run::kill_group(child.id());
+        let _ = child.wait();
+        return Err(format!("timed out after {}s", limit.as_secs()));
     };
     let stdout = out_t.join().unwrap_or_default();
     let stderr = err_t.join().unwrap_or_default();

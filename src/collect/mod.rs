@@ -72,15 +72,17 @@ pub enum Request {
 }
 
 impl Request {
-    /// A rough rank of how long collecting takes, for scheduling: commands, then kustomize
-    /// renders and network sources, then tree-wide reads, then single files.
+    /// A rough rank of how long collecting takes, for scheduling: commands, then network
+    /// sources, then tree-wide reads, then single files. `manifests` comes last: its slow part
+    /// (kustomize renders, parsing big files) is started by [`manifests::prefetch`] beside the
+    /// workers, and a worker taking it early would only wait for that.
     pub fn expected_cost(&self) -> u8 {
         match self {
             Request::Run(_) => 4,
-            Request::Manifests(_) => 3,
-            Request::Cluster(_) | Request::Http(_) => 2,
-            Request::Links(_) | Request::Scan(_) | Request::Capture(_) | Request::Git(_) => 1,
-            _ => 0,
+            Request::Cluster(_) | Request::Http(_) => 3,
+            Request::Links(_) | Request::Scan(_) | Request::Capture(_) | Request::Git(_) => 2,
+            Request::Manifests(_) => 0,
+            _ => 1,
         }
     }
 
@@ -460,13 +462,17 @@ pub fn collect_all(
     let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     // The listing is shared; walk it before the workers start so they do not race to build it.
     let _ = ctx.listing();
+    crate::memtrace("tree walked");
     // Likewise the last changes in git: every rule's paths are resolved by one history walk.
     git::prepare(ctx, plan);
+    crate::memtrace("git history walked");
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
     if let Some(p) = ctx.progress {
         p.planned(plan.len());
     }
     std::thread::scope(|scope| {
+        // Kustomize renders and manifest parses start at once, beside the workers.
+        scope.spawn(|| manifests::prefetch(ctx, plan.values()));
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {

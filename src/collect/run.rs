@@ -212,6 +212,27 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     Ok(stamp(value, false, produced_at))
 }
 
+/// Wait for `child` until `deadline`: `Ok(None)` when it is still running then. Polls with a
+/// backoff from 1 ms to 20 ms, so a quick command (kubectl, `true`) is seen to end within a
+/// millisecond or two and a long one costs fifty wake-ups a second.
+pub(crate) fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(Some(s));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -297,22 +318,11 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let (status, stdout, stderr) = std::thread::scope(|scope| {
         let out = stdout_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
         let err = stderr_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break Ok(Some(s)),
-                Ok(None) if started.elapsed() >= timeout => {
-                    kill_group(pid);
-                    let _ = child.wait();
-                    break Ok(None);
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => {
-                    kill_group(pid);
-                    let _ = child.wait();
-                    break Err(e);
-                }
-            }
-        };
+        let status = wait_until(&mut child, started + timeout);
+        if !matches!(status, Ok(Some(_))) {
+            kill_group(pid);
+            let _ = child.wait();
+        }
         // Children that outlive the shell keep the pipes open; the group goes with the shell.
         kill_group(pid);
         unregister(pid);
