@@ -18,12 +18,6 @@ use shipshape::report::diff::{self, FailOn};
 use shipshape::report::render::{Format, Renderer};
 use shipshape::trust::signoff::{self, SignoffEntry};
 
-/// mimalloc instead of glibc malloc: audits build and free many small JSON trees on several
-/// threads at once, where glibc's per-thread arenas fragment (docs/performance.md has the
-/// figures: the link check 236 → 174 ms, the 10,000-object snapshot 0.72 → 0.65 s).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("shipshape: internal error: {info}");
