@@ -460,19 +460,21 @@ pub fn collect_all(
     let queue: Mutex<Vec<(&String, &Request)>> = Mutex::new(order);
     let results: Mutex<BTreeMap<String, Item>> = Mutex::new(BTreeMap::new());
     let timings: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-    // The listing is shared; walk it before the workers start so they do not race to build it.
-    let _ = ctx.listing();
-    crate::memtrace("tree walked");
-    // Likewise the last changes in git: every rule's paths are resolved by one history walk.
-    git::prepare(ctx, plan);
-    crate::memtrace("git history walked");
     let workers = ctx.options.jobs.max(1).min(plan.len().max(1));
     if let Some(p) = ctx.progress {
         p.planned(plan.len());
     }
     std::thread::scope(|scope| {
-        // Kustomize renders and manifest parses start at once, beside the workers.
+        // Kustomize renders and manifest parses start first, beside everything else.
         scope.spawn(|| manifests::prefetch(ctx, plan.values()));
+        // The listing is shared; walk it before the workers start so they do not race to
+        // build it.
+        let _ = ctx.listing();
+        crate::memtrace("tree walked");
+        // Likewise the last changes in git: every rule's paths are resolved by one history
+        // walk.
+        git::prepare(ctx, plan);
+        crate::memtrace("git history walked");
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
