@@ -82,7 +82,7 @@ environments = ["prod", "test"]
 manifests = ["k8s/**/*.yaml"]
 "#;
 
-fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
+fn audit(root: &Path, cli: &CliOptions) -> shipshape::AuditResult {
     let r = shipshape::audit_with(
         &shipshape::AuditOptions {
             path: root.to_path_buf(),
@@ -100,7 +100,19 @@ fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
     .unwrap();
     // The digest streamed into the hash is the one over the whole bundle as a single value.
     assert_eq!(r.bundle.sha256, r.bundle.digest_via_value());
-    r.bundle.outcomes
+    r
+}
+
+fn run(root: &Path, cli: &CliOptions) -> Vec<Outcome> {
+    audit(root, cli).bundle.outcomes
+}
+
+/// The controller rules pass on [`SNAPSHOT`].
+fn assert_controller_rules_pass(outcomes: &[Outcome]) {
+    for id in ["k8s-leader-lease-fresh", "k8s-controller-available"] {
+        let o = outcome(outcomes, id);
+        assert_eq!(o.status, Status::Pass, "{id}: {}", o.sentence);
+    }
 }
 
 fn outcome<'a>(outcomes: &'a [Outcome], id: &str) -> &'a Outcome {
@@ -316,26 +328,8 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
         snapshots: vec![root.join("evidence/cluster-snapshot.yaml")],
         ..CliOptions::default()
     };
-    let r = shipshape::audit_with(
-        &shipshape::AuditOptions {
-            path: root.to_path_buf(),
-            policy: None,
-            env: Some("prod".into()),
-            now: now(),
-            jobs: 2,
-            skip_commands: true,
-            max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
-            waivers: None,
-            cache_dir: None,
-        },
-        &cli,
-    )
-    .unwrap();
-    let outcomes = &r.bundle.outcomes;
-    for id in ["k8s-leader-lease-fresh", "k8s-controller-available"] {
-        let o = outcome(outcomes, id);
-        assert_eq!(o.status, Status::Pass, "{id}: {}", o.sentence);
-    }
+    let r = audit(root, &cli);
+    assert_controller_rules_pass(&r.bundle.outcomes);
     let c = r.bundle.report.provenance.cluster.clone().unwrap();
     assert_eq!(c.kind, "snapshot");
     assert_eq!(c.chosen_by, "--cluster-snapshot");
@@ -535,26 +529,8 @@ fn a_file_read_as_manifests_and_as_the_snapshot_serves_both() {
         snapshots: vec![root.join("k8s/snapshot.yaml")],
         ..CliOptions::default()
     };
-    let r = shipshape::audit_with(
-        &shipshape::AuditOptions {
-            path: root.to_path_buf(),
-            policy: None,
-            env: Some("prod".into()),
-            now: now(),
-            jobs: 2,
-            skip_commands: true,
-            max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
-            waivers: None,
-            cache_dir: None,
-        },
-        &cli,
-    )
-    .unwrap();
-    let outcomes = &r.bundle.outcomes;
-    for id in ["k8s-leader-lease-fresh", "k8s-controller-available"] {
-        let o = outcome(outcomes, id);
-        assert_eq!(o.status, Status::Pass, "{id}: {}", o.sentence);
-    }
+    let r = audit(root, &cli);
+    assert_controller_rules_pass(&r.bundle.outcomes);
     let evidence = serde_json::to_value(&r.bundle.evidence).unwrap();
     let names = |source: &str, kind: &str| -> Vec<String> {
         let mut v: Vec<String> = evidence
