@@ -239,3 +239,24 @@ fn serde_json_float_roundtrip_is_a_direct_dependency_feature() {
         assert_eq!(back.to_bits(), x.to_bits(), "{text}");
     }
 }
+
+/// Found by the `scan_lines` fuzz target: the scan searched whole texts in CRLF mode, where `.`
+/// does not match `\r`, so `x.` missed the line `x\ry`. Lines are what `str::lines` yields, a
+/// lone `\r` included, and `$` still meets a `\r\n` line end.
+#[test]
+fn scan_matches_lines_holding_carriage_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.txt"), "one\r\nx\ry\nfoo\r\nlast x\r").unwrap();
+    let lines = |pattern: &str| -> Vec<u64> {
+        let v = collect_one(dir.path(), json!({"scan": pattern})).unwrap();
+        v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["line"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(lines("x."), [2, 4]);
+    assert_eq!(lines("foo$"), [3]);
+    assert_eq!(lines("^one$"), [1]);
+}

@@ -124,19 +124,21 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
 /// A regex applied line by line, as grep does — found by one search over the whole text.
 ///
 /// Searching each line separately costs a regex call per line; most files have no match at
-/// all. So the whole text is searched once (multi-line, CRLF-aware, so `^` and `$` meet line
-/// ends) and every line holding a candidate is confirmed with the line regex. The result is
-/// exactly the line-by-line result: a line that matches alone always holds the leftmost
-/// whole-text match searched from its start, and a candidate spanning lines is confirmed or
-/// dropped on its first line. Patterns whose meaning differs between a line and a whole text
-/// (`\A`, `\z`, multi-line switched off) are searched line by line.
-pub(crate) struct LineMatcher {
+/// all. So the whole text is searched once (multi-line, so `^` and `$` meet line ends) and
+/// every line holding a candidate is confirmed with the line regex. The result is exactly the
+/// line-by-line result: a line that matches alone always holds the leftmost whole-text match
+/// searched from its start, and a candidate spanning lines is confirmed or dropped on its first
+/// line. Patterns whose meaning differs between a line and a whole text (`\A`, `\z`,
+/// multi-line switched off) are searched line by line, and so are texts holding a `\r`: a
+/// `\r\n` line end is not part of the line, but no regex mode treats it so without also
+/// changing what `.` matches (the `scan_lines` fuzz target found that one).
+pub struct LineMatcher {
     line: Regex,
     whole: Option<Regex>,
 }
 
 impl LineMatcher {
-    pub(crate) fn new(pattern: &str, case_insensitive: bool) -> Result<LineMatcher, regex::Error> {
+    pub fn new(pattern: &str, case_insensitive: bool) -> Result<LineMatcher, regex::Error> {
         let line = RegexBuilder::new(pattern)
             .case_insensitive(case_insensitive)
             .build()?;
@@ -149,22 +151,22 @@ impl LineMatcher {
             RegexBuilder::new(pattern)
                 .case_insensitive(case_insensitive)
                 .multi_line(true)
-                .crlf(true)
                 .build()
                 .ok()
         };
         Ok(LineMatcher { line, whole })
     }
 
-    pub(crate) fn line_regex(&self) -> &Regex {
+    pub fn line_regex(&self) -> &Regex {
         &self.line
     }
 
     /// The lines of `text` (as `str::lines` splits them) that the regex matches, numbered
     /// from 1.
-    pub(crate) fn matching_lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
+    pub fn matching_lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
         let mut out = Vec::new();
-        let Some(whole) = &self.whole else {
+        let whole = self.whole.as_ref().filter(|_| !text.contains('\r'));
+        let Some(whole) = whole else {
             for (i, line) in text.lines().enumerate() {
                 if self.line.is_match(line) {
                     out.push((i + 1, line));
@@ -195,11 +197,8 @@ impl LineMatcher {
                 .filter(|&&b| b == b'\n')
                 .count();
             counted_to = start;
-            let mut line = &text[start..end];
-            if end < text.len() {
-                // As `str::lines`: `\r\n` ends a line; a lone `\r` at the very end stays.
-                line = line.strip_suffix('\r').unwrap_or(line);
-            }
+            // No `\r` on this path: the line is exactly what `str::lines` yields.
+            let line = &text[start..end];
             if self.line.is_match(line) {
                 out.push((line_no, line));
             }
@@ -287,6 +286,7 @@ mod tests {
             r"\n",
             r"(?i)todo",
             r"[[:space:]]foo",
+            "x.",
         ];
         let texts = [
             "",
@@ -301,6 +301,8 @@ mod tests {
             "a\r\nb\rfoo\r",
             "é TODO ü\nTodo\n",
             "aaa\nxb\naxxb\nazzb",
+            // Found by the `scan_lines` fuzz target: in CRLF mode `.` does not match `\r`.
+            "\n\nx\r\u{fffd}\n",
         ];
         for p in patterns {
             for ci in [false, true] {
