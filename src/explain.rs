@@ -31,7 +31,7 @@ const MANIFESTS_NAMES: [Name; 9] = [
     n(
         "objects",
         "list",
-        "the objects, with _ref, _path, _line, _namespace",
+        "the objects, with _ref, _path, _line, _namespace; workloads also answer _pod, _containers, _pod_labels (derived when read); relate selectors with k8s.selects(selector, labels)",
     ),
     n("count", "int", "number of objects"),
     n(
