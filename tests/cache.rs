@@ -29,7 +29,16 @@ expect = ['w.exit_code == 0']
 "#;
 
 fn audit(dir: &Path, out: &Path, extra: &[&str]) -> Value {
-    let res = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+    audit_with_path(dir, out, extra, None)
+}
+
+/// [`audit`] with `PATH` set to `path` when given.
+fn audit_with_path(dir: &Path, out: &Path, extra: &[&str], path: Option<&str>) -> Value {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("shipshape");
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    let res = cmd
         .arg("audit")
         .arg(dir)
         .args(["--now", NOW, "--format", "json,md", "-q", "--out"])
@@ -188,23 +197,7 @@ expect = ['m.objects.all(d, d.spec.replicas >= 2)']
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let run = |extra: &[&str]| -> Value {
-        let res = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
-            .env("PATH", &path)
-            .arg("audit")
-            .arg(&root)
-            .args(["--now", NOW, "--format", "json", "-q", "--out"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            matches!(res.status.code(), Some(0 | 1)),
-            "{}",
-            String::from_utf8_lossy(&res.stderr)
-        );
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
-    };
+    let run = |extra: &[&str]| audit_with_path(&root, &out, extra, Some(&path));
     let started = || {
         std::fs::read_to_string(&calls)
             .unwrap_or_default()

@@ -278,6 +278,16 @@ pub fn read_plain_text(path: &Path, rel: &str, max_bytes: u64) -> Result<Text, C
     read_text_with(path, rel, max_bytes, true)
 }
 
+/// Open a file the walk met as a plain file: a symlink put in its place since is refused
+/// (`O_NOFOLLOW`), and a FIFO does not block the open (`O_NONBLOCK`).
+pub fn open_plain(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
 fn read_text_with(
     path: &Path,
     rel: &str,
@@ -286,19 +296,16 @@ fn read_text_with(
 ) -> Result<Text, CollectError> {
     let cannot =
         |e: std::io::Error| CollectError::new(format!("cannot read `{rel}`: {}", io_reason(&e)));
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    if no_follow {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    let mut file = if no_follow {
+        open_plain(path).map_err(cannot)?
     } else {
         // Opening a FIFO would block; look before opening.
         let meta = std::fs::metadata(path).map_err(cannot)?;
         if !meta.is_file() {
             return Err(CollectError::new(format!("`{rel}` is not a regular file")));
         }
-    }
-    let mut file = options.open(path).map_err(cannot)?;
+        std::fs::File::open(path).map_err(cannot)?
+    };
     let too_big = |len: u64| {
         CollectError::new(format!(
             "`{rel}` is {len} bytes, over the {max_bytes}-byte limit; not parsed"

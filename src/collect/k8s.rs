@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 /// hostile file should fail fast with a clear reason instead of exhausting the stack.
 pub const MAX_DEPTH: usize = 64;
 
-/// One object read from a file, with the place it came from.
-#[derive(Debug, Clone)]
+/// One object read from a file, with the place it came from (serialised as is in the run
+/// cache of kustomize renders).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Located {
     pub value: Value,
     /// `/`-separated path relative to the audited folder (or as given on the command line).

@@ -336,10 +336,10 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
     let file = cache.join(format!("kustomize-{key}.json"));
     if let Some(objects) = std::fs::read(&file)
         .ok()
-        .and_then(|b| serde_json::from_slice::<Vec<CachedObject>>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<Vec<Located>>(&b).ok())
     {
         tracing::debug!(folder = entry, "kustomize render from cache");
-        return Ok(objects.into_iter().map(Located::from).collect());
+        return Ok(objects);
     }
     // Secrets' data and anything the redactor knows never reach the disk; rules see these
     // objects scrubbed and redacted anyway, so a cached render evaluates as a fresh one.
@@ -348,42 +348,10 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
         k8s::scrub(&mut o.value);
         ctx.redactor.value(&mut o.value);
     }
-    let stored: Vec<CachedObject> = objects.iter().map(CachedObject::from).collect();
-    if let Ok(bytes) = serde_json::to_vec(&stored)
-        && std::fs::create_dir_all(cache).is_ok()
-    {
-        let _ = std::fs::write(cache.join(".gitignore"), "*\n");
-        let _ = crate::write_atomic(&file, &bytes);
+    if let Ok(bytes) = serde_json::to_vec(&objects) {
+        super::run::store_in_cache(cache, &file, &bytes);
     }
     Ok(objects)
-}
-
-/// A rendered object as the cache stores it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedObject {
-    value: Value,
-    path: Option<String>,
-    line: Option<usize>,
-}
-
-impl From<&Located> for CachedObject {
-    fn from(l: &Located) -> Self {
-        CachedObject {
-            value: l.value.clone(),
-            path: l.path.clone(),
-            line: l.line,
-        }
-    }
-}
-
-impl From<CachedObject> for Located {
-    fn from(c: CachedObject) -> Self {
-        Located {
-            value: c.value,
-            path: c.path,
-            line: c.line,
-        }
-    }
 }
 
 /// Render a kustomize folder with the real kubectl. The folder is wrapped in a temporary

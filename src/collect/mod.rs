@@ -318,9 +318,16 @@ impl<'p> Ctx<'p> {
     /// The sha256 of a file's bytes, read within the boundary; `None` when it cannot be read.
     pub fn file_sha256(&self, rel: &str) -> Option<[u8; 32]> {
         use sha2::{Digest, Sha256};
-        let path = self.resolve(rel).ok()?;
-        let bytes = std::fs::read(path).ok()?;
-        Some(Sha256::digest(&bytes).into())
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let read = if self.files.get().is_some_and(|l| l.is_plain_file(rel)) {
+            // As in `read_text`: a file the walk met as a plain file needs no resolving.
+            fs::open_plain(&self.root.join(rel)).and_then(|mut f| f.read_to_end(&mut bytes))
+        } else {
+            let path = self.resolve(rel).ok()?;
+            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes))
+        };
+        read.ok().map(|_| Sha256::digest(&bytes).into())
     }
 
     /// The run's cache of git history lookups.

@@ -205,10 +205,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     // Only results are cached; a timeout or a missing command is tried again next time.
     let stored =
         json!({"command": spec.command, "produced_at": rfc3339(produced_at), "value": value});
-    if std::fs::create_dir_all(dir).is_ok() {
-        let _ = std::fs::write(dir.join(".gitignore"), "*\n");
-        let _ = crate::write_atomic(&file, stored.to_string().as_bytes());
-    }
+    store_in_cache(dir, &file, stored.to_string().as_bytes());
     Ok(stamp(value, false, produced_at))
 }
 
@@ -230,6 +227,15 @@ pub(crate) fn wait_until(
         }
         std::thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Write an entry of the run cache; the cache folder keeps itself out of git. A cache that
+/// cannot be written only costs the next run its reuse.
+pub(crate) fn store_in_cache(dir: &std::path::Path, file: &std::path::Path, bytes: &[u8]) {
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = std::fs::write(dir.join(".gitignore"), "*\n");
+        let _ = crate::write_atomic(file, bytes);
     }
 }
 
