@@ -277,7 +277,10 @@ pub fn run(
         "collecting evidence"
     );
     memtrace("before collect");
-    let (evidence, timings) = collect::collect_all(&ctx, &plan);
+    let (mut evidence, timings) = collect::collect_all(&ctx, &plan);
+    // Evidence completeness: each request learns which files in its scope were not read.
+    let file_findings = ctx.findings();
+    collect::attach_unread(&mut evidence, &file_findings);
     // Parsed manifest files and kustomize renders were for collecting; the evidence holds
     // what rules need.
     ctx.release_caches();
@@ -314,7 +317,7 @@ pub fn run(
         document_keys,
     });
     report.warnings.extend(loose);
-    report::add_file_findings(&mut report, ctx.findings());
+    report::add_file_findings(&mut report, file_findings);
     report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
     report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
     let run = RunInfo {

@@ -306,13 +306,18 @@ fn unreadable_or_non_utf8_evidence_never_panics() {
         b"Status: APPROVED\n\xff\xfe bad bytes\n",
     )
     .unwrap();
-    let (code, bundle, _) = audit(repo.path(), &[]);
-    assert_eq!(code, 0);
+    let (code, bundle, md) = audit(repo.path(), &[]);
+    // Not read as written, so the rule reading it is pending and the gate cannot approve.
+    assert_eq!(code, 1, "{md}");
     let ev = bundle["evidence"].as_object().unwrap();
     assert!(
         ev.values()
             .any(|i| i["value"]["lossy"] == Value::Bool(true)),
         "the non-UTF-8 artifact is marked lossy"
+    );
+    assert!(
+        md.contains("`docs/ops/capacity.md` (not valid UTF-8"),
+        "the pending sentence names the file: {md}"
     );
 }
 

@@ -251,9 +251,10 @@ pub fn resolve_within(root: &Path, boundary: &Path, rel: &str) -> Result<PathBuf
     let lexical = lexical_within(root, boundary, rel).map_err(CollectError::new)?;
     match std::fs::canonicalize(&lexical) {
         Ok(real) if real.starts_with(boundary) => Ok(real),
-        Ok(_) => Err(CollectError::new(format!(
-            "`{rel}` is a symlink that points outside the repository; not read"
-        ))),
+        Ok(_) => Err(CollectError::of_kind(
+            super::ErrorKind::Outside,
+            format!("`{rel}` is a symlink that points outside the repository; not read"),
+        )),
         // Absent files are data for the caller; keep the lexical path.
         Err(_) => Ok(lexical),
     }
@@ -307,9 +308,10 @@ fn read_text_with(
         std::fs::File::open(path).map_err(cannot)?
     };
     let too_big = |len: u64| {
-        CollectError::new(format!(
-            "`{rel}` is {len} bytes, over the {max_bytes}-byte limit; not parsed"
-        ))
+        CollectError::of_kind(
+            super::ErrorKind::TooLarge,
+            format!("`{rel}` is {len} bytes, over the {max_bytes}-byte limit; not parsed"),
+        )
     };
     let mut bytes = if no_follow {
         // The walk saw a regular file; its size is learnt by reading (no `fstat` per file).
@@ -332,6 +334,14 @@ fn read_text_with(
         let len = file.metadata().map_or(bytes.len() as u64, |m| m.len());
         return Err(too_big(len));
     }
+    // A NUL byte means binary content: text after it could hide anything from a reader of
+    // "text", so the file is not read at all (the rule reading it becomes pending).
+    if let Some(at) = memchr_nul(&bytes) {
+        return Err(CollectError::of_kind(
+            super::ErrorKind::Binary,
+            format!("`{rel}` holds a NUL byte at offset {at} (binary); not read"),
+        ));
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Text { text, lossy: false }),
         Err(e) => Ok(Text {
@@ -340,6 +350,16 @@ fn read_text_with(
         }),
     }
 }
+
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(0, bytes)
+}
+
+/// The finding for a file with a NUL byte.
+pub const BINARY: &str = "binary (holds a NUL byte); not read";
+
+/// The finding for a file that is not valid UTF-8.
+pub const NOT_UTF8: &str = "not valid UTF-8; read with replacement characters (U+FFFD)";
 
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

@@ -41,12 +41,36 @@ use crate::policy::model::EvidenceRaw;
 #[error("{reason}")]
 pub struct CollectError {
     pub reason: String,
+    /// What kind of failure it was, so callers never classify by the sentence.
+    #[serde(skip)]
+    pub kind: ErrorKind,
+}
+
+/// The kinds of collection failure callers treat differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    #[default]
+    Other,
+    /// Larger than `--max-file-bytes`.
+    TooLarge,
+    /// Holds a NUL byte: a binary file, not text.
+    Binary,
+    /// A symlink that leaves the boundary.
+    Outside,
 }
 
 impl CollectError {
     pub fn new(reason: impl Into<String>) -> Self {
         Self {
             reason: reason.into(),
+            kind: ErrorKind::Other,
+        }
+    }
+
+    pub fn of_kind(kind: ErrorKind, reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            kind,
         }
     }
 }
@@ -123,6 +147,37 @@ impl Request {
         }
     }
 
+    /// The part of the tree this request reads, to hold it to what it could not read. `None`
+    /// for sources that read no files (commands, the cluster, HTTP).
+    pub fn scope(&self) -> Option<Scope> {
+        let (include, exclude): (Vec<String>, &[String]) = match self {
+            Request::Artifact(s) => (vec![s.glob.clone()], &[]),
+            Request::Files(s) => (s.entries.iter().flatten().cloned().collect(), &[]),
+            Request::Scan(s) => (s.include.clone(), &s.exclude),
+            Request::Capture(s) => (s.include.clone(), &s.exclude),
+            Request::Links(s) => (s.include.clone(), &s.exclude),
+            Request::Data(s) => (vec![s.path.clone()], &[]),
+            Request::Git(s) => (s.path.iter().cloned().collect(), &[]),
+            // A manifests path is a file, a glob or a folder (every file under it).
+            Request::Manifests(s) => (
+                s.paths
+                    .iter()
+                    .flat_map(|p| {
+                        let p = p.trim_end_matches('/');
+                        if fs::is_glob(p) {
+                            vec![p.to_string()]
+                        } else {
+                            vec![p.to_string(), format!("{p}/**")]
+                        }
+                    })
+                    .collect(),
+                &[],
+            ),
+            Request::Run(_) | Request::Cluster(_) | Request::Http(_) => return None,
+        };
+        Scope::new(&include, exclude)
+    }
+
     /// Build a request from what the policy wrote. Exactly one source key must be present.
     pub fn from_raw(raw: &EvidenceRaw) -> Result<Request, String> {
         let mut sources = Vec::new();
@@ -167,6 +222,87 @@ impl Request {
                 many.join(", ")
             )),
         }
+    }
+}
+
+/// The files a request reads, as globs: a file finding (too large, binary, a symlink out)
+/// inside it is evidence the request did not read.
+pub struct Scope {
+    include: globset::GlobSet,
+    exclude: globset::GlobSet,
+    /// The literal folder prefix of each include pattern: a folder that could not be walked is
+    /// in scope when it may hold a file the pattern names.
+    prefixes: Vec<String>,
+}
+
+impl Scope {
+    pub fn new(include: &[String], exclude: &[String]) -> Option<Scope> {
+        let norm = |p: &String| p.trim_start_matches("./").to_string();
+        let include: Vec<String> = include.iter().map(norm).collect();
+        let prefixes = include
+            .iter()
+            .map(|p| {
+                let lit = p.split(['*', '?', '[', '{']).next().unwrap_or("");
+                match lit.rfind('/') {
+                    Some(i) if fs::is_glob(p) => lit[..=i].to_string(),
+                    None if fs::is_glob(p) => String::new(),
+                    _ => lit.to_string(),
+                }
+            })
+            .collect();
+        Some(Scope {
+            include: fs::globset(&include, true).ok()?,
+            exclude: fs::globset(exclude, true).ok()?,
+            prefixes,
+        })
+    }
+
+    /// Whether `rel` (a file, or a folder that was not walked) is in this scope.
+    pub fn holds(&self, rel: &str) -> bool {
+        if self.exclude.is_match(rel) {
+            return false;
+        }
+        if self.include.is_match(rel) {
+            return true;
+        }
+        // A folder: in scope when a pattern's literal part reaches into it or through it.
+        let dir = format!("{}/", rel.trim_end_matches('/'));
+        self.prefixes
+            .iter()
+            .any(|p| p.is_empty() || dir.starts_with(p.as_str()) || p.starts_with(&dir))
+            && !self.include.is_match(rel)
+            && rel_is_folder_like(rel)
+    }
+}
+
+/// A finding's path names a folder when it has no extension-like last part; folder findings
+/// come only from the walk ("not walked"), which is why a looser test is enough here.
+fn rel_is_folder_like(rel: &str) -> bool {
+    let last = rel.rsplit('/').next().unwrap_or(rel);
+    !last.contains('.')
+}
+
+/// Attach to each collected item the files in its scope that were not read (`unread`): the
+/// rule reading it can then not pass.
+pub fn attach_unread(items: &mut BTreeMap<String, Item>, findings: &[fs::WalkFinding]) {
+    for item in items.values_mut() {
+        let Some(scope) = item.request.scope() else {
+            continue;
+        };
+        let ItemResult::Value(Value::Object(m)) = &mut item.result else {
+            continue;
+        };
+        let mut unread: Vec<Value> = match m.remove("unread") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        for f in findings.iter().filter(|f| scope.holds(&f.path)) {
+            let v = serde_json::json!({"path": f.path, "reason": f.reason});
+            if !unread.contains(&v) {
+                unread.push(v);
+            }
+        }
+        m.insert("unread".into(), Value::Array(unread));
     }
 }
 
@@ -349,7 +485,7 @@ impl<'p> Ctx<'p> {
             fs::read_plain_text(&self.root.join(rel), rel, self.options.max_file_bytes)
         } else {
             let path = self.resolve(rel).inspect_err(|e| {
-                if e.reason.contains("points outside") {
+                if e.kind == ErrorKind::Outside {
                     self.finding(rel, fs::OUTSIDE);
                 }
             })?;
@@ -358,22 +494,21 @@ impl<'p> Ctx<'p> {
         match read {
             Ok(t) => {
                 if t.lossy {
-                    self.finding(
-                        rel,
-                        "not valid UTF-8; read with replacement characters (U+FFFD)",
-                    );
+                    self.finding(rel, fs::NOT_UTF8);
                 }
                 Ok(t)
             }
             Err(e) => {
-                if e.reason.contains("-byte limit") {
-                    self.finding(
+                match e.kind {
+                    ErrorKind::TooLarge => self.finding(
                         rel,
                         &format!(
                             "larger than --max-file-bytes ({} bytes); not read",
                             self.options.max_file_bytes
                         ),
-                    );
+                    ),
+                    ErrorKind::Binary => self.finding(rel, fs::BINARY),
+                    _ => {}
                 }
                 Err(e)
             }

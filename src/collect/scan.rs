@@ -65,14 +65,10 @@ pub(crate) fn selected_files<'c>(
         .collect())
 }
 
-/// Read a file for scanning; binary files (a NUL byte early on) are skipped.
+/// Read a file for scanning. A file that cannot be read (too large, binary) is left out here
+/// and recorded by the read as unread, so the rule scanning it cannot pass.
 pub(crate) fn scan_text(ctx: &Ctx<'_>, rel: &str) -> Option<String> {
-    let t = ctx.read_text(rel).ok()?;
-    let head = &t.text.as_bytes()[..t.text.len().min(8192)];
-    if head.contains(&0) {
-        return None;
-    }
-    Some(t.text)
+    ctx.read_text(rel).ok().map(|t| t.text)
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {

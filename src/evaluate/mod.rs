@@ -255,7 +255,7 @@ fn evaluate_rule(
         rule.stale_after_days
             .unwrap_or(policy.audit.stale_after_days),
     );
-    let mut values: Vec<&Value> = Vec::new();
+    let mut values: Vec<(&str, &Request, &Value)> = Vec::new();
     for (name, request) in &rule.evidence {
         match evidence.get(&request.key()).map(Item::as_result) {
             Some(Ok(v)) => {
@@ -264,7 +264,7 @@ fn evaluate_rule(
                 } else {
                     ctx.add_variable_from_value(name.as_str(), cel::to_cel(v));
                 }
-                values.push(v);
+                values.push((name.as_str(), request, v));
             }
             Some(Err(reason)) => {
                 return finish(
@@ -283,7 +283,7 @@ fn evaluate_rule(
         }
     }
     ctx.set_variable_resolver(&bound);
-    for v in &values {
+    for (_, _, v) in &values {
         locations_of(v, &mut outcome.locations);
     }
     outcome.locations.sort();
@@ -329,22 +329,128 @@ fn evaluate_rule(
             }
         }
     }
-    if !failures.is_empty() {
+    let (status, sentence) = if !failures.is_empty() {
         let detail = failures.join("; ");
         let sentence = match &rule.fail_message {
             Some(m) => format!("{m}: {detail}"),
             None => detail,
         };
-        finish(outcome, Status::Fail, sentence)
+        (Status::Fail, sentence)
     } else if !errors.is_empty() {
-        finish(outcome, Status::Pending, errors.join("; "))
+        (Status::Pending, errors.join("; "))
     } else {
         let sentence = rule
             .pass_message
             .clone()
             .or_else(|| rule.description.clone())
             .unwrap_or_else(|| format!("all {} expectation(s) hold", rule.expect.len()));
-        finish(outcome, Status::Pass, sentence)
+        (Status::Pass, sentence)
+    };
+    let (status, sentence) = completeness(rule, &values, status, sentence, &mut outcome);
+    finish(outcome, status, sentence)
+}
+
+/// Most unread files named in one sentence; the rest are counted.
+const MAX_UNREAD_NAMED: usize = 5;
+
+/// The evidence-completeness invariant: a rule never passes over evidence it did not read,
+/// nor over evidence that matched nothing. A fail stands (it was found in what was read) and
+/// says what else was not read; a pass or an evaluation error becomes pending, naming it.
+fn completeness(
+    rule: &Rule,
+    values: &[(&str, &Request, &Value)],
+    status: Status,
+    sentence: String,
+    outcome: &mut Outcome,
+) -> (Status, String) {
+    let unread: Vec<(String, String)> = values
+        .iter()
+        .flat_map(|(_, _, v)| {
+            v.get("unread")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|u| {
+            Some((
+                u.get("path")?.as_str()?.to_string(),
+                u.get("reason")?.as_str()?.to_string(),
+            ))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !unread.is_empty() {
+        let mut named: Vec<String> = unread
+            .iter()
+            .take(MAX_UNREAD_NAMED)
+            .map(|(p, r)| format!("`{p}` ({r})"))
+            .collect();
+        if unread.len() > MAX_UNREAD_NAMED {
+            named.push(format!("{} more", unread.len() - MAX_UNREAD_NAMED));
+        }
+        let list = named.join(", ");
+        for (p, r) in &unread {
+            let l = Location {
+                path: p.clone(),
+                line: None,
+                text: Some(r.clone()),
+            };
+            if !outcome.locations.contains(&l) {
+                outcome.locations.push(l);
+            }
+        }
+        return match status {
+            Status::Fail => (Status::Fail, format!("{sentence}; also not read: {list}")),
+            Status::Pending => (Status::Pending, format!("not read: {list}; and {sentence}")),
+            _ => (
+                Status::Pending,
+                format!("evidence in scope was not read: {list}"),
+            ),
+        };
+    }
+    if status == Status::Pass {
+        let empty: Vec<String> = values
+            .iter()
+            .filter(|(name, _, _)| !rule.allow_empty.iter().any(|a| a == name))
+            .filter_map(|(name, request, v)| matched_nothing(name, request, v))
+            .collect();
+        if !empty.is_empty() {
+            return (
+                Status::Pending,
+                format!("no evidence matched: {}", empty.join("; ")),
+            );
+        }
+    }
+    (status, sentence)
+}
+
+/// Why an evidence entry matched nothing, when it did: a glob of no file, a manifests or
+/// cluster request of no object, a scan of no file. (A single named file that is absent is
+/// data — `exists == false` — not an empty match.)
+fn matched_nothing(name: &str, request: &Request, v: &Value) -> Option<String> {
+    let zero = |k: &str| v.get(k).and_then(Value::as_u64) == Some(0);
+    let empty = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+    };
+    match request {
+        Request::Artifact(s) if crate::collect::fs::is_glob(&s.glob) && empty("matches") => {
+            Some(format!("`{name}`: `{}` matched no file", s.glob))
+        }
+        Request::Manifests(_) | Request::Cluster(_) if zero("count") => {
+            Some(format!("`{name}` holds no objects"))
+        }
+        Request::Scan(s) if zero("files_scanned") => Some(format!(
+            "`{name}`: no file matches {}",
+            s.include.join(", ")
+        )),
+        Request::Capture(s) if zero("files_scanned") => Some(format!(
+            "`{name}`: no file matches {}",
+            s.include.join(", ")
+        )),
+        _ => None,
     }
 }
 

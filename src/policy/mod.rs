@@ -386,7 +386,7 @@ impl Loader {
                                         loaded.expect_origins.insert((ri, ei), at(e.span().start));
                                     }
                                     let mut fields = BTreeMap::new();
-                                    for key in ["id", "area", "environments", "weight"] {
+                                    for key in ["id", "area", "environments", "weight", "allow_empty"] {
                                         let (off, found) = locate(item, &[key.to_string()]);
                                         if found == key && off != item.span().start {
                                             fields.insert(key.to_string(), at(off));
@@ -702,10 +702,13 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 continue;
             }
             let weight = a.weight.unwrap_or(1.0);
-            if weight <= 0.0 {
+            if !(weight.is_finite() && weight > 0.0) {
                 diags.push(Diagnostic {
                     origin: o.clone(),
-                    message: format!("area `{}`: weight must be positive", a.id),
+                    message: format!(
+                        "area `{}`: weight must be a finite number above 0, not {weight}",
+                        a.id
+                    ),
                 });
             }
             areas.push(Area {
@@ -751,8 +754,11 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 diags.push(err_at("area", format!("unknown area `{}`", r.area)));
             }
             let weight = r.weight.unwrap_or(1.0);
-            if weight < 0.0 {
-                diags.push(err_at("weight", "weight must not be negative".into()));
+            if !(weight.is_finite() && weight > 0.0) {
+                diags.push(err_at(
+                    "weight",
+                    format!("weight must be a finite number above 0, not {weight}"),
+                ));
             }
             if let Some(envs) = &r.environments {
                 for e in envs {
@@ -842,6 +848,19 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                     }
                 }
             }
+            let allow_empty = match &r.allow_empty {
+                None | Some(AllowEmpty::All(false)) => Vec::new(),
+                Some(AllowEmpty::All(true)) => r.evidence.keys().cloned().collect(),
+                Some(AllowEmpty::Names(names)) => {
+                    for n in names.iter().filter(|n| !r.evidence.contains_key(*n)) {
+                        diags.push(err_at(
+                            "allow_empty",
+                            format!("allow_empty names `{n}`, which is not an evidence entry of the rule"),
+                        ));
+                    }
+                    names.clone()
+                }
+            };
             if duplicate {
                 continue;
             }
@@ -860,6 +879,8 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 remediation: r.remediation.clone(),
                 origin: o.clone(),
                 stale_after_days: r.stale_after_days,
+                allow_empty,
+                central: central_end.is_some_and(|end| fi < end),
             });
         }
     }

@@ -263,6 +263,17 @@ pub struct RuleRaw {
     pub remediation: Option<Remediation>,
     /// Freshness window for this rule (days); shadows `[audit] stale_after_days` in its CEL.
     pub stale_after_days: Option<i64>,
+    /// Evidence that may match nothing (no file, no object) without the rule becoming
+    /// pending: `true` for every entry, or the entry names. Central policies only.
+    pub allow_empty: Option<AllowEmpty>,
+}
+
+/// `allow_empty = true` or `allow_empty = ["hpa"]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AllowEmpty {
+    All(bool),
+    Names(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -422,6 +433,12 @@ pub struct Rule {
     /// The rule's own freshness window, if it sets one (else the policy's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_after_days: Option<i64>,
+    /// Evidence entries that may match nothing and still let the rule pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_empty: Vec<String>,
+    /// Defined by the central policy (not an overlay): such rules are scored on their own too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub central: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -179,9 +179,23 @@ pub(super) fn check_overlay(
         message: format!("overlay loosens the central policy: {what}"),
     };
 
-    // Rules: an overlay adds rules; it never redefines a central one.
+    // Rules: an overlay adds rules; it never redefines a central one, and never lets its own
+    // rules pass over evidence that matched nothing.
     for (k, f) in overlay.iter().enumerate() {
         for (ri, r) in f.raw.rule.iter().enumerate() {
+            if r.allow_empty.is_some() {
+                let at = f
+                    .rule_field_origins
+                    .get(ri)
+                    .and_then(|m| m.get("allow_empty"))
+                    .or_else(|| f.rule_origins.get(ri))
+                    .cloned()
+                    .unwrap_or_else(|| origin_of_file(&f.name));
+                diags.push(loosen(at, format!(
+                    "rule `{}` sets allow_empty: only the central policy may let a rule pass over evidence that matched nothing",
+                    r.id
+                )));
+            }
             if let Some(co) = central_rules.get(r.id.as_str()) {
                 let at = f
                     .rule_field_origins
@@ -422,7 +436,12 @@ pub(super) fn apply_overrides(files: &[Loaded], rules: &mut [Rule], diags: &mut 
                 }
             }
             if let Some(w) = ov.weight {
-                if w < rule.weight {
+                if !w.is_finite() {
+                    diags.push(err(
+                        "weight",
+                        format!("weight must be a finite number above 0, not {w}"),
+                    ));
+                } else if w < rule.weight {
                     diags.push(err(
                         "weight",
                         format!("weight lowered from {} to {w}", rule.weight),
