@@ -162,6 +162,7 @@ pub fn run(
     let boundary = repo::work_tree_root(&root)
         .filter(|wt| root.starts_with(wt))
         .unwrap_or_else(|| root.clone());
+    collect::cluster::check_cli(cluster).map_err(Error::Usage)?;
     let location = discover_policy(&opts.path, opts.policy.as_deref());
     let mut policy = policy::load(&location)?;
     policy::check_boundary(&policy, &root, &boundary)?;

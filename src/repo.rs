@@ -23,6 +23,31 @@ pub fn work_tree_root(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(wt).ok()
 }
 
+/// Every path in the git index (tracked files) under `root`, relative to `root` and
+/// `/`-separated; `None` outside a repository. Submodules (gitlinks) are left out: their
+/// content is not this repository's.
+pub fn tracked_files(root: &Path) -> Option<Vec<String>> {
+    let (repo, loc) = crate::collect::git::locate(root).ok()?;
+    let index = repo.index().ok()?;
+    let prefix = if loc.prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", loc.prefix)
+    };
+    const GITLINK: u32 = 0o160000;
+    let mut out: Vec<String> = index
+        .iter()
+        .filter(|e| e.mode & 0o170000 != GITLINK)
+        .filter_map(|e| {
+            let p = std::str::from_utf8(&e.path).ok()?;
+            p.strip_prefix(prefix.as_str()).map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 /// HEAD of the repository enclosing `path`; dirty paths are those under `path` only, so an
 /// audit of a sub-folder is not made dirty by unrelated work elsewhere in a monorepo.
 pub fn head(path: &Path) -> Option<Head> {

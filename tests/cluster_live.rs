@@ -393,22 +393,40 @@ fn exec_plugins_bad_credentials_and_no_surprise_context() {
         "{o}"
     );
 
-    // A kubeconfig with a current-context is not used unless a context is named.
+    // A kubeconfig with a current-context is not used unless a context is named: `--kubeconfig`
+    // alone is a usage error (exit 2), and so is a context the kubeconfig does not hold.
     let before = server.requests().len();
-    let (_, b) = audit(&repo, &["--kubeconfig", kc]);
-    let o = outcome(&b, "crd-service-monitor");
-    assert_eq!(o["status"], "pending");
-    assert!(
-        o["sentence"]
-            .as_str()
+    for args in [
+        vec!["--kubeconfig", kc],
+        vec!["--kubeconfig", kc, "--context", "no-such-context"],
+    ] {
+        let out = assert_cmd::Command::cargo_bin("shipshape")
             .unwrap()
-            .contains("no cluster source"),
-        "{o}"
-    );
+            .args([
+                "audit",
+                ".",
+                "--now",
+                "2026-02-10T12:00:00Z",
+                "--out",
+                "out2",
+            ])
+            .args(&args)
+            .current_dir(&repo)
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--kubeconfig needs --context")
+                || stderr.contains("`no-such-context` is not a context"),
+            "{stderr}"
+        );
+    }
     assert_eq!(
         server.requests().len(),
         before,
-        "no request without a named context"
+        "no request without a usable named context"
     );
 
     // An unreachable server is pending too.

@@ -909,8 +909,14 @@ expect = ['size(f.missing) == 0']
     assert_eq!(outcome("deep-json")["status"], "pending");
     assert_eq!(outcome("bomb-yaml")["status"], "pending");
     assert_eq!(outcome("empty-docs")["status"], "fail");
+    // Evidence completeness (issue 14): a rule over manifests some of which could not be read
+    // is pending, and names each file it did not read.
     let m = outcome("manifests");
-    assert_eq!(m["status"], "pass", "{m}");
+    assert_eq!(m["status"], "pending", "{m}");
+    let sentence = m["sentence"].as_str().unwrap();
+    for f in ["k8s/bomb.yaml", "k8s/broken.yaml", "k8s/deep.yaml"] {
+        assert!(sentence.contains(f), "{sentence}");
+    }
     assert_eq!(report["report"]["verdict"], "NOT_APPROVED");
 }
 

@@ -169,6 +169,55 @@ pub enum Source {
     },
 }
 
+/// A cluster input given on the command line that cannot be used is a usage error (exit 2),
+/// never a quiet pending: a missing snapshot file, `--kubeconfig` without `--context`, a
+/// context the kubeconfig does not hold, `--in-cluster` outside a pod. Returns every problem.
+pub fn check_cli(cli: &CliOptions) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for f in &cli.snapshots {
+        if !f.is_file() {
+            problems.push(format!(
+                "--cluster-snapshot `{}` is not a readable file",
+                f.display()
+            ));
+        }
+    }
+    if cli.kubeconfig.is_some() && cli.context.is_none() {
+        problems.push(
+            "--kubeconfig needs --context NAME: shipshape never uses a kubeconfig's current context by surprise".into(),
+        );
+    }
+    if let Some(name) = &cli.context {
+        let kc = match &cli.kubeconfig {
+            Some(p) => kube::config::Kubeconfig::read_from(p)
+                .map_err(|e| format!("--kubeconfig `{}` cannot be read: {e}", p.display())),
+            None => kube::config::Kubeconfig::read()
+                .map_err(|e| format!("--context `{name}`: no kubeconfig can be read: {e}")),
+        };
+        match kc {
+            Ok(kc) if !kc.contexts.iter().any(|c| c.name == *name) => problems.push(format!(
+                "--context `{name}` is not a context of the kubeconfig (it has: {})",
+                kc.contexts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    if cli.in_cluster && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        problems
+            .push("--in-cluster: not running in a pod (KUBERNETES_SERVICE_HOST is not set)".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// The contract's precedence, as a pure function.
 pub fn resolve(cli: &CliOptions, policy: &ClusterSettings, root: &Path) -> Source {
     if !cli.snapshots.is_empty() {
@@ -202,6 +251,15 @@ pub fn resolve(cli: &CliOptions, policy: &ClusterSettings, root: &Path) -> Sourc
             chosen_by: "--context".into(),
         };
     }
+    // The command line outranks the policy: `--in-cluster` before any `[cluster]` setting.
+    if cli.in_cluster {
+        return Source::Live {
+            context: None,
+            in_cluster: true,
+            kubeconfig: None,
+            chosen_by: "--in-cluster".into(),
+        };
+    }
     if !policy.snapshot.is_empty() {
         return Source::Snapshot {
             files: policy.snapshot.iter().map(|p| root.join(p)).collect(),
@@ -215,14 +273,6 @@ pub fn resolve(cli: &CliOptions, policy: &ClusterSettings, root: &Path) -> Sourc
             in_cluster: false,
             kubeconfig: cli.kubeconfig.clone(),
             chosen_by: "[cluster] context".into(),
-        };
-    }
-    if cli.in_cluster {
-        return Source::Live {
-            context: None,
-            in_cluster: true,
-            kubeconfig: None,
-            chosen_by: "--in-cluster".into(),
         };
     }
     Source::None
@@ -589,12 +639,21 @@ pub fn from_snapshot(
         .iter()
         .map(|p| json!({"path": p.path, "line": p.line, "message": p.message}))
         .collect();
+    // A snapshot document that did not parse may have held an object this rule asks about.
+    let unread: Vec<Value> = snap
+        .problems
+        .iter()
+        .map(|p| {
+            json!({"path": p.path, "reason": format!("document at line {} not read: {}", p.line, p.message)})
+        })
+        .collect();
     let v = json!({
         "count": objects.len(),
         "by_namespace": null,
         "by_name": null,
         "objects": null,
         "errors": errors,
+        "unread": unread,
         "source": {
             "kind": "snapshot",
             "files": snap.shown,
@@ -905,13 +964,18 @@ mod tests {
             by(resolve(&cli(false, true, true), &full, root)),
             "--context"
         );
+        // The command line outranks the policy: `--in-cluster` beats `[cluster]` settings.
         assert_eq!(
             by(resolve(&cli(false, false, true), &full, root)),
+            "--in-cluster"
+        );
+        assert_eq!(
+            by(resolve(&cli(false, false, false), &full, root)),
             "[cluster] snapshot"
         );
         assert_eq!(
             by(resolve(
-                &cli(false, false, true),
+                &cli(false, false, false),
                 &settings(&[], Some("p")),
                 root
             )),

@@ -44,12 +44,88 @@ impl Listing {
         Self::walk_with(root, boundary, jobs)
     }
 
+    /// The evidence file list of the contract: inside git, the index (tracked files) plus
+    /// untracked files git does not ignore — so no ignore file (`.gitignore`, `.ignore`, global
+    /// excludes) ever hides a tracked file; outside git, the ignore-aware walk.
+    pub fn evidence(root: &Path, boundary: &Path, jobs: usize) -> Listing {
+        match crate::repo::tracked_files(root) {
+            Some(tracked) => {
+                let mut l = Self::walk_opts(root, boundary, jobs, false);
+                l.add_tracked(root, boundary, &tracked);
+                l
+            }
+            None => Self::walk_opts(root, boundary, jobs, true),
+        }
+    }
+
+    /// Add tracked files the walk did not list (an ignore rule matched them, or a folder
+    /// holding them): each is listed as the walk would list it.
+    fn add_tracked(&mut self, root: &Path, boundary: &Path, tracked: &[String]) {
+        let mut added = false;
+        for rel in tracked {
+            if self.files.binary_search(rel).is_ok() || self.findings.iter().any(|f| f.path == *rel)
+            {
+                continue;
+            }
+            let path = root.join(rel);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue; // deleted in the work tree: nothing to read
+            };
+            if meta.file_type().is_symlink() {
+                match symlink_finding(&path, boundary) {
+                    Some(reason) => self.findings.push(WalkFinding {
+                        path: rel.clone(),
+                        reason,
+                    }),
+                    None if path.is_file() => {
+                        self.files.push(rel.clone());
+                        self.symlinks.push(rel.clone());
+                    }
+                    None => {}
+                }
+            } else if meta.is_file() {
+                // A component of `rel` may be a symlinked folder the walk never enters.
+                match std::fs::canonicalize(&path) {
+                    Ok(real) if real.starts_with(boundary) => {
+                        self.files.push(rel.clone());
+                        if real != path {
+                            self.symlinks.push(rel.clone());
+                        }
+                    }
+                    Ok(_) => self.findings.push(WalkFinding {
+                        path: rel.clone(),
+                        reason: OUTSIDE.into(),
+                    }),
+                    Err(_) => continue,
+                }
+            } else {
+                continue;
+            }
+            added = true;
+        }
+        if added {
+            self.files.sort();
+            self.files.dedup();
+            self.symlinks.sort();
+            self.symlinks.dedup();
+            self.findings
+                .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
+        }
+    }
+
     /// Walk with `jobs` threads (the `ignore` crate's parallel walker). The result does not
     /// depend on `jobs`: files and findings are sorted.
     pub fn walk_with(root: &Path, boundary: &Path, jobs: usize) -> Listing {
+        Self::walk_opts(root, boundary, jobs, true)
+    }
+
+    /// The walk; `dot_ignore` honours `.ignore` files (only outside git: inside, git's own
+    /// rules decide what is untracked-and-ignored).
+    fn walk_opts(root: &Path, boundary: &Path, jobs: usize, dot_ignore: bool) -> Listing {
         let found: std::sync::Mutex<Listing> = std::sync::Mutex::new(Listing::default());
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
+            .ignore(dot_ignore)
             .follow_links(false)
             .git_ignore(true)
             .git_exclude(true)

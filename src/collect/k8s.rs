@@ -91,13 +91,25 @@ pub fn precheck(text: &str) -> Result<(), String> {
     let mut max_flow = 0usize;
     let mut aliases = 0usize;
     let mut max_indent = 0usize;
+    // Inside a block scalar (`key: |`), lines indented deeper than its key are text, not
+    // structure: a script or a certificate there is never counted as nesting.
+    let mut block_at: Option<usize> = None;
     for line in text.lines() {
         let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(key_indent) = block_at {
+            if trimmed.is_empty() || indent > key_indent {
+                continue;
+            }
+            block_at = None;
+        }
         if trimmed.starts_with('#') {
             continue;
         }
-        let indent = line.len() - trimmed.len();
         max_indent = max_indent.max(indent);
+        if starts_block_scalar(trimmed) {
+            block_at = Some(indent);
+        }
         let mut in_quote: Option<char> = None;
         let mut prev = ' ';
         for c in trimmed.chars() {
@@ -146,6 +158,20 @@ pub fn precheck(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A line whose value is a block scalar: it ends in `|` or `>`, with optional chomping and
+/// indentation indicators (`|-`, `>+`, `|2`), after a key or a sequence dash.
+fn starts_block_scalar(trimmed: &str) -> bool {
+    let t = match trimmed.find(" #") {
+        Some(i) => &trimmed[..i],
+        None => trimmed,
+    }
+    .trim_end();
+    let indicator = t.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '+');
+    indicator.ends_with(": |")
+        || indicator.ends_with(": >")
+        || matches!(indicator, "- |" | "- >" | "|" | ">")
+}
+
 fn parse_doc(text: &str) -> Result<Value, String> {
     // Leading comment lines (a capture-time header) do not make JSON into YAML.
     let mut body = text;
@@ -165,10 +191,7 @@ fn parse_doc(text: &str) -> Result<Value, String> {
             return Ok(v);
         }
     }
-    serde_yaml::from_str::<Value>(text).map_err(|e| {
-        let msg = e.to_string();
-        msg.split(" at line ").next().unwrap_or(&msg).to_string()
-    })
+    super::strict_yaml::from_str(text)
 }
 
 /// Parse a YAML (or JSON) stream of Kubernetes objects: multi-document, `List` kinds flattened,
@@ -177,18 +200,19 @@ fn parse_doc(text: &str) -> Result<Value, String> {
 pub fn parse_stream(text: &str, path: &str) -> (Vec<Located>, Vec<ParseProblem>) {
     let mut objects = Vec::new();
     let mut problems = Vec::new();
-    if let Err(message) = precheck(text) {
-        problems.push(ParseProblem {
-            path: path.to_string(),
-            line: 1,
-            message,
-        });
-        return (objects, problems);
-    }
     for doc in split_docs(text) {
         let Some(line) = content_line(&doc) else {
             continue;
         };
+        // Limits hold per document: one odd document never hides the others.
+        if let Err(message) = precheck(doc.text) {
+            problems.push(ParseProblem {
+                path: path.to_string(),
+                line,
+                message,
+            });
+            continue;
+        }
         match parse_doc(doc.text) {
             Ok(Value::Null) => {}
             Ok(v) => flatten(v, path, line, doc.text, doc.first_line, &mut objects),
@@ -631,6 +655,21 @@ pub fn scrub(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prechecks_hold_per_document_and_skip_block_scalars() {
+        let deep = format!("data:\n  script: |\n{}\n", "    [[[[[[[[".repeat(20));
+        assert!(
+            precheck(&deep).is_ok(),
+            "text in a block scalar is not nesting"
+        );
+        let bad = format!("a: {}\n", "[".repeat(80));
+        let stream = format!("kind: A\n---\n{bad}---\nkind: B\n");
+        let (objs, problems) = parse_stream(&stream, "x.yaml");
+        assert_eq!(objs.len(), 2, "the documents around a refused one are read");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 3);
+    }
     use serde_json::json;
 
     #[test]

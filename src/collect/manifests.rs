@@ -258,6 +258,22 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         .collect();
     files.sort();
     files.dedup();
+    // What was named but not read: a path that does not exist or matched no file, and every
+    // document that did not parse or was refused before parsing.
+    let mut unread: Vec<Value> = missing
+        .iter()
+        .map(|m| json!({"path": m, "reason": "named as manifests but no such file or folder (or no YAML file in it)"}))
+        .collect();
+    unread.extend(errors.iter().map(|e| {
+        json!({
+            "path": e["path"],
+            "reason": format!(
+                "document at line {} not read: {}",
+                e["line"],
+                e["message"].as_str().unwrap_or("")
+            ),
+        })
+    }));
     let (by_namespace, by_name) = k8s::indexes(&objects);
     let now = ctx
         .options
@@ -272,6 +288,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         "rendered": rendered,
         "missing": missing,
         "errors": errors,
+        "unread": unread,
         "source": {
             "kind": "manifests",
             "captured_at": now,

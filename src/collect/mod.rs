@@ -24,6 +24,7 @@ pub mod links;
 pub mod manifests;
 pub mod run;
 pub mod scan;
+pub mod strict_yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -423,7 +424,7 @@ impl<'p> Ctx<'p> {
     /// files included, `.git` excluded, symlinks not followed.
     pub fn listing(&self) -> &fs::Listing {
         self.files.get_or_init(|| {
-            let mut l = fs::Listing::walk_with(&self.root, &self.boundary, self.options.jobs);
+            let mut l = fs::Listing::evidence(&self.root, &self.boundary, self.options.jobs);
             l.files.retain(|f| !self.own_outputs.contains(f));
             l
         })

@@ -213,6 +213,23 @@ pub(super) fn check_overlay(
         }
     }
 
+    // [cluster]: where cluster evidence comes from is the central policy's choice when its
+    // rules read the cluster (an overlay could point them at a snapshot of its own making).
+    let central_reads_cluster = central.iter().any(|f| {
+        f.raw
+            .rule
+            .iter()
+            .any(|r| r.evidence.values().any(|e| e.cluster.is_some()))
+    });
+    if central_reads_cluster {
+        for f in overlay.iter().filter(|f| f.raw.cluster.is_some()) {
+            diags.push(loosen(
+                origin_of_file(&f.name),
+                "[cluster] set by an overlay, but the central policy has cluster rules: their source (snapshot or context) is the central policy's, or the command line's".into(),
+            ));
+        }
+    }
+
     // [audit]: thresholds may only rise, windows only narrow, the rest stays the central's.
     let c = fold_audit(central);
     let c_min = c.approve_min_score.unwrap_or(8.0);
