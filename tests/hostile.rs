@@ -289,9 +289,9 @@ expect = ['doc.status == "DONE"', 'doc.lossy']
             .to_string()
     };
     assert_eq!(status("big"), "pending");
-    // Evidence completeness: a file that is not valid UTF-8 was not read as written, so the
-    // rule reading it cannot pass (issue 14).
-    assert_eq!(status("latin1"), "pending");
+    // Evidence completeness: a file that is not valid UTF-8 was not read as written, so its
+    // status is unknown and the rule reading it cannot pass (issue 14).
+    assert_eq!(status("latin1"), "fail");
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(
         md.contains("100000-byte limit"),

@@ -188,7 +188,11 @@ fn parse_file(
     } else {
         &text.text
     };
-    let parsed = parse_markdown(body, if published { &[] } else { placeholders });
+    let mut parsed = parse_markdown(body, if published { &[] } else { placeholders });
+    // Replacement characters stand where bytes were: what the status said is not known.
+    if text.lossy {
+        parsed.status = UNKNOWN.to_string();
+    }
     let name_date = date_in_name(rel);
     let mut m = Map::new();
     m.insert("exists".into(), json!(true));
@@ -302,23 +306,124 @@ pub struct Parsed {
 }
 
 fn status_re() -> &'static Regex {
-    cached_regex!(
-        r"(?i)^\s*(?:[-*+]\s+)?[*_]{0,2}((?:current|overall|gate|final|release)\s+)?status[*_]{0,2}\s*:[*_]{0,2}\s*(.+?)\s*$",
-    )
+    cached_regex!(r"(?i)^\s*((?:current|overall|gate|final|release)\s+)?status\s*:\s*(.+?)\s*$",)
 }
 
 fn field_re() -> &'static Regex {
-    cached_regex!(
-        r"^\s*(?:[-*+]\s+)?[*_]{0,2}([A-Za-z][A-Za-z0-9 /()'&.-]{0,60}?)[*_]{0,2}\s*:[*_]{0,2}\s+(.+?)\s*$",
-    )
+    cached_regex!(r"^\s*([A-Za-z][A-Za-z0-9 /()'&.-]{0,60}?)\s*:\s+(.+?)\s*$")
 }
 
-/// The first word of a status cell: `**BLOCKED** (waiting)` → `BLOCKED`.
+/// The status an ambiguous artifact gets: two status words in one value, or two status lines
+/// that disagree. No approved list may contain it.
+pub const AMBIGUOUS: &str = "AMBIGUOUS";
+
+/// The status of an artifact whose text could not be read as written (not UTF-8).
+pub const UNKNOWN: &str = "UNKNOWN";
+
+/// Words that say something is not done. A value that pairs one of them with another status
+/// word (`PASS / FAIL`, `COMPLETED, pending sign-off`) is ambiguous.
+const NOT_DONE: &[&str] = &[
+    "FAIL",
+    "FAILED",
+    "FAILING",
+    "REJECTED",
+    "BLOCKED",
+    "BLOCKING",
+    "PENDING",
+    "NOT",
+    "NO-GO",
+    "NOGO",
+    "RED",
+    "AMBER",
+    "TBD",
+    "TODO",
+    "DRAFT",
+    "WIP",
+    "IN_PROGRESS",
+    "IN-PROGRESS",
+    "INCOMPLETE",
+    "OPEN",
+    "SKIPPED",
+    "WAITING",
+    "SCHEDULED",
+    "PLANNED",
+    "PARTIAL",
+    "UNKNOWN",
+    "DEFERRED",
+    "CANCELLED",
+    "CANCELED",
+    "ABORTED",
+    "ERROR",
+    "NONE",
+    "MISSING",
+    "OVERDUE",
+];
+
+/// Words that say something is done.
+const DONE: &[&str] = &[
+    "PASS",
+    "PASSED",
+    "APPROVED",
+    "COMPLETED",
+    "COMPLETE",
+    "READY",
+    "DONE",
+    "GO",
+    "GREEN",
+    "OK",
+    "SUCCESS",
+    "SUCCEEDED",
+    "VERIFIED",
+    "ACCEPTED",
+    "SIGNED",
+    "SHIPPED",
+    "RESOLVED",
+];
+
+fn not_done(word: &str) -> bool {
+    NOT_DONE.contains(&word) || word.starts_with("PENDING_") || word.starts_with("NOT_")
+}
+
+/// A status value as one word: the first word of the value (`**BLOCKED** (waiting)` →
+/// `BLOCKED`), or [`AMBIGUOUS`] when the value also holds a status word of the other kind
+/// (`PASS / FAIL`, `[APPROVED | REJECTED]`, `READY (not yet signed)`).
 pub fn normalise_status(raw: &str) -> String {
     let re = cached_regex!(r"[A-Za-z][A-Za-z0-9_-]*");
-    re.find(raw)
-        .map(|m| m.as_str().to_ascii_uppercase())
-        .unwrap_or_default()
+    let mut words = re.find_iter(raw).map(|m| m.as_str().to_ascii_uppercase());
+    let Some(mut first) = words.next() else {
+        return String::new();
+    };
+    // "Not approved" is one negative status, not two status words.
+    if first == "NOT" || first == "NO" {
+        if let Some(w) = words.next() {
+            first = format!("NOT_{w}");
+        }
+    }
+    let first_not_done = not_done(&first);
+    for w in words {
+        let conflict = if first_not_done {
+            DONE.contains(&w.as_str())
+        } else {
+            not_done(&w) || (DONE.contains(&w.as_str()) && !DONE.contains(&first.as_str()))
+        };
+        if conflict {
+            return AMBIGUOUS.to_string();
+        }
+    }
+    first
+}
+
+/// Several status values of one document, in order, as one status: their common value, or
+/// [`AMBIGUOUS`] when they disagree.
+fn settle(statuses: &[(String, usize)]) -> (String, usize) {
+    let Some((first, line)) = statuses.first() else {
+        return (String::new(), 0);
+    };
+    if statuses.iter().any(|(s, _)| s != first) {
+        (AMBIGUOUS.to_string(), *line)
+    } else {
+        (first.clone(), *line)
+    }
 }
 
 fn clean_cell(s: &str) -> String {
@@ -334,24 +439,25 @@ fn clean_cell(s: &str) -> String {
 /// past the cap set `truncated`.
 pub const MAX_ITEMS: usize = 10_000;
 
+/// Read a Markdown text the way a reviewer reads it. Status and fields come from what a
+/// renderer shows — paragraphs and two-column tables, never code, HTML (comments included) or
+/// struck-through text; placeholders and dates are matched on the raw text, the stricter
+/// reading (a placeholder hidden in a comment is still unfinished work).
 pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
     let mut out = Parsed::default();
-    let (front, body_start) = front_matter(text);
+    let mut statuses: Vec<(String, usize)> = Vec::new();
+    let (front, _) = front_matter(text);
     if let Some(serde_yaml::Value::Mapping(m)) = &front {
         for (k, v) in m {
             if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
-                if k.eq_ignore_ascii_case("status") && out.status.is_empty() {
-                    out.status = normalise_status(&v);
-                    out.status_line = 2;
+                if k.eq_ignore_ascii_case("status") {
+                    statuses.push((normalise_status(&v), 2));
                 }
                 out.fields.entry(k.to_string()).or_insert(v);
             }
         }
     }
-    let status_re = status_re();
-    let field_re = field_re();
     let date_re = cached_regex!(r"\b(\d{4})-(\d{2})-(\d{2})\b");
-    let mut in_fence = false;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         for (kind, re) in placeholders {
@@ -384,31 +490,83 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
                 });
             }
         }
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            in_fence = !in_fence;
-            continue;
+    }
+    markdown_structure(text, &mut out, &mut statuses);
+    statuses.retain(|(s, _)| !s.is_empty());
+    (out.status, out.status_line) = settle(&statuses);
+    out
+}
+
+/// The text of one source line of a paragraph as a reader sees it (`shown`, without code,
+/// HTML or struck-through text) and with inline code kept (`with_code`, for field values).
+#[derive(Default)]
+struct ShownLine {
+    shown: String,
+    with_code: String,
+}
+
+/// A paragraph's inline content by source line.
+fn paragraph_lines<'a>(node: &'a comrak::nodes::AstNode<'a>) -> BTreeMap<usize, ShownLine> {
+    use comrak::nodes::NodeValue;
+    let mut lines: BTreeMap<usize, ShownLine> = BTreeMap::new();
+    let mut line = node.data().sourcepos.start.line;
+    for d in node.descendants().skip(1) {
+        let hidden = d.ancestors().any(|a| {
+            matches!(
+                a.data().value,
+                NodeValue::Strikethrough | NodeValue::HtmlInline(_)
+            )
+        });
+        let data = d.data();
+        if data.sourcepos.start.line > 0 {
+            line = line.max(data.sourcepos.start.line);
         }
-        if in_fence || lineno < body_start || trimmed.starts_with('|') || trimmed.starts_with('#') {
-            continue;
+        match &data.value {
+            NodeValue::Text(t) if !hidden => {
+                let l = lines.entry(line).or_default();
+                l.shown.push_str(t);
+                l.with_code.push_str(t);
+            }
+            NodeValue::Code(c) if !hidden => {
+                lines
+                    .entry(line)
+                    .or_default()
+                    .with_code
+                    .push_str(&c.literal);
+            }
+            NodeValue::SoftBreak | NodeValue::LineBreak => line += 1,
+            _ => {}
         }
-        if out.status.is_empty()
-            && let Some(c) = status_re.captures(line)
-        {
+    }
+    lines
+}
+
+/// Status and field lines of the paragraphs a reader sees (not in a block quote).
+fn paragraph_fields<'a>(
+    node: &'a comrak::nodes::AstNode<'a>,
+    out: &mut Parsed,
+    statuses: &mut Vec<(String, usize)>,
+) {
+    use comrak::nodes::NodeValue;
+    if node
+        .ancestors()
+        .any(|a| matches!(a.data().value, NodeValue::BlockQuote))
+    {
+        return;
+    }
+    for (lineno, l) in paragraph_lines(node) {
+        if let Some(c) = status_re().captures(&l.shown) {
             let s = normalise_status(&c[2]);
             if !s.is_empty() {
-                out.status = s;
-                out.status_line = lineno;
+                statuses.push((s, lineno));
             }
         }
-        if let Some(c) = field_re.captures(line) {
+        if let Some(c) = field_re().captures(&l.with_code) {
             let key = c[1].trim().to_string();
             let value = clean_cell(&c[2]);
             out.fields.entry(key).or_insert(value);
         }
     }
-    markdown_structure(text, &mut out);
-    out
 }
 
 fn yaml_scalar(v: &serde_yaml::Value) -> Option<String> {
@@ -441,17 +599,19 @@ fn front_matter(text: &str) -> (Option<serde_yaml::Value>, usize) {
     (None, 1)
 }
 
-fn markdown_structure(text: &str, out: &mut Parsed) {
+fn markdown_structure(text: &str, out: &mut Parsed, statuses: &mut Vec<(String, usize)>) {
     use comrak::nodes::NodeValue;
     let arena = comrak::Arena::new();
     let mut options = comrak::Options::default();
     options.extension.table = true;
+    options.extension.strikethrough = true;
     options.extension.front_matter_delimiter = Some("---".into());
     let root = comrak::parse_document(&arena, text, &options);
     let mut slugger = Slugger::default();
     for node in root.descendants() {
         let data = node.data();
         match &data.value {
+            NodeValue::Paragraph => paragraph_fields(node, out, statuses),
             NodeValue::Heading(h) => {
                 let text = node_text(node);
                 let anchor = slugger.slug(&text);
@@ -476,9 +636,13 @@ fn markdown_structure(text: &str, out: &mut Parsed) {
                         continue;
                     }
                     if cells.len() == 2 {
-                        if cells[0].eq_ignore_ascii_case("status") && out.status.is_empty() {
-                            out.status = normalise_status(&cells[1]);
-                            out.status_line = line;
+                        if cells[0].eq_ignore_ascii_case("status") {
+                            let shown = row
+                                .children()
+                                .nth(1)
+                                .map(|c| shown_text(c))
+                                .unwrap_or_default();
+                            statuses.push((normalise_status(&shown), line));
                         }
                         out.fields
                             .entry(cells[0].clone())
@@ -505,6 +669,26 @@ fn markdown_structure(text: &str, out: &mut Parsed) {
             _ => {}
         }
     }
+}
+
+/// A node's text as a reader sees it: no code, HTML or struck-through text.
+fn shown_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
+    use comrak::nodes::NodeValue;
+    let mut s = String::new();
+    for d in node.descendants() {
+        let hidden = d.ancestors().any(|a| {
+            matches!(
+                a.data().value,
+                NodeValue::Strikethrough | NodeValue::HtmlInline(_)
+            )
+        });
+        match &d.data().value {
+            NodeValue::Text(t) if !hidden => s.push_str(t),
+            NodeValue::SoftBreak | NodeValue::LineBreak => s.push(' '),
+            _ => {}
+        }
+    }
+    s.trim().to_string()
 }
 
 fn node_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
@@ -576,7 +760,7 @@ mod tests {
             parse("**Status:** BLOCKED (no cluster)\n").status,
             "BLOCKED"
         );
-        assert_eq!(parse("- Current status: `pending`\n").status, "PENDING");
+        assert_eq!(parse("- Current status: pending\n").status, "PENDING");
         let t = parse("| Field | Value |\n|---|---|\n| Status | ✅ PASS |\n| Owner | sre |\n");
         assert_eq!(t.status, "PASS");
         assert_eq!(t.fields["Owner"], "sre");
@@ -584,10 +768,56 @@ mod tests {
     }
 
     #[test]
-    fn status_from_front_matter_wins() {
+    fn status_lines_that_disagree_are_ambiguous() {
         let p = parse("---\nstatus: completed\nowner: sre\n---\n# Drill\nStatus: PENDING\n");
-        assert_eq!(p.status, "COMPLETED");
+        assert_eq!(p.status, AMBIGUOUS);
         assert_eq!(p.fields["owner"], "sre");
+        let p = parse("---\nstatus: completed\n---\n# Drill\nStatus: Completed\n");
+        assert_eq!(p.status, "COMPLETED", "agreeing lines settle");
+        let p = parse("Status: PASS\n\n| Field | Value |\n|---|---|\n| Status | FAIL |\n");
+        assert_eq!(p.status, AMBIGUOUS);
+    }
+
+    #[test]
+    fn status_is_what_a_reader_sees() {
+        for hidden in [
+            "<!-- Status: PASS -->\n",
+            "```\nStatus: PASS\n```\n",
+            "    Status: PASS\n",
+            "<div>\nStatus: PASS\n</div>\n",
+            "Status: `PASS`\n",
+            "Status: ~~PASS~~\n",
+            "> Status: PASS\n",
+        ] {
+            let p = parse(&format!("# Drill\n\n{hidden}"));
+            assert_eq!(p.status, "", "{hidden:?} is not a status a reader sees");
+        }
+        let p = parse("# Drill\n\nStatus: ~~PASS~~ BLOCKED\n<!-- Status: PASS -->\n");
+        assert_eq!(p.status, "BLOCKED");
+    }
+
+    #[test]
+    fn two_status_words_are_ambiguous() {
+        for v in [
+            "PASS / FAIL",
+            "[APPROVED | REJECTED]",
+            "APPROVED | BLOCKED pending review",
+            "COMPLETED, pending sign-off",
+            "READY (not yet signed)",
+            "BLOCKED or APPROVED",
+        ] {
+            assert_eq!(normalise_status(v), AMBIGUOUS, "{v}");
+        }
+        for (v, want) in [
+            ("BLOCKED (no cluster)", "BLOCKED"),
+            ("✅ PASS", "PASS"),
+            ("PASS (0 failures)", "PASS"),
+            ("COMPLETED — all checks passed", "COMPLETED"),
+            ("Not approved", "NOT_APPROVED"),
+            ("NOT APPROVED / APPROVED", AMBIGUOUS),
+        ] {
+            assert_eq!(normalise_status(v), want, "{v}");
+        }
     }
 
     #[test]
