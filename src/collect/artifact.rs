@@ -394,10 +394,10 @@ pub fn normalise_status(raw: &str) -> String {
         return String::new();
     };
     // "Not approved" is one negative status, not two status words.
-    if first == "NOT" || first == "NO" {
-        if let Some(w) = words.next() {
-            first = format!("NOT_{w}");
-        }
+    if (first == "NOT" || first == "NO")
+        && let Some(w) = words.next()
+    {
+        first = format!("NOT_{w}");
     }
     let first_not_done = not_done(&first);
     for w in words {
