@@ -129,7 +129,7 @@ impl Fixture {
         f.write(
             "docs/ops/dr-drill-20260209.md",
             &format!(
-                "# DR drill\n\nStatus: PENDING_EXECUTION {HOSTILE}\nOwner: {HOSTILE}\n\n\
+                "# DR drill\n\nStatus: PENDING_EXECUTION {HOSTILE}\nOwner: `{HOSTILE}`\n\n\
                  ## Results\n\nRestore time: TBD\nDate: YYYY-MM-DD\n"
             ),
         );
@@ -585,7 +585,7 @@ fn diff_sees_fixed_new_moved_and_a_verdict_flip() {
     f.write(
         "docs/ops/dr-drill-20260209.md",
         &format!(
-            "# DR drill\n\nStatus: PENDING_EXECUTION {HOSTILE}\nOwner: {HOSTILE}\n\n\
+            "# DR drill\n\nStatus: PENDING_EXECUTION {HOSTILE}\nOwner: `{HOSTILE}`\n\n\
              ## Results\n\nRestore time: 14 minutes\n\nSome new paragraph.\n\nDate: YYYY-MM-DD\n"
         ),
     );

@@ -139,6 +139,14 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         Some(Value::Object(m)) => m.clone(),
         _ => absent(&spec.glob),
     };
+    // What any matched file left unread, not only the newest.
+    let unread: Vec<Value> = items
+        .iter()
+        .filter_map(|i| i.get("unread").and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect();
+    top.insert("unread".into(), Value::Array(unread));
     top.insert(
         "matches".into(),
         Value::Array(items.iter().map(|i| i["path"].clone()).collect()),
@@ -219,7 +227,17 @@ fn parse_file(
     let name_time = name_date
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc());
-    let (age, source, sort_time) = match super::git::file_history(ctx, rel) {
+    // A symlinked artifact is dated by the history of the file it points at: the link's own
+    // commit says nothing about when its content changed.
+    let dated = dating_path(ctx, rel, &path);
+    let mut unread: Vec<Value> = Vec::new();
+    let (age, source, sort_time) = match super::git::file_history(ctx, &dated) {
+        super::git::FileHistory::Tracked(c) if c.from_future(now) => {
+            let why = super::git::future_reason(rel, c.utc(), "last commit");
+            unread.push(json!({"path": rel, "reason": why.clone()}));
+            m.insert("age_error".into(), json!(why));
+            (None, "git", c.time)
+        }
         super::git::FileHistory::Tracked(c) => {
             let mut lc = c.to_value(rel, now);
             lc.remove("exists");
@@ -244,6 +262,18 @@ fn parse_file(
             (None, None) => (Some(-1), "mtime", 0),
         },
     };
+    // A date in the name after the audit is forged (or a typo): no age can be taken from it,
+    // and a rule comparing the name's date cannot pass on it either.
+    let age = match name_time.filter(|t| super::git::from_future(*t, now)) {
+        Some(t) => {
+            let why = super::git::future_reason(rel, t, "file name");
+            unread.push(json!({"path": rel, "reason": why.clone()}));
+            m.insert("age_error".into(), json!(why));
+            None
+        }
+        None => age,
+    };
+    m.insert("unread".into(), Value::Array(unread));
     if let Some(age) = age {
         m.insert("age_days".into(), json!(age));
     }
@@ -251,6 +281,19 @@ fn parse_file(
     m.insert("lossy".into(), json!(text.lossy));
     m.insert("published_audit".into(), json!(published));
     Ok((Value::Object(m), sort_time))
+}
+
+/// The file whose git history dates an artifact: the artifact itself, or — for a symlink —
+/// the file inside the boundary it points at.
+fn dating_path(ctx: &Ctx<'_>, rel: &str, resolved: &std::path::Path) -> String {
+    let plain = ctx.root.join(rel);
+    if resolved == plain {
+        return rel.to_string();
+    }
+    resolved
+        .strip_prefix(&ctx.root)
+        .map(|r| r.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|_| rel.to_string())
 }
 
 /// A date in a file name: `dr-drill-20260209.md` or `audit-2026-02-09.md`.

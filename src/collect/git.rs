@@ -145,9 +145,46 @@ impl Change {
         m.insert("author".into(), json!(self.author));
         m.insert("email".into(), json!(self.email));
         m.insert("subject".into(), json!(self.subject));
-        m.insert("age_days".into(), json!(super::age_days(now, self.utc())));
+        set_age(&mut m, path, self.utc(), now);
         m.insert("source".into(), json!("git"));
         m
+    }
+
+    /// Whether the commit claims a time after `now`, beyond [`MAX_SKEW_SECS`].
+    pub fn from_future(&self, now: DateTime<Utc>) -> bool {
+        from_future(self.utc(), now)
+    }
+}
+
+/// Clock skew tolerated between a recorded time and the audit time.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// A time later than `now` beyond the tolerated skew: forged, or a clock set wrong. The age of
+/// evidence dated so is unknown, never "fresh".
+pub fn from_future(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (t - now).num_seconds() > MAX_SKEW_SECS
+}
+
+/// The sentence for evidence dated after the audit.
+pub fn future_reason(path: &str, t: DateTime<Utc>, what: &str) -> String {
+    format!(
+        "`{path}` is dated {} by its {what}, later than the audit time: its age is unknown",
+        rfc3339(t)
+    )
+}
+
+/// `age_days`, or — for a time after `now` — an `age_error` and an `unread` entry instead, so
+/// a rule reading the age or the time cannot pass on it.
+fn set_age(m: &mut Map<String, Value>, path: &str, t: DateTime<Utc>, now: DateTime<Utc>) {
+    if from_future(t, now) {
+        let why = future_reason(path, t, "commit");
+        m.insert(
+            "unread".into(),
+            json!([{"path": path, "reason": why.clone()}]),
+        );
+        m.insert("age_error".into(), json!(why));
+    } else {
+        m.insert("age_days".into(), json!(super::age_days(now, t)));
     }
 }
 
@@ -786,6 +823,7 @@ fn mtime_change(ctx: &Ctx<'_>, rel: &str) -> Option<Map<String, Value>> {
         m.insert(k.into(), json!(""));
     }
     m.insert("time".into(), json!(rfc3339(t)));
+    // A modification time is the checkout's, not the repository's: no commit can forge it.
     m.insert(
         "age_days".into(),
         json!(super::age_days(ctx.options.now, t)),
@@ -923,6 +961,14 @@ fn glob_value(path: &str, mut each: Vec<Map<String, Value>>) -> Value {
         top.insert("last_change".into(), Value::Object(n.clone()));
     }
     top.insert("pattern".into(), json!(path));
+    // Every file of the glob dated after the audit, not only the newest.
+    let unread: Vec<Value> = each
+        .iter()
+        .filter_map(|m| m.get("unread").and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect();
+    top.insert("unread".into(), Value::Array(unread));
     top.insert(
         "matches".into(),
         Value::Array(each.iter().map(|m| m["path"].clone()).collect()),
