@@ -291,18 +291,11 @@ pub fn run(
     let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
     let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
-    let head = repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok();
+    let mut head = repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok();
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
-    if policy.trust.require_clean
-        && let Some(h) = head.as_ref().filter(|h| h.dirty)
-    {
-        verdict = evaluate::score::Verdict::NotApproved;
-        reasons.push(format!(
-            "the work tree is dirty ({} uncommitted path(s): {}) and the policy requires a clean tree (`require_clean`)",
-            h.dirty_paths.len(),
-            trust::some_paths(&h.dirty_paths, 10)
-        ));
+    if policy.trust.require_clean {
+        clean_tree_check(&root, &ctx, head.as_mut(), &mut verdict, &mut reasons);
     }
     let mut report = report::build(report::Inputs {
         policy: &policy,
@@ -334,6 +327,50 @@ pub fn run(
         bundle,
         publish_dir,
     })
+}
+
+/// `require_clean`: a dirty work tree cannot be APPROVED. Dirty means what git status says,
+/// and also every file read as evidence that differs from HEAD by content (whatever the index
+/// flags say) or that HEAD does not hold, and any changed submodule.
+fn clean_tree_check(
+    root: &Path,
+    ctx: &collect::Ctx<'_>,
+    head: Option<&mut repo::Head>,
+    verdict: &mut evaluate::score::Verdict,
+    reasons: &mut Vec<String>,
+) {
+    let Some(h) = head else { return };
+    let read: Vec<String> = ctx
+        .files_read()
+        .into_iter()
+        .filter(|f| !ctx.is_published_audit(f))
+        .collect();
+    match repo::dirty_evidence(root, &read) {
+        Ok(more) => {
+            for p in more {
+                if !h.dirty_paths.contains(&p) {
+                    h.dirty_paths.push(p);
+                }
+            }
+            h.dirty_paths.sort();
+            h.dirty = !h.dirty_paths.is_empty();
+        }
+        Err(e) => {
+            *verdict = evaluate::score::Verdict::NotApproved;
+            reasons.push(format!(
+                "the policy requires a clean tree (`require_clean`), and it cannot be checked: {e}"
+            ));
+            return;
+        }
+    }
+    if h.dirty {
+        *verdict = evaluate::score::Verdict::NotApproved;
+        reasons.push(format!(
+            "the work tree is dirty ({} uncommitted path(s): {}) and the policy requires a clean tree (`require_clean`)",
+            h.dirty_paths.len(),
+            trust::some_paths(&h.dirty_paths, 10)
+        ));
+    }
 }
 
 /// The run's cluster side: the source chosen by the contract's precedence, the namespace, and

@@ -105,3 +105,62 @@ pub fn head_checked(path: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Head, St
         time,
     })
 }
+
+/// Files read as evidence whose content differs from HEAD, by content: a modification that
+/// the index hides (`--skip-worktree`, `--assume-unchanged`, stale stat data) still counts, and
+/// a file HEAD does not hold (untracked, ignored or not) is uncommitted evidence. Submodules
+/// are compared whatever their `ignore` setting says: a checked-out commit other than the one
+/// HEAD records, or changes inside, make them dirty. Paths are relative to `root`.
+pub fn dirty_evidence(root: &Path, files: &[String]) -> Result<Vec<String>, String> {
+    let (repo, loc) = crate::collect::git::locate(root)?;
+    let tree = repo
+        .head()
+        .and_then(|h| h.peel_to_tree())
+        .map_err(|e| format!("cannot read HEAD's tree: {}", e.message()))?;
+    let mut dirty = Vec::new();
+    for rel in files {
+        let Ok(in_repo) = loc.to_repo(rel) else {
+            continue;
+        };
+        let on_disk = root.join(rel);
+        let differs = match tree.get_path(Path::new(&in_repo)) {
+            Err(_) => on_disk.exists(),
+            Ok(entry) => {
+                let meta = std::fs::symlink_metadata(&on_disk);
+                match meta {
+                    Err(_) => true,
+                    Ok(m) if m.file_type().is_symlink() => {
+                        let target = std::fs::read_link(&on_disk)
+                            .map(|t| t.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        git2::Oid::hash_object(git2::ObjectType::Blob, target.as_bytes())
+                            .map_or(true, |id| id != entry.id())
+                    }
+                    Ok(_) => git2::Oid::hash_file(git2::ObjectType::Blob, &on_disk)
+                        .map_or(true, |id| id != entry.id()),
+                }
+            }
+        };
+        if differs {
+            dirty.push(rel.clone());
+        }
+    }
+    for sm in repo.submodules().unwrap_or_default() {
+        let path = sm.path().to_string_lossy().replace('\\', "/");
+        let moved = sm.workdir_id().is_some() && sm.workdir_id() != sm.head_id();
+        let changed = sm.open().ok().is_some_and(|r| {
+            let mut o = git2::StatusOptions::new();
+            o.include_untracked(true);
+            r.statuses(Some(&mut o))
+                .map(|s| s.iter().any(|e| !e.status().is_ignored()))
+                .unwrap_or(false)
+        });
+        let rel = loc.from_repo(&path);
+        if (moved || changed) && !rel.starts_with("../") {
+            dirty.push(rel);
+        }
+    }
+    dirty.sort();
+    dirty.dedup();
+    Ok(dirty)
+}

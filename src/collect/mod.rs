@@ -352,6 +352,8 @@ pub struct Ctx<'p> {
     cluster: cluster::State,
     /// Files the collectors met but did not read whole (too big, not UTF-8), for the report.
     findings: Mutex<std::collections::BTreeSet<fs::WalkFinding>>,
+    /// Every file read as evidence (relative), for the clean-tree check by content.
+    read: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// Told as evidence is collected (from worker threads), for progress displays.
@@ -384,7 +386,16 @@ impl<'p> Ctx<'p> {
             progress: None,
             cluster: cluster::State::default(),
             findings: Mutex::new(Default::default()),
+            read: Mutex::new(Default::default()),
         }
+    }
+
+    /// Every file read as evidence so far, sorted.
+    pub fn files_read(&self) -> Vec<String> {
+        self.read
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Use a redactor with the policy's own patterns.
@@ -480,6 +491,9 @@ impl<'p> Ctx<'p> {
     /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8. A file
     /// refused for its size, or read with replacement characters, is also a finding.
     pub fn read_text(&self, rel: &str) -> Result<fs::Text, CollectError> {
+        if let Ok(mut r) = self.read.lock() {
+            r.insert(rel.trim_start_matches("./").to_string());
+        }
         // A file the walk met as a plain file needs no resolving (eight `readlink`s a file for
         // a canonical path dominated scanning a large tree).
         let read = if self.files.get().is_some_and(|l| l.is_plain_file(rel)) {

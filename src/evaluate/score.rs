@@ -32,6 +32,10 @@ pub struct Score {
     pub coverage_shown: String,
     /// `(0.75×1 + 1.00×2) / 3 × 10 = 9.17`
     pub arithmetic: String,
+    /// When the policy extends a central one: the central policy's own rules scored alone
+    /// against its own threshold (an overlay's added rules cannot lift the verdict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub central: Option<Box<Score>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -67,12 +71,26 @@ fn fmt_num(x: f64) -> String {
 }
 
 pub fn score(policy: &Policy, outcomes: &[Outcome]) -> Score {
+    let mut s = score_of(policy, outcomes, |_| true, policy.audit.approve_min_score);
+    if let Some(min) = policy.trust.central_min_score {
+        s.central = Some(Box::new(score_of(policy, outcomes, |r| r.central, min)));
+    }
+    s
+}
+
+/// The score over the rules `counts` keeps, against `threshold`.
+fn score_of(
+    policy: &Policy,
+    outcomes: &[Outcome],
+    counts: impl Fn(&crate::policy::model::Rule) -> bool,
+    threshold: f64,
+) -> Score {
     let mut areas = Vec::new();
     let (mut collected_w, mut applicable_total) = (0.0, 0.0);
     for area in &policy.areas {
         let (mut passed, mut applicable) = (0.0, 0.0);
         for (rule, o) in policy.rules.iter().zip(outcomes) {
-            if rule.area != area.id || rule.severity == Severity::Info {
+            if rule.area != area.id || rule.severity == Severity::Info || !counts(rule) {
                 continue;
             }
             if o.status == Status::Skipped {
@@ -130,10 +148,11 @@ pub fn score(policy: &Policy, outcomes: &[Outcome]) -> Score {
         areas,
         shown: round1(value),
         value,
-        threshold: policy.audit.approve_min_score,
+        threshold,
         coverage,
         coverage_shown: format!("{}%", round1(coverage).trim_end_matches(".0")),
         arithmetic,
+        central: None,
     }
 }
 
@@ -153,11 +172,25 @@ pub fn verdict(policy: &Policy, outcomes: &[Outcome], score: &Score) -> (Verdict
             _ => {}
         }
     }
-    if score.value < score.threshold {
+    if !score.value.is_finite() {
+        reasons.push(format!(
+            "the score is not a finite number ({}): nothing can be approved on it",
+            score.value
+        ));
+    } else if score.value < score.threshold {
         reasons.push(format!(
             "score {}/10 is below the approval threshold {}",
             score.shown,
             fmt_num(score.threshold)
+        ));
+    }
+    if let Some(c) = &score.central
+        && !(c.value.is_finite() && c.value >= c.threshold)
+    {
+        reasons.push(format!(
+            "the central policy's own rules score {}/10, below its threshold {} (rules an overlay adds cannot lift it)",
+            c.shown,
+            fmt_num(c.threshold)
         ));
     }
     let v = if reasons.is_empty() {

@@ -499,6 +499,9 @@ pub struct TrustPolicy {
     pub central: Option<PolicySource>,
     /// The overlay (the file audited with) when it extends a central policy.
     pub overlay: Option<PolicySource>,
+    /// The central policy's own `approve_min_score`, which its rules must reach on their own.
+    #[serde(default)]
+    pub central_min_score: Option<f64>,
     pub require_clean: bool,
     pub signoffs_required: Vec<SignoffRequirement>,
     /// `[waivers]` governance; `None` = only the basic checks (owner, reason, expires).

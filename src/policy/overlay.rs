@@ -526,7 +526,13 @@ pub(super) fn trust_policy(files: &[Loaded], l: &Loader, require_clean: bool) ->
         approvers: w.approvers,
         require_ticket: w.require_ticket.unwrap_or(false),
     });
+    let central_min_score = l.central_end.map(|end| {
+        fold_audit(&files[..end.min(files.len())])
+            .approve_min_score
+            .unwrap_or(8.0)
+    });
     TrustPolicy {
+        central_min_score,
         central: l.central_source.clone(),
         overlay: l.central_end.and_then(|_| l.sources.first().cloned()),
         require_clean,
