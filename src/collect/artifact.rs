@@ -124,8 +124,16 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let matches = matching_paths(ctx, &spec.glob);
     let placeholder_res = ctx.placeholders.compile();
     let mut keyed = Vec::new();
+    // One unreadable file of a glob never hides the others: it is unread, the rest are read.
+    let mut unreadable: Vec<Value> = Vec::new();
     for rel in &matches {
-        keyed.push(parse_file(ctx, rel, &placeholder_res)?);
+        match parse_file(ctx, rel, &placeholder_res) {
+            Ok(k) => keyed.push(k),
+            Err(e) if fs::is_glob(&spec.glob) => {
+                unreadable.push(json!({"path": rel, "reason": e.reason}));
+            }
+            Err(e) => return Err(e),
+        }
     }
     // Newest first: by the date in the name, then by the time the age was taken from.
     keyed.sort_by(|(a, ka), (b, kb)| {
@@ -140,16 +148,17 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         _ => absent(&spec.glob),
     };
     // What any matched file left unread, not only the newest.
-    let unread: Vec<Value> = items
+    let mut unread: Vec<Value> = items
         .iter()
         .filter_map(|i| i.get("unread").and_then(Value::as_array))
         .flatten()
         .cloned()
         .collect();
+    unread.extend(unreadable);
     top.insert("unread".into(), Value::Array(unread));
     top.insert(
         "matches".into(),
-        Value::Array(items.iter().map(|i| i["path"].clone()).collect()),
+        Value::Array(matches.iter().map(|p| json!(p)).collect()),
     );
     top.insert("items".into(), Value::Array(items));
     Ok(Value::Object(top))
