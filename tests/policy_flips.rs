@@ -414,3 +414,152 @@ fn a_failing_test_suite_flips_the_example_test_rule() {
         .collect();
     assert_eq!(changed, vec!["unit-tests-pass"]);
 }
+
+/// Every file under `root` (outside `.git`) with its bytes, relative.
+fn snapshot(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if e.file_name() == ".git" {
+            continue;
+        }
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            snapshot(root, &p, out);
+        } else if ft.is_file() {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            out.insert(rel, std::fs::read(&p).unwrap());
+        }
+    }
+}
+
+/// Ways a committer could hide the change that breaks a rule, so that it is not read.
+const HIDINGS: &[&str] = &[
+    "oversize",
+    "nul-byte",
+    "ignore-files",
+    "symlink-out",
+    "corrupt-yaml",
+    "future-commit",
+];
+
+/// Apply one hiding to the changed file `rel` (its passing content was `before`), then commit.
+/// Returns the extra audit flags the hiding needs, or `None` when it does not apply.
+fn hide(
+    root: &Path,
+    rel: &str,
+    before: Option<&[u8]>,
+    how: &str,
+    outside: &Path,
+) -> Option<Vec<&'static str>> {
+    let p = root.join(rel);
+    let mut extra = Vec::new();
+    let mut date = "2026-02-11T09:00:00Z";
+    match how {
+        "oversize" => {
+            let mut bytes = std::fs::read(&p).unwrap();
+            bytes.extend(std::iter::repeat_n(b'\n', 300_000));
+            std::fs::write(&p, bytes).unwrap();
+            extra.push("--max-file-bytes");
+            extra.push("200000");
+        }
+        "nul-byte" => {
+            let mut bytes = vec![0u8, b'\n'];
+            bytes.extend(std::fs::read(&p).unwrap());
+            std::fs::write(&p, bytes).unwrap();
+        }
+        "ignore-files" => {
+            for ig in [".gitignore", ".ignore"] {
+                let mut text = std::fs::read_to_string(root.join(ig)).unwrap_or_default();
+                text.push_str(&format!("\n/{rel}\n"));
+                std::fs::write(root.join(ig), text).unwrap();
+            }
+        }
+        "symlink-out" => {
+            // The link points at the passing version, kept outside the repository.
+            let target = outside.join(rel.replace('/', "_"));
+            std::fs::write(&target, before?).unwrap();
+            std::fs::remove_file(&p).unwrap();
+            std::os::unix::fs::symlink(&target, &p).unwrap();
+        }
+        "corrupt-yaml" => {
+            if !(rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+                return None;
+            }
+            let mut text = std::fs::read_to_string(&p).unwrap();
+            text.push_str("\n---\nkind: Deployment\nmetadata: [unclosed\n");
+            std::fs::write(&p, text).unwrap();
+        }
+        "future-commit" => date = "2027-06-01T00:00:00Z",
+        _ => unreachable!(),
+    }
+    support::git(root, &["add", "-A", "-f"]);
+    support::git_at(root, date, &["commit", "-q", "--allow-empty", "-m", how]);
+    Some(extra)
+}
+
+/// Evidence completeness, rule by rule (issue 14): for every rule of `builtin:shipshape`
+/// whose flip case breaks it, hide the file that broke it in each way a committer could (too
+/// big, a NUL byte, listed in ignore files, a symlink out to the passing version, a YAML
+/// document that does not parse, a commit dated in the future). The rule must end fail or
+/// pending — never pass.
+#[test]
+fn hiding_the_breaking_change_never_passes() {
+    let only = ["--skip-commands", "--policy", "builtin:shipshape"];
+    let base_dir = support::copy_example();
+    let baseline = outcomes(base_dir.path(), &only);
+    let mut before = BTreeMap::new();
+    snapshot(base_dir.path(), base_dir.path(), &mut before);
+    let cases: Vec<(&str, Mutation)> = cases()
+        .into_iter()
+        .filter(|(rule, _)| status(&baseline[*rule]) == "pass")
+        .collect();
+    assert!(cases.len() >= 20, "only {} breaking cases", cases.len());
+    let problems = std::sync::Mutex::new(Vec::new());
+    let checked = std::sync::atomic::AtomicUsize::new(0);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((rule, mutate)) = cases.get(i) else {
+                        break;
+                    };
+                    let probe = support::copy_example();
+                    mutate(probe.path());
+                    let mut after = BTreeMap::new();
+                    snapshot(probe.path(), probe.path(), &mut after);
+                    let changed: Vec<&String> = after
+                        .keys()
+                        .filter(|k| before.get(*k) != after.get(*k))
+                        .collect();
+                    for how in HIDINGS {
+                        for rel in &changed {
+                            let dir = support::copy_example();
+                            mutate(dir.path());
+                            let outside = tempfile::tempdir().unwrap();
+                            let prior = before.get(*rel).map(Vec::as_slice);
+                            let Some(extra) = hide(dir.path(), rel, prior, how, outside.path())
+                            else {
+                                continue;
+                            };
+                            let mut args: Vec<&str> = only.to_vec();
+                            args.extend(extra);
+                            let got = outcomes(dir.path(), &args);
+                            checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if status(&got[*rule]) == "pass" {
+                                problems.lock().unwrap().push(format!(
+                                    "`{rule}` passes when `{rel}` is hidden by {how}"
+                                ));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().unwrap();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked.into_inner() >= 100, "too few hidings were tried");
+}
