@@ -77,6 +77,12 @@ pub enum PolicyCommand {
     },
     /// Print the JSON Schema of the policy file format (policies/schema.json).
     Schema,
+    /// Print the merged, effective policy (includes resolved) as TOML, and its digest — the
+    /// sha256 the report records and `verify --policy-sha256` demands.
+    Show {
+        /// Policy file (or builtin:NAME); default ./shipshape.toml, else builtin:default.
+        file: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -107,9 +113,20 @@ pub struct AuditArgs {
     /// Do not run commands; rules that need them become pending (a preview: cannot approve).
     #[arg(long)]
     pub skip_commands: bool,
-    /// Run every command even when its cached result (in OUT/.cache) is still valid.
+    /// Run every command (and kustomize render) even when a cached result is still valid.
     #[arg(long)]
     pub no_cache: bool,
+    /// The cache folder, outside the audited repository (default $XDG_CACHE_HOME/shipshape,
+    /// else ~/.cache/shipshape).
+    #[arg(long, value_name = "DIR", env = "SHIPSHAPE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Sign the bundle with this SSH key (ssh-keygen -Y sign) into report.json.sig, for
+    /// `verify --require-auditor`.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    /// Overwrite a signed bundle in --out (one with sign-offs or an auditor signature beside it).
+    #[arg(long)]
+    pub force: bool,
     /// Folder whose templates (report.md.tera) replace the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
@@ -251,4 +268,34 @@ pub struct VerifyArgs {
     /// The sign-off log; default signoffs.jsonl beside the bundle.
     #[arg(long, value_name = "FILE")]
     pub signoffs: Option<PathBuf>,
+    /// The effective policy must have exactly this digest (`shipshape policy show` prints it).
+    #[arg(long, value_name = "HEX")]
+    pub policy_sha256: Option<String>,
+    /// The policy must extend exactly this central policy (sha256 of its bytes).
+    #[arg(long, value_name = "HEX")]
+    pub central_sha256: Option<String>,
+    /// The audit must be for this environment.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The score must reach this (out of 10), whatever the bundle's policy asked.
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<f64>,
+    /// The audit may be at most this old at verify time: 30m, 24h, 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// A sign-off required on top of the policy's: ROLE or ROLE=N (repeatable).
+    #[arg(long, value_name = "ROLE[=N]")]
+    pub require_signoff: Vec<String>,
+    /// The bundle must be signed (`audit --sign-key`) by this principal of --allowed-signers.
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub require_auditor: Option<String>,
+    /// Accept command results that came from the cache (refused by default).
+    #[arg(long)]
+    pub allow_cached: bool,
+    /// Accept pending non-blocking rules (refused by default).
+    #[arg(long)]
+    pub allow_pending: bool,
+    /// The verify time for --max-age (RFC 3339; default now).
+    #[arg(long)]
+    pub now: Option<String>,
 }

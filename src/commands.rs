@@ -142,3 +142,23 @@ pub fn explain(a: cli::ExplainArgs) -> anyhow::Result<i32> {
         }
     }
 }
+
+/// `policy show [FILE]`: the effective policy and its digest.
+pub fn show_policy(file: Option<&str>) -> anyhow::Result<i32> {
+    let location = match file {
+        Some(f) => shipshape::policy::Location::parse(f, None),
+        None => shipshape::discover_policy(std::path::Path::new("."), None),
+    };
+    match shipshape::policy::load(&location) {
+        Ok(p) => {
+            println!("# The effective policy: {} (includes resolved).", p.name);
+            println!("# sha256 {}", p.digest);
+            print!("{}", shipshape::policy::show_toml(&p));
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(2)
+        }
+    }
+}

@@ -163,6 +163,9 @@ pub fn run(
         .filter(|wt| root.starts_with(wt))
         .unwrap_or_else(|| root.clone());
     collect::cluster::check_cli(cluster).map_err(Error::Usage)?;
+    if let Some(dir) = &opts.cache_dir {
+        collect::cache::check_outside(dir, &boundary).map_err(Error::Usage)?;
+    }
     let location = discover_policy(&opts.path, opts.policy.as_deref());
     let mut policy = policy::load(&location)?;
     policy::check_boundary(&policy, &root, &boundary)?;
@@ -247,6 +250,7 @@ pub fn run(
             jobs: opts.jobs.max(1),
             max_file_bytes: opts.max_file_bytes,
             cache_dir: opts.cache_dir.clone(),
+            cache_max_age: chrono::Duration::seconds(policy.audit.cache_max_age_secs),
         },
         &policy.placeholders,
         publish_rel

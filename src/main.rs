@@ -69,6 +69,9 @@ fn run() -> i32 {
         cli::Command::Policy {
             command: cli::PolicyCommand::Schema,
         } => commands::schema(),
+        cli::Command::Policy {
+            command: cli::PolicyCommand::Show { file },
+        } => commands::show_policy(file.as_deref()),
         cli::Command::Init(a) => commands::init(a),
         cli::Command::Explain(a) => commands::explain(a),
         cli::Command::Completions { shell } => commands::completions(shell),
@@ -169,6 +172,31 @@ fn write_outputs(
     Ok(written)
 }
 
+/// An audit never overwrites a bundle that was signed — by sign-offs beside it or by an
+/// auditor's signature — unless `--force`: the signatures would then vouch for nothing.
+fn refuse_signed_overwrite(out: &Path, force: bool) -> Result<(), shipshape::Error> {
+    let bundle = out.join("report.json");
+    let signed: Vec<std::path::PathBuf> = [
+        out.join(shipshape::trust::signoff::LOG_NAME),
+        shipshape::trust::auditor::sig_path(&bundle),
+    ]
+    .into_iter()
+    .filter(|p| p.exists())
+    .collect();
+    if force || !bundle.exists() || signed.is_empty() {
+        return Ok(());
+    }
+    Err(shipshape::Error::Usage(format!(
+        "`{}` is a signed bundle ({}): an audit will not overwrite it. Keep it, write this audit elsewhere (--out), or pass --force",
+        bundle.display(),
+        signed
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 /// Read a bundle given on the command line; every problem is bad input (exit 2).
 fn read_bundle(path: &Path) -> Result<Bundle, shipshape::Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -199,6 +227,8 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         .into());
     }
     let baseline = a.baseline.as_deref().map(read_bundle).transpose()?;
+    // Never over a bundle someone signed.
+    refuse_signed_overwrite(&a.out, a.force)?;
     let jobs = a.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -213,7 +243,13 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
         waivers: a.waivers.clone(),
-        cache_dir: (!a.no_cache).then(|| a.out.join(".cache")),
+        cache_dir: if a.no_cache {
+            None
+        } else {
+            a.cache_dir
+                .clone()
+                .or_else(shipshape::collect::cache::default_dir)
+        },
     };
     // A live display only for a person watching a terminal; logs (-v) replace it.
     let progress = commands::progress(a.quiet || verbose > 0);
@@ -265,6 +301,18 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         }
     }
     let bundle = result.bundle;
+    if let Some(key) = &a.sign_key {
+        let path = a.out.join("report.json");
+        if !formats.contains(&Format::Json) {
+            return Err(shipshape::Error::Usage(
+                "--sign-key signs report.json: include json in --format".into(),
+            )
+            .into());
+        }
+        let sig = shipshape::trust::auditor::sign(&path, &bundle, key)
+            .map_err(|e| shipshape::Error::Tool(format!("--sign-key: {e}")))?;
+        written.push(format!("{} (auditor signature)", sig.display()));
+    }
     let fails = diff::gate_fails(&bundle.report, fail_on);
     if !a.quiet {
         summary(&bundle, &written, a.skip_commands);
@@ -332,6 +380,13 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
         "  {} rules: {} pass, {} fail, {} pending, {} waived, {} skipped",
         c.rules, c.pass, c.fail, c.pending, c.waived, c.skipped
     );
+    if !bundle.run.cached.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} command result(s) reused from the cache (verify refuses them without --allow-cached; --no-cache reruns them)",
+            bundle.run.cached.len()
+        );
+    }
     let _ = writeln!(
         out,
         "  {} {:>6} {:>9} {:>8} {:>8}",
@@ -427,6 +482,48 @@ fn validate(file: &str) -> anyhow::Result<i32> {
             Ok(2)
         }
     }
+}
+
+/// The verifier's requirements from its own command line.
+fn demands(v: &cli::VerifyArgs) -> Result<shipshape::trust::verify::Demands, String> {
+    use shipshape::trust::verify::{Demands, parse_duration, parse_signoff};
+    let max_age = match &v.max_age {
+        Some(s) => Some(
+            parse_duration(s)
+                .ok_or_else(|| format!("--max-age `{s}` is not a duration (30m, 24h, 7d)"))?,
+        ),
+        None => None,
+    };
+    let signoffs = v
+        .require_signoff
+        .iter()
+        .map(|s| {
+            parse_signoff(s).ok_or_else(|| format!("--require-signoff `{s}` is not ROLE or ROLE=N"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let at = match &v.now {
+        Some(n) => chrono::DateTime::parse_from_rfc3339(n)
+            .map_err(|e| format!("--now `{n}`: {e}"))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    if let Some(m) = v.min_score
+        && !(0.0..=10.0).contains(&m)
+    {
+        return Err(format!("--min-score {m} is not between 0 and 10"));
+    }
+    Ok(Demands {
+        policy_sha256: v.policy_sha256.clone(),
+        central_sha256: v.central_sha256.clone(),
+        env: v.env.clone(),
+        min_score: v.min_score,
+        max_age,
+        at,
+        signoffs,
+        allow_cached: v.allow_cached,
+        allow_pending: v.allow_pending,
+        auditor: v.require_auditor.clone(),
+    })
 }
 
 fn git_last_change(repo: &Path, paths: &[String]) -> anyhow::Result<i32> {
@@ -552,12 +649,20 @@ fn git_email() -> Option<String> {
 
 fn verify(v: cli::VerifyArgs) -> anyhow::Result<i32> {
     use shipshape::trust::verify::{VerifyOptions, verify};
+    let demands = match demands(&v) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("shipshape verify: {e}");
+            return Ok(2);
+        }
+    };
     let result = verify(&VerifyOptions {
         bundle: v.bundle.clone(),
         commit: v.commit.clone(),
         images: v.image.clone(),
         allowed_signers: v.allowed_signers.clone(),
         signoffs: v.signoffs.clone(),
+        demands,
     });
     let r = match result {
         Ok(r) => r,

@@ -38,14 +38,19 @@ fn audit_with_path(dir: &Path, out: &Path, extra: &[&str], path: Option<&str>) -
     if let Some(p) = path {
         cmd.env("PATH", p);
     }
-    let res = cmd
-        .arg("audit")
+    cmd.arg("audit")
         .arg(dir)
-        .args(["--now", NOW, "--format", "json,md", "-q", "--out"])
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
+        .args(["--format", "json,md", "-q", "--out"])
+        .arg(out);
+    if !extra.contains(&"--now") {
+        cmd.args(["--now", NOW]);
+    }
+    // Each fixture its own cache, outside its repository.
+    if !extra.contains(&"--cache-dir") {
+        cmd.arg("--cache-dir")
+            .arg(out.parent().unwrap().join("cache"));
+    }
+    let res = cmd.args(extra).output().unwrap();
     assert!(
         matches!(res.status.code(), Some(0 | 1)),
         "{}",
@@ -99,7 +104,9 @@ fn a_second_run_reuses_results_with_the_same_digest() {
     assert!(row["cached_at"].as_str().unwrap().ends_with('Z'), "{row}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("(cached result, produced "), "{md}");
-    assert!(out.join(".cache/.gitignore").is_file());
+    // The cache lives outside the repository, with its machine key.
+    assert!(out.parent().unwrap().join("cache/key").is_file());
+    assert!(!out.join(".cache").exists());
 
     // --no-cache runs every command again.
     let fresh = audit(&root, &out, &["--no-cache"]);
@@ -219,4 +226,55 @@ expect = ['m.objects.all(d, d.spec.replicas >= 2)']
     // --no-cache always renders.
     run(&["--no-cache"]);
     assert_eq!(started(), 3);
+}
+
+/// A cache entry made anywhere but by this machine's key is never used: committed to the
+/// repository, copied from another machine, or edited by hand (issue 15).
+#[test]
+fn a_planted_cache_entry_is_never_used() {
+    let (tmp, root, out) = fixture();
+    let first = audit(&root, &out, &[]);
+    assert_eq!(cached(&first), 0);
+    let cache = tmp.path().join("cache");
+    // Another machine's cache: same entry names, a different key.
+    let other = tmp.path().join("other-cache");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("key"), [7u8; 32]).unwrap();
+    for e in std::fs::read_dir(&cache).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "key" {
+            std::fs::copy(e.path(), other.join(e.file_name())).unwrap();
+        }
+    }
+    let second = audit(&root, &out, &["--cache-dir", other.to_str().unwrap()]);
+    assert_eq!(
+        cached(&second),
+        0,
+        "entries signed by another key are ignored"
+    );
+
+    // A cache folder inside the repository (CI-style `--out` in the checkout) is refused.
+    let res = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .arg("audit")
+        .arg(&root)
+        .args(["--now", NOW, "-q", "--out"])
+        .arg(root.join("shipshape-out"))
+        .arg("--cache-dir")
+        .arg(root.join("shipshape-out/.cache"))
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("inside the audited repository"));
+}
+
+/// The audit date is part of every key: a check that depends on the date cannot keep a cached
+/// pass into the next day.
+#[test]
+fn a_cached_result_does_not_survive_a_day() {
+    let (_tmp, root, out) = fixture();
+    audit(&root, &out, &[]);
+    let same_day = audit(&root, &out, &["--now", "2026-02-10T23:00:00Z"]);
+    assert_eq!(cached(&same_day), 2);
+    let next_day = audit(&root, &out, &["--now", "2026-02-11T00:30:00Z"]);
+    assert_eq!(cached(&next_day), 0, "{}", next_day["run"]);
 }

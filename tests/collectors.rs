@@ -20,6 +20,7 @@ fn ctx<'p>(root: &Path, placeholders: &'p PlaceholderSet) -> Ctx<'p> {
             jobs: 2,
             max_file_bytes: 1024 * 1024,
             cache_dir: None,
+            cache_max_age: chrono::Duration::hours(24),
         },
         placeholders,
         "docs/ops".into(),

@@ -28,6 +28,7 @@ fn check(root: &Path, include: &[&str]) -> Value {
             jobs: 1,
             max_file_bytes: 1 << 20,
             cache_dir: None,
+            cache_max_age: chrono::Duration::hours(24),
         },
         &ph,
         String::new(),

@@ -23,6 +23,7 @@ fn collect_one(root: &Path, raw: Value) -> Result<Value, String> {
             jobs: 1,
             max_file_bytes: 16 * 1024 * 1024,
             cache_dir: None,
+            cache_max_age: chrono::Duration::hours(24),
         },
         &ph,
         "docs/ops".into(),

@@ -333,8 +333,9 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
     let key = {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(b"shipshape-kustomize-cache/1\0");
+        h.update(b"shipshape-kustomize-cache/2\0");
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(ctx.options.now.date_naive().to_string().as_bytes());
         h.update(kubectl.to_string_lossy().as_bytes());
         if let Ok(m) = std::fs::metadata(&kubectl) {
             let mtime = m
@@ -351,9 +352,8 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
         hex::encode(h.finalize())
     };
     let file = cache.join(format!("kustomize-{key}.json"));
-    if let Some(objects) = std::fs::read(&file)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Vec<Located>>(&b).ok())
+    if let Some(objects) = super::cache::read(cache, &file, ctx.options.cache_max_age)
+        .and_then(|(v, _)| serde_json::from_value::<Vec<Located>>(v).ok())
     {
         tracing::debug!(folder = entry, "kustomize render from cache");
         return Ok(objects);
@@ -365,8 +365,8 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
         k8s::scrub(&mut o.value);
         ctx.redactor.value(&mut o.value);
     }
-    if let Ok(bytes) = serde_json::to_vec(&objects) {
-        super::run::store_in_cache(cache, &file, &bytes);
+    if let Ok(v) = serde_json::to_value(&objects) {
+        super::cache::write(cache, &file, &v, chrono::Utc::now());
     }
     Ok(objects)
 }

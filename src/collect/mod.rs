@@ -12,6 +12,7 @@ macro_rules! cached_regex {
 }
 
 pub mod artifact;
+pub mod cache;
 pub mod capture;
 pub mod cluster;
 pub mod data;
@@ -322,6 +323,8 @@ pub struct Options {
     pub max_file_bytes: u64,
     /// Where `run` results are cached (`None`: `--no-cache`, every command runs).
     pub cache_dir: Option<PathBuf>,
+    /// Cached results older than this are not reused (`[audit] cache_max_age`).
+    pub cache_max_age: chrono::Duration,
 }
 
 /// What every collector may use: where the audited tree is, where the boundary is, the clock,

@@ -187,25 +187,14 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     };
     let key = cache_key(ctx, spec);
     let file = dir.join(format!("run-{key}.json"));
-    if let Some(v) = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        && let (Some(value), Some(at)) = (
-            v.get("value"),
-            v.get("produced_at")
-                .and_then(Value::as_str)
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()),
-        )
-    {
+    if let Some((value, at)) = super::cache::read(dir, &file, ctx.options.cache_max_age) {
         tracing::info!(command = %spec.command, "from cache");
-        return Ok(stamp(value.clone(), true, at.with_timezone(&chrono::Utc)));
+        return Ok(stamp(value, true, at));
     }
     let produced_at = chrono::Utc::now();
     let value = execute(ctx, spec)?;
     // Only results are cached; a timeout or a missing command is tried again next time.
-    let stored =
-        json!({"command": spec.command, "produced_at": rfc3339(produced_at), "value": value});
-    store_in_cache(dir, &file, stored.to_string().as_bytes());
+    super::cache::write(dir, &file, &value, produced_at);
     Ok(stamp(value, false, produced_at))
 }
 
@@ -230,15 +219,6 @@ pub(crate) fn wait_until(
     }
 }
 
-/// Write an entry of the run cache; the cache folder keeps itself out of git. A cache that
-/// cannot be written only costs the next run its reuse.
-pub(crate) fn store_in_cache(dir: &std::path::Path, file: &std::path::Path, bytes: &[u8]) {
-    if std::fs::create_dir_all(dir).is_ok() {
-        let _ = std::fs::write(dir.join(".gitignore"), "*\n");
-        let _ = crate::write_atomic(file, bytes);
-    }
-}
-
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -259,8 +239,10 @@ fn stamp(mut v: Value, cached: bool, at: chrono::DateTime<chrono::Utc>) -> Value
 pub fn cache_key(ctx: &Ctx<'_>, spec: &Spec) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(b"shipshape-run-cache/1\0");
+    h.update(b"shipshape-run-cache/2\0");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // The audit date: a check that depends on the date (an expiry, a certificate) reruns daily.
+    h.update(ctx.options.now.date_naive().to_string().as_bytes());
     h.update(serde_json::to_string(spec).unwrap_or_default().as_bytes());
     h.update(ctx.root.to_string_lossy().as_bytes());
     for k in ENV_ALLOW {

@@ -633,7 +633,8 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 approved_statuses,
                 stale_after_days,
                 publish_dir,
-                require_clean
+                require_clean,
+                cache_max_age
             );
             if let Some(o) = &f.audit_origin {
                 audit_origin = o.clone();
@@ -666,7 +667,21 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         });
     }
     let require_clean = audit.require_clean.unwrap_or(false);
+    let cache_max_age_secs = match audit.cache_max_age.as_deref() {
+        None => 86_400,
+        Some(s) => match crate::trust::verify::parse_duration(s) {
+            Some(d) if d.num_seconds() >= 0 => d.num_seconds(),
+            _ => {
+                diags.push(Diagnostic {
+                    origin: audit_origin.clone(),
+                    message: format!("cache_max_age `{s}` is not a duration (30m, 24h, 7d)"),
+                });
+                86_400
+            }
+        },
+    };
     let audit = Audit {
+        cache_max_age_secs,
         name: audit.name.unwrap_or_else(|| "repository".into()),
         title: audit
             .title
@@ -1011,19 +1026,9 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let trust = overlay::trust_policy(&files, l, require_clean);
 
     l.diags.extend(diags);
-    let digest = {
-        let mut h = Sha256::new();
-        for s in &l.sources {
-            h.update(s.name.as_bytes());
-            h.update(b"\0");
-            h.update(s.sha256.as_bytes());
-            h.update(b"\n");
-        }
-        hex::encode(h.finalize())
-    };
-    Some(Policy {
+    let mut policy = Policy {
         name,
-        digest,
+        digest: String::new(),
         sources: l.sources.clone(),
         audit,
         areas,
@@ -1034,7 +1039,71 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         redact_patterns,
         cluster,
         trust,
-    })
+    };
+    policy.digest = canonical_digest(&policy);
+    Some(policy)
+}
+
+/// The effective policy as canonical JSON (sorted keys): everything that decides a verdict —
+/// includes resolved, built-in packs by their content — and nothing that says where it was read
+/// from (file names, line and column positions). The same policy reached by any path is one
+/// value.
+pub fn canonical(policy: &Policy) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("origin");
+                for (_, x) in m.iter_mut() {
+                    strip(x);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(policy).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        for k in ["name", "digest", "sources"] {
+            m.remove(k);
+        }
+        if let Some(serde_json::Value::Object(t)) = m.get_mut("trust") {
+            t.remove("waivers_file");
+            for k in ["central", "overlay"] {
+                if let Some(serde_json::Value::Object(src)) = t.get_mut(k) {
+                    src.remove("name");
+                }
+            }
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+/// sha256 of [`canonical`]: the policy digest the report, `policy validate`, `policy show` and
+/// `verify --policy-sha256` share.
+pub fn canonical_digest(policy: &Policy) -> String {
+    let text = serde_json::to_string(&canonical(policy)).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(b"shipshape-policy/1\0");
+    h.update(text.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The effective policy as TOML (for `policy show`): the canonical value, nulls left out.
+pub fn show_toml(policy: &Policy) -> String {
+    fn drop_nulls(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|_, x| !x.is_null());
+                m.values_mut().for_each(drop_nulls);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    let mut v = canonical(policy);
+    drop_nulls(&mut v);
+    toml::to_string_pretty(&v).unwrap_or_else(|e| format!("# cannot show as TOML: {e}\n"))
 }
 
 /// `[cluster]` tables merged key by key, later files (the including one) winning.

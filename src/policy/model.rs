@@ -27,6 +27,9 @@ impl std::fmt::Display for Origin {
 pub struct AuditRaw {
     pub name: Option<String>,
     pub title: Option<String>,
+    /// How long a cached command result or kustomize render may be reused: `30m`, `24h`, `7d`
+    /// (default 24h).
+    pub cache_max_age: Option<String>,
     pub approve_min_score: Option<f64>,
     /// Environments this policy knows; `--env` must name one of them.
     pub environments: Option<Vec<String>>,
@@ -404,6 +407,13 @@ pub struct Audit {
     pub approved_statuses: Vec<String>,
     pub stale_after_days: i64,
     pub publish_dir: String,
+    /// Longest reuse of a cached result, in seconds.
+    #[serde(default = "day_secs")]
+    pub cache_max_age_secs: i64,
+}
+
+fn day_secs() -> i64 {
+    86_400
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

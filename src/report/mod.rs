@@ -115,6 +115,9 @@ pub struct RuleRow {
     pub id: String,
     pub title: String,
     pub severity: Severity,
+    /// The rule's weight in its area (so `verify` can recompute the score from the outcomes).
+    #[serde(default = "one")]
+    pub weight: f64,
     pub status: Status,
     pub icon: String,
     pub word: String,
@@ -122,6 +125,10 @@ pub struct RuleRow {
     pub locations: Vec<String>,
     pub waiver: Option<String>,
     pub warnings: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -372,6 +379,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             id: rule.id.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
+            weight: rule.weight,
             status: o.status,
             icon: icon.into(),
             word: word.into(),

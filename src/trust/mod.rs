@@ -3,6 +3,7 @@
 //! on one exact bundle, `verify` for deployment, and an in-toto attestation of the verdict.
 //! See docs/trust.md for the model and what it does not protect against.
 
+pub mod auditor;
 pub mod intoto;
 pub mod signoff;
 pub mod verify;

@@ -116,12 +116,19 @@ fn ssh_keygen_missing(e: &std::io::Error) -> SignoffError {
 /// Sign `entry` (its `signature` is replaced) with the private key at `key` (or a public key
 /// whose private half is in ssh-agent). ssh-keygen may ask for the key's passphrase.
 pub fn sign(entry: &mut SignoffEntry, key: &Path) -> Result<(), SignoffError> {
+    entry.signature.clear();
+    entry.signature = sign_message(key, NAMESPACE, &entry.message())?;
+    Ok(())
+}
+
+/// Sign `message` in `namespace` with the key at `key` (`ssh-keygen -Y sign`); the armoured
+/// signature.
+pub fn sign_message(key: &Path, namespace: &str, message: &[u8]) -> Result<String, SignoffError> {
     let scratch = Scratch::new().map_err(|e| SignoffError::Input(e.to_string()))?;
     let msg = scratch.0.join("message");
-    entry.signature.clear();
-    std::fs::write(&msg, entry.message()).map_err(|e| SignoffError::Input(e.to_string()))?;
+    std::fs::write(&msg, message).map_err(|e| SignoffError::Input(e.to_string()))?;
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-Y", "sign", "-n", NAMESPACE, "-f"])
+        .args(["-q", "-Y", "sign", "-n", namespace, "-f"])
         .arg(key)
         .arg(&msg)
         .stdout(Stdio::null())
@@ -132,9 +139,8 @@ pub fn sign(entry: &mut SignoffEntry, key: &Path) -> Result<(), SignoffError> {
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ));
     }
-    entry.signature = std::fs::read_to_string(scratch.0.join("message.sig"))
-        .map_err(|e| SignoffError::Ssh(format!("no signature written: {e}")))?;
-    Ok(())
+    std::fs::read_to_string(scratch.0.join("message.sig"))
+        .map_err(|e| SignoffError::Ssh(format!("no signature written: {e}")))
 }
 
 /// Append one entry to the log (created if absent).
@@ -259,16 +265,34 @@ fn principal_matches(pattern: &str, name: &str) -> bool {
 
 /// Whether `entry`'s signature verifies against the signers in `allowed` (a file's text).
 fn ssh_verify(entry: &SignoffEntry, allowed: &str) -> Result<bool, SignoffError> {
+    verify_message(
+        allowed,
+        &entry.identity,
+        NAMESPACE,
+        &entry.signature,
+        &entry.message(),
+    )
+}
+
+/// Whether `signature` over `message` in `namespace` verifies for `identity` against the
+/// signers in `allowed` (an allowed_signers file's text).
+pub fn verify_message(
+    allowed: &str,
+    identity: &str,
+    namespace: &str,
+    signature: &str,
+    message: &[u8],
+) -> Result<bool, SignoffError> {
     let scratch = Scratch::new().map_err(|e| SignoffError::Input(e.to_string()))?;
     let sig = scratch.0.join("sig");
     let signers = scratch.0.join("allowed_signers");
-    std::fs::write(&sig, &entry.signature).map_err(|e| SignoffError::Input(e.to_string()))?;
+    std::fs::write(&sig, signature).map_err(|e| SignoffError::Input(e.to_string()))?;
     std::fs::write(&signers, allowed).map_err(|e| SignoffError::Input(e.to_string()))?;
     let mut child = Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-n", NAMESPACE, "-f"])
+        .args(["-Y", "verify", "-n", namespace, "-f"])
         .arg(&signers)
         .arg("-I")
-        .arg(&entry.identity)
+        .arg(identity)
         .arg("-s")
         .arg(&sig)
         .stdin(Stdio::piped())
@@ -277,7 +301,7 @@ fn ssh_verify(entry: &SignoffEntry, allowed: &str) -> Result<bool, SignoffError>
         .spawn()
         .map_err(|e| ssh_keygen_missing(&e))?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(&entry.message());
+        let _ = stdin.write_all(message);
     }
     let status = child.wait().map_err(|e| SignoffError::Ssh(e.to_string()))?;
     Ok(status.success())

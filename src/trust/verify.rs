@@ -19,6 +19,61 @@ pub struct VerifyOptions {
     pub allowed_signers: Option<PathBuf>,
     /// Default: `signoffs.jsonl` beside the bundle (absent = no sign-offs).
     pub signoffs: Option<PathBuf>,
+    /// What the deployer demands — never read from the bundle being checked.
+    pub demands: Demands,
+}
+
+/// The verifier's own requirements (`verify` flags). A bundle audited with a throwaway policy,
+/// for another environment, long ago, or below the deployer's bar is refused.
+#[derive(Debug, Clone, Default)]
+pub struct Demands {
+    /// The effective policy's digest must be exactly this (`policy show` prints it).
+    pub policy_sha256: Option<String>,
+    /// The central policy the bundle's policy extends must be exactly this (sha256 of its bytes).
+    pub central_sha256: Option<String>,
+    pub env: Option<String>,
+    pub min_score: Option<f64>,
+    /// Longest time between the audit (`now` of the bundle) and `at`.
+    pub max_age: Option<chrono::Duration>,
+    /// The verify time.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Sign-offs required on top of what the bundle's policy asks.
+    pub signoffs: Vec<crate::policy::model::SignoffRequirement>,
+    /// Accept command results that came from the cache (never a default).
+    pub allow_cached: bool,
+    /// Accept pending rules (non-blocking ones; a pending blocking rule never verifies).
+    pub allow_pending: bool,
+    /// The bundle must carry an auditor signature by this principal.
+    pub auditor: Option<String>,
+}
+
+/// `30m`, `24h`, `7d`, `3600s` (or plain seconds) as a duration.
+pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: i64 = num.parse().ok()?;
+    match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    }
+}
+
+/// `ROLE` or `ROLE=N`.
+pub fn parse_signoff(s: &str) -> Option<crate::policy::model::SignoffRequirement> {
+    let (role, count) = match s.split_once('=') {
+        Some((r, n)) => (r.trim(), n.trim().parse().ok()?),
+        None => (s.trim(), 1),
+    };
+    (!role.is_empty() && count > 0).then(|| crate::policy::model::SignoffRequirement {
+        role: role.to_string(),
+        count,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -187,6 +242,10 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
             report.reasons.join("; ")
         ));
     }
+    // What the deployer demands, the verdict recomputed, the auditor's signature.
+    check_demands(&bundle, &o.demands, &mut r);
+    check_recomputed(&bundle, &mut r);
+    check_auditor(o, &bundle, allowed.as_deref(), &mut r)?;
     // 3. The commit.
     match &report.provenance.repository {
         None => r
@@ -210,9 +269,9 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
             }
         }
     }
-    // 4. The images.
-    let evidence = serde_json::to_value(&bundle.evidence).unwrap_or(Value::Null);
-    let seen = seen_images(&evidence);
+    // 4. The images: only images the audit recorded with their name, from manifests or
+    // cluster objects. A digest mentioned in prose or command output binds nothing.
+    let seen = recorded_images(&bundle);
     for img in &images {
         let same: Vec<&(Option<String>, String)> =
             seen.iter().filter(|(_, d)| *d == img.digest).collect();
@@ -256,11 +315,17 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
     }
     // 5. The sign-offs.
     r.notes.extend(log_problems);
-    let required = report
+    let mut required = report
         .trust
         .as_ref()
         .map(|t| t.signoffs_required.clone())
         .unwrap_or_default();
+    for d in &o.demands.signoffs {
+        match required.iter_mut().find(|x| x.role == d.role) {
+            Some(x) => x.count = x.count.max(d.count),
+            None => required.push(d.clone()),
+        }
+    }
     if required.is_empty() {
         r.notes.push("the policy requires no sign-offs".into());
     }
@@ -272,6 +337,236 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
         Err(e) => return Err(BadInput(e.to_string())),
     }
     Ok(r)
+}
+
+/// The deployer's demands, each refused with its reason.
+fn check_demands(bundle: &Bundle, d: &Demands, r: &mut VerifyReport) {
+    let report = &bundle.report;
+    let p = &report.provenance;
+    if let Some(want) = &d.policy_sha256
+        && !p.policy_sha256.eq_ignore_ascii_case(want.trim())
+    {
+        r.failures.push(format!(
+            "the audit used policy sha256 {}, not the required {} (`shipshape policy show` prints a policy's digest)",
+            p.policy_sha256,
+            want.trim()
+        ));
+    }
+    if let Some(want) = &d.central_sha256 {
+        let central = report.trust.as_ref().and_then(|t| t.central.as_ref());
+        match central {
+            Some(c) if c.sha256.eq_ignore_ascii_case(want.trim()) => r
+                .notes
+                .push(format!("central policy {} sha256 {}", c.name, c.sha256)),
+            Some(c) => r.failures.push(format!(
+                "the audit's policy extends central policy sha256 {}, not the required {}",
+                c.sha256,
+                want.trim()
+            )),
+            None => r.failures.push(format!(
+                "the audit's policy extends no central policy; {} is required",
+                want.trim()
+            )),
+        }
+    }
+    if let Some(env) = &d.env
+        && report.env != *env
+    {
+        r.failures.push(format!(
+            "the audit was for environment `{}`, not `{env}`",
+            report.env
+        ));
+    }
+    if let Some(min) = d.min_score
+        && !(report.score.value.is_finite() && report.score.value >= min)
+    {
+        r.failures.push(format!(
+            "score {}/10 is below the required {min}",
+            report.score.shown
+        ));
+    }
+    if let Some(max) = d.max_age {
+        match chrono::DateTime::parse_from_rfc3339(&report.now) {
+            Ok(t) => {
+                let age = d.at - t.with_timezone(&chrono::Utc);
+                if age > max {
+                    r.failures.push(format!(
+                        "the audit is {} hour(s) old, older than the allowed {} hour(s)",
+                        age.num_hours(),
+                        max.num_hours()
+                    ));
+                } else if age < -chrono::Duration::minutes(5) {
+                    r.failures.push(format!(
+                        "the audit is dated {}, after the verify time",
+                        report.now
+                    ));
+                }
+            }
+            Err(_) => r
+                .failures
+                .push(format!("the audit time `{}` is not a time", report.now)),
+        }
+    }
+    if !bundle.run.cached.is_empty() && !d.allow_cached {
+        r.failures.push(format!(
+            "{} command result(s) came from the cache, not from this audit (rerun with --no-cache, or accept with --allow-cached)",
+            bundle.run.cached.len()
+        ));
+    }
+    let pending: Vec<&str> = bundle
+        .outcomes
+        .iter()
+        .filter(|o| o.status == crate::evaluate::Status::Pending)
+        .map(|o| o.rule.as_str())
+        .collect();
+    if !pending.is_empty() && !d.allow_pending {
+        r.failures.push(format!(
+            "{} rule(s) are pending — their evidence was not collected: {} (accept non-blocking ones with --allow-pending)",
+            pending.len(),
+            pending.join(", ")
+        ));
+    }
+}
+
+/// The score and verdict recomputed from the bundle's own outcomes and weights: a bundle whose
+/// recorded verdict or score disagrees with them is refused.
+fn check_recomputed(bundle: &Bundle, r: &mut VerifyReport) {
+    use crate::evaluate::Status;
+    use crate::policy::model::Severity;
+    let report = &bundle.report;
+    let mut problems = Vec::new();
+    let status_of: std::collections::BTreeMap<&str, Status> = bundle
+        .outcomes
+        .iter()
+        .map(|o| (o.rule.as_str(), o.status))
+        .collect();
+    let (mut sum, mut total) = (0.0, 0.0);
+    for a in &report.score.areas {
+        let rows = report
+            .areas
+            .iter()
+            .filter(|s| s.id == a.area)
+            .flat_map(|s| s.rules.iter());
+        let (mut passed, mut applicable) = (0.0, 0.0);
+        for row in rows {
+            if status_of.get(row.id.as_str()) != Some(&row.status) {
+                problems.push(format!("rule `{}` has two different outcomes", row.id));
+            }
+            if row.severity == Severity::Info || row.status == Status::Skipped {
+                continue;
+            }
+            applicable += row.weight;
+            if matches!(row.status, Status::Pass | Status::Waived) {
+                passed += row.weight;
+            }
+        }
+        if (passed - a.passed_weight).abs() > 1e-9
+            || (applicable - a.applicable_weight).abs() > 1e-9
+        {
+            problems.push(format!("area `{}` does not add up", a.area));
+        }
+        if applicable > 0.0 {
+            sum += a.weight * passed / applicable;
+            total += a.weight;
+        }
+    }
+    let value = if total > 0.0 { sum / total * 10.0 } else { 0.0 };
+    if (value - report.score.value).abs() > 1e-9 {
+        problems.push(format!(
+            "the recorded score {} is not what its outcomes give ({value:.4})",
+            report.score.value
+        ));
+    }
+    let blocked = bundle.outcomes.iter().any(|o| {
+        o.severity == Severity::Blocking && matches!(o.status, Status::Fail | Status::Pending)
+    });
+    let central_short = report
+        .score
+        .central
+        .as_ref()
+        .is_some_and(|c| !(c.value.is_finite() && c.value >= c.threshold));
+    let approved = !blocked && value >= report.score.threshold && !central_short;
+    if report.verdict == Verdict::Approved && (!approved || !report.reasons.is_empty()) {
+        problems.push("the recorded verdict APPROVED is not what its outcomes give".into());
+    }
+    if problems.is_empty() {
+        r.notes
+            .push("verdict and score recomputed from the outcomes: they agree".into());
+    } else {
+        r.failures.push(format!(
+            "the bundle contradicts itself: {}",
+            problems.join("; ")
+        ));
+    }
+}
+
+/// The auditor's signature: required with `--require-auditor`, reported otherwise.
+fn check_auditor(
+    o: &VerifyOptions,
+    bundle: &Bundle,
+    allowed: Option<&str>,
+    r: &mut VerifyReport,
+) -> Result<(), BadInput> {
+    let sig = crate::trust::auditor::sig_path(&o.bundle);
+    match (&o.demands.auditor, allowed) {
+        (Some(_), None) => Err(BadInput(
+            "--require-auditor needs --allowed-signers (the auditor's public key)".into(),
+        )),
+        (Some(who), Some(allowed)) => {
+            match crate::trust::auditor::check(&o.bundle, bundle, allowed, who)
+                .map_err(|e| BadInput(e.to_string()))?
+            {
+                Ok(()) => r.notes.push(format!("signed by the auditor `{who}`")),
+                Err(why) => r.failures.push(why),
+            }
+            Ok(())
+        }
+        (None, _) if sig.exists() => {
+            r.notes.push(format!(
+                "an auditor signature is present ({}) but was not checked: give --require-auditor PRINCIPAL",
+                sig.display()
+            ));
+            Ok(())
+        }
+        (None, _) => {
+            r.notes.push(
+                "the bundle is not signed by an auditor: its sha256 guards against accidents only"
+                    .into(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Images the audit recorded with their name: the `image` of every container of every
+/// manifests or cluster object. Sorted, unique.
+pub fn recorded_images(bundle: &Bundle) -> Vec<(Option<String>, String)> {
+    let mut out = BTreeSet::new();
+    for item in bundle.evidence.values() {
+        if !matches!(
+            item.request,
+            crate::collect::Request::Manifests(_) | crate::collect::Request::Cluster(_)
+        ) {
+            continue;
+        }
+        let Ok(v) = item.as_result() else { continue };
+        let mut stack: Vec<&Value> = v.get("objects").into_iter().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Array(a) => stack.extend(a.iter()),
+                Value::Object(m) => {
+                    if let Some(img) = m.get("image").and_then(Value::as_str)
+                        && let Some(i) = ImageRef::parse(img)
+                    {
+                        out.insert((Some(i.name), i.digest));
+                    }
+                    stack.extend(m.values());
+                }
+                _ => {}
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]
