@@ -229,6 +229,17 @@ pub fn run(
 
     let publish_dir =
         publish.map(|dir| dir.unwrap_or_else(|| root.join(&policy.audit.publish_dir)));
+    // Published audits are the repository's record: the folder must really be inside it.
+    if let Some(d) = &publish_dir
+        && !collect::fs::resolved(d).starts_with(&boundary)
+    {
+        return Err(Error::Usage(format!(
+            "the publish folder `{}` resolves to `{}`, outside the repository ({}): published audits belong in it (is a folder on the way a symlink?)",
+            d.display(),
+            collect::fs::resolved(d).display(),
+            boundary.display()
+        )));
+    }
     // A publish folder inside the audited folder is where published audits live for this run.
     let publish_rel = publish_dir.as_deref().and_then(|d| {
         let abs = if d.is_absolute() {
@@ -295,7 +306,10 @@ pub fn run(
     let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
     let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
-    let mut head = repo::head_checked(&root, &|rel| ctx.is_published_audit(rel)).ok();
+    let mut head = repo::head_checked(&root, &|rel| {
+        ctx.is_published_audit(rel) && repo::only_superseded_note(&root, rel)
+    })
+    .ok();
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
     if policy.trust.require_clean {
@@ -347,7 +361,7 @@ fn clean_tree_check(
     let read: Vec<String> = ctx
         .files_read()
         .into_iter()
-        .filter(|f| !ctx.is_published_audit(f))
+        .filter(|f| !(ctx.is_published_audit(f) && repo::only_superseded_note(root, f)))
         .collect();
     match repo::dirty_evidence(root, &read) {
         Ok(more) => {

@@ -299,6 +299,12 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         for p in &published.written {
             written.push(format!("{} (published)", p.display()));
         }
+        for (p, why) in &published.ignored {
+            eprintln!(
+                "warning: {} looks like a published audit but was not indexed or superseded: {why}",
+                p.display()
+            );
+        }
     }
     let bundle = result.bundle;
     if let Some(key) = &a.sign_key {

@@ -164,3 +164,27 @@ pub fn dirty_evidence(root: &Path, files: &[String]) -> Result<Vec<String>, Stri
     dirty.dedup();
     Ok(dirty)
 }
+
+/// Whether a published audit's only change from HEAD is the superseded note shipshape itself
+/// adds: that change is shipshape's own output, not uncommitted evidence.
+pub fn only_superseded_note(root: &Path, rel: &str) -> bool {
+    let Ok((repo, loc)) = crate::collect::git::locate(root) else {
+        return false;
+    };
+    let Ok(in_repo) = loc.to_repo(rel) else {
+        return false;
+    };
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_tree())
+        .and_then(|t| t.get_path(Path::new(&in_repo)))
+        .and_then(|e| repo.find_blob(e.id()))
+        .map(|b| b.content().to_vec());
+    let (Ok(head), Ok(now)) = (head, std::fs::read(root.join(rel))) else {
+        return false;
+    };
+    let strip = |b: &[u8]| {
+        crate::report::publish::strip_superseded_note(&String::from_utf8_lossy(b)).to_string()
+    };
+    strip(&head) == strip(&now)
+}

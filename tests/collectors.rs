@@ -149,7 +149,7 @@ fn parallel_commands_honour_jobs() {
 }
 
 #[test]
-fn scan_respects_gitignore_globs_and_skips_binaries_and_published_audits() {
+fn scan_respects_gitignore_globs_skips_binaries_and_reads_published_audits() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path();
     write(r, ".gitignore", b"build/\n");
@@ -168,9 +168,15 @@ fn scan_respects_gitignore_globs_and_skips_binaries_and_published_audits() {
         json!({"scan": "\\bTODO\\b", "include": ["**/*.py", "**/*.bin", "**/*.md"], "exclude": ["**/tests/**"]}),
     )
     .unwrap();
-    assert_eq!(v["count"], 1, "{v:#}");
+    // A published audit is evidence like any other file (issue 15); the binary file is not
+    // read (it becomes `unread` for the rule).
+    assert_eq!(v["count"], 2, "{v:#}");
     assert_eq!(
         v["matches"][0],
+        json!({"path": "docs/ops/final-production-readiness-audit-20260101.md", "line": 1, "text": "TODO quoted"})
+    );
+    assert_eq!(
+        v["matches"][1],
         json!({"path": "src/a.py", "line": 1, "text": "x = 1  # TODO: later"})
     );
 }

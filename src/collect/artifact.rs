@@ -205,7 +205,7 @@ fn parse_file(
     } else {
         &text.text
     };
-    let mut parsed = parse_markdown(body, if published { &[] } else { placeholders });
+    let mut parsed = parse_markdown(body, placeholders);
     // Replacement characters stand where bytes were: what the status said is not known.
     if text.lossy {
         parsed.status = UNKNOWN.to_string();

@@ -22,24 +22,7 @@ pub fn default_dir() -> Option<PathBuf> {
 
 /// Refuse a cache folder inside the audit boundary: a repository could plant entries there.
 pub fn check_outside(dir: &Path, boundary: &Path) -> Result<(), String> {
-    let abs = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| e.to_string())?
-            .join(dir)
-    };
-    // The folder may not exist yet: resolve its nearest existing ancestor.
-    let mut probe = abs.as_path();
-    let resolved = loop {
-        if let Ok(c) = std::fs::canonicalize(probe) {
-            break c.join(abs.strip_prefix(probe).unwrap_or(Path::new("")));
-        }
-        match probe.parent() {
-            Some(p) => probe = p,
-            None => break abs.clone(),
-        }
-    };
+    let resolved = super::fs::resolved(dir);
     if resolved.starts_with(boundary) {
         return Err(format!(
             "the cache folder `{}` is inside the audited repository ({}): a repository could plant cache entries there; use a folder outside it (--cache-dir, XDG_CACHE_HOME) or --no-cache",

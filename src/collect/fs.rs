@@ -336,6 +336,28 @@ pub fn resolve_within(root: &Path, boundary: &Path, rel: &str) -> Result<PathBuf
     }
 }
 
+/// Where `path` really is: canonical up to its nearest existing ancestor (symlinks resolved),
+/// the rest appended — for folders that may not exist yet (an output, a cache).
+pub fn resolved(path: &Path) -> PathBuf {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut probe = abs.as_path();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(probe) {
+            return c.join(abs.strip_prefix(probe).unwrap_or(Path::new("")));
+        }
+        match probe.parent() {
+            Some(p) => probe = p,
+            None => return abs.clone(),
+        }
+    }
+}
+
 /// Text read from a file, with what was done to it.
 #[derive(Debug, Clone)]
 pub struct Text {

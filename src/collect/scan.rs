@@ -49,7 +49,8 @@ impl Spec {
     }
 }
 
-/// The text files a scan-like source reads: included, not excluded, not a published audit.
+/// The text files a scan-like source reads: included, not excluded. A published audit is
+/// evidence like any other file.
 pub(crate) fn selected_files<'c>(
     ctx: &'c Ctx<'_>,
     include: &[String],
@@ -61,7 +62,6 @@ pub(crate) fn selected_files<'c>(
         .listing()
         .matching(&inc, Some(&exc))
         .into_iter()
-        .filter(|f| !ctx.is_published_audit(f))
         .collect())
 }
 

@@ -18,12 +18,89 @@ pub const INDEX: &str = "audits.md";
 pub const PREFIX: &str = "final-production-readiness-audit-";
 
 const NOTE_START: &str = "> **Superseded** by [final-production-readiness-audit-";
+/// The seal on the last line of a published audit: the bundle it was rendered from and the
+/// sha256 of the body above it.
+const SEAL: &str = "<!-- shipshape-published ";
 const BEGIN: &str = "<!-- shipshape:audits:begin -->";
 const END: &str = "<!-- shipshape:audits:end -->";
 
 /// The file name an audit made at `date` (YYYY-MM-DD) is published under.
 pub fn file_name(date: &str) -> String {
-    format!("{PREFIX}{}.md", date.replace('-', ""))
+    numbered(date, 1)
+}
+
+/// The name of the day's `n`-th publish: no suffix for the first, `-2`, `-3`… after.
+fn numbered(date: &str, n: u32) -> String {
+    let d = date.replace('-', "");
+    if n == 1 {
+        format!("{PREFIX}{d}.md")
+    } else {
+        format!("{PREFIX}{d}-{n}.md")
+    }
+}
+
+/// Whether `name` is a published audit's file name: the prefix, a date, an optional `-N` for a
+/// second publish on one day.
+pub fn is_audit_name(name: &str) -> bool {
+    name_parts(name).is_some()
+}
+
+/// (YYYY-MM-DD, n) of a published audit's name; n is 1 without a suffix.
+fn name_parts(name: &str) -> Option<(String, u32)> {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^final-production-readiness-audit-(\d{4})(\d{2})(\d{2})(?:-(\d+))?\.md$")
+            .expect("static regex")
+    });
+    let c = re.captures(name)?;
+    let n = c.get(4).map_or(Some(1), |m| m.as_str().parse().ok())?;
+    Some((format!("{}-{}-{}", &c[1], &c[2], &c[3]), n))
+}
+
+/// The body with its seal: the bundle's digest and the body's own sha256.
+fn seal(body: &str, bundle_sha256: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let body = if body.ends_with('\n') {
+        body.to_string()
+    } else {
+        format!("{body}\n")
+    };
+    let digest = hex::encode(Sha256::digest(body.as_bytes()));
+    format!("{body}{SEAL}bundle-sha256={bundle_sha256} body-sha256={digest} -->\n")
+}
+
+/// The bundle digest a published body is sealed with, or why it is not a genuine publish (no
+/// seal, a body edited since, a bundle digest its provenance does not state).
+pub fn unseal(text: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let trimmed = text.trim_end_matches('\n');
+    let (body, last) = match trimmed.rfind('\n') {
+        Some(i) => (&text[..=i], &trimmed[i + 1..]),
+        None => return Err("no shipshape seal".into()),
+    };
+    let inner = last
+        .strip_prefix(SEAL)
+        .and_then(|r| r.strip_suffix(" -->"))
+        .ok_or("no shipshape seal (not written by `audit --publish`)")?;
+    let mut bundle = None;
+    let mut digest = None;
+    for part in inner.split_whitespace() {
+        if let Some(v) = part.strip_prefix("bundle-sha256=") {
+            bundle = Some(v.to_string());
+        } else if let Some(v) = part.strip_prefix("body-sha256=") {
+            digest = Some(v.to_string());
+        }
+    }
+    let (Some(bundle), Some(digest)) = (bundle, digest) else {
+        return Err("a malformed shipshape seal".into());
+    };
+    if hex::encode(Sha256::digest(body.as_bytes())) != digest {
+        return Err("its body was edited after it was published (the seal does not match)".into());
+    }
+    if !body.contains(&bundle) {
+        return Err("its seal names a bundle its provenance does not".into());
+    }
+    Ok(bundle)
 }
 
 /// The note put at the top of a superseded audit.
@@ -58,6 +135,9 @@ pub struct Published {
     pub written: Vec<PathBuf>,
     /// Earlier audits that gained their superseded note in this run.
     pub superseded: Vec<PathBuf>,
+    /// Files named like published audits that were neither indexed nor superseded, and why
+    /// (no genuine seal, dated after the audit).
+    pub ignored: Vec<(PathBuf, String)>,
 }
 
 struct Entry {
@@ -71,33 +151,45 @@ struct Entry {
 }
 
 /// Publish `markdown` (the rendered report) into `dir`, update the index and mark earlier audits
-/// superseded.
+/// superseded. Only genuine published audits (sealed, body unchanged) dated no later than the
+/// audit take part; anything else named like one is left alone and reported.
 pub fn publish(dir: &Path, report: &Report, markdown: &str) -> Result<Published, String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the publish folder `{}`: {e}", dir.display()))?;
-    let own = file_name(&report.date);
-    let name_re = Regex::new(r"^final-production-readiness-audit-(\d{4})(\d{2})(\d{2})\.md$")
-        .expect("static regex");
-    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    let sealed_own = seal(markdown, &report.provenance.bundle_sha256);
+    let mut entries: BTreeMap<(String, u32), Entry> = BTreeMap::new();
+    let mut ignored = Vec::new();
     let listing = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read the publish folder `{}`: {e}", dir.display()))?;
     for e in listing.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(c) = name_re.captures(&name) else {
+        let Some((date, n)) = name_parts(&name) else {
             continue;
         };
-        if name == own || !e.file_type().is_ok_and(|t| t.is_file()) {
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            ignored.push((e.path(), "not a regular file".to_string()));
             continue;
         }
         let bytes = std::fs::read(e.path())
             .map_err(|err| format!("cannot read `{}`: {err}", e.path().display()))?;
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = strip_superseded_note(&text).to_string();
+        if date > report.date {
+            ignored.push((
+                e.path(),
+                format!("dated {date}, after this audit ({})", report.date),
+            ));
+            continue;
+        }
+        if let Err(why) = unseal(&body) {
+            ignored.push((e.path(), why));
+            continue;
+        }
         let (verdict, score) = summary_of(&body);
         entries.insert(
-            name.clone(),
+            (date.clone(), n),
             Entry {
-                date: format!("{}-{}-{}", &c[1], &c[2], &c[3]),
+                date,
                 name,
                 body,
                 current: Some(bytes),
@@ -106,26 +198,41 @@ pub fn publish(dir: &Path, report: &Report, markdown: &str) -> Result<Published,
             },
         );
     }
+    // Today's name: the first free one, or the one already holding exactly this audit. A
+    // second publish on one day gets `-2`, never a silent overwrite.
+    let mut n = 1;
+    let own = loop {
+        let name = numbered(&report.date, n);
+        match entries.get(&(report.date.clone(), n)) {
+            Some(e) if e.body == sealed_own => break name,
+            None if !dir.join(&name).exists() => break name,
+            _ => n += 1,
+        }
+    };
     let own_path = dir.join(&own);
     entries.insert(
-        own.clone(),
+        (report.date.clone(), n),
         Entry {
             name: own.clone(),
             date: report.date.clone(),
-            body: markdown.to_string(),
+            body: sealed_own,
             current: std::fs::read(&own_path).ok(),
             verdict: report.verdict_text.clone(),
             score: format!("{}/10", report.score.shown),
         },
     );
-
     let mut out = Published {
         audit: own_path,
         index: dir.join(INDEX),
+        ignored,
         ..Published::default()
     };
-    // Oldest first (names sort by date); each audit is superseded by the next one.
-    let names: Vec<String> = entries.keys().cloned().collect();
+    // Oldest first (by date, then by the number of the day's publish); each audit is
+    // superseded by the next one.
+    let entries: BTreeMap<String, Entry> =
+        entries.into_values().map(|e| (e.name.clone(), e)).collect();
+    let mut names: Vec<String> = entries.keys().cloned().collect();
+    names.sort_by_key(|n| name_parts(n));
     for (i, name) in names.iter().enumerate() {
         let e = &entries[name];
         let successor = names.get(i + 1);
