@@ -51,6 +51,13 @@ area = "ops"
 severity = "warning"
 evidence.img = { artifact = "deploy/images.md" }
 expect = ['img.exists']
+
+[[rule]]
+id = "workload-declared"
+area = "ops"
+severity = "warning"
+evidence.w = { manifests = ["deploy/app.yaml"], kind = "Deployment" }
+expect = ['w.count > 0']
 "#;
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -117,6 +124,15 @@ fn repo(central: &str, overlay_extra: &str, runbook: bool) -> Repo {
             digest('a')
         ),
     );
+    // The image the audit records with its name: a container of a declared workload.
+    write(
+        r,
+        "deploy/app.yaml",
+        &format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/app:1.4.0@sha256:{}\n",
+            digest('a')
+        ),
+    );
     write(r, ".gitignore", "out/\n");
     git(r, &["init", "-q"]);
     git(r, &["add", "-A"]);
@@ -170,6 +186,11 @@ fn have_ssh_keygen() -> bool {
         .output()
         .map(|_| true)
         .unwrap_or(false);
+    // A test that needs a missing tool fails loudly in CI, never passes vacuously.
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "ssh-keygen is required when CI is set (Debian: apt-get install openssh-client)"
+    );
     if !ok {
         eprintln!(
             "\n\n*** SKIPPED: ssh-keygen is not installed (Debian: apt-get install openssh-client); the sign-off tests did not run ***\n\n"
@@ -682,4 +703,295 @@ fn policy_change_since_the_baseline_is_reported() {
         stdout.contains("policy changed since the baseline"),
         "{stdout}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `verify` is the deployer's gate (issue 15): requirements from the verifier, auditor
+// signatures, nothing a repository can plant or forge.
+
+/// `verify` with any flags; (exit code, all output).
+fn verify_with(bundle: &Path, commit: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["verify", bundle.to_str().unwrap(), "--commit", commit];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(&args, Path::new("."));
+    (code, format!("{out}{err}"))
+}
+
+/// The digest `policy show` prints for the policy at `root`.
+fn policy_digest(root: &Path) -> String {
+    let (code, out, err) = run(&["policy", "show"], root);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("# sha256 "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn verify_takes_its_requirements_from_its_own_command_line() {
+    let repo = repo(CENTRAL, "", true);
+    let wanted = policy_digest(repo.path());
+    // The same policy reached another way has the same digest.
+    let (_, shown, _) = run(&["policy", "validate", "./shipshape.toml"], repo.path());
+    assert!(shown.contains(&wanted), "{shown}");
+
+    // A throwaway policy: one always-true rule, minimum score 0 — APPROVED, and refused.
+    let r = repo.path();
+    write(
+        r,
+        "shipshape.toml",
+        "[audit]\napprove_min_score = 0\n\n[[area]]\nid = \"x\"\n\n[[rule]]\nid = \"ok\"\narea = \"x\"\nevidence.f = { files = [\"LICENSE\"] }\nexpect = ['true']\n",
+    );
+    git(r, &["commit", "-q", "-am", "throwaway"]);
+    let sha = git(r, &["rev-parse", "HEAD"]);
+    let out = tempfile::tempdir().unwrap();
+    let (code, text, _) = audit(r, out.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    let b = out.path().join("report.json");
+    let (code, text) = verify_with(&b, &sha, &[]);
+    assert_eq!(
+        code, 0,
+        "without demands the throwaway bundle verifies: {text}"
+    );
+    let (code, text) = verify_with(
+        &b,
+        &sha,
+        &[
+            "--policy-sha256",
+            &wanted,
+            "--env",
+            "staging",
+            "--min-score",
+            "8",
+            "--max-age",
+            "1h",
+            "--now",
+            "2026-03-02T12:00:00Z",
+            "--require-signoff",
+            "sre=2",
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    for reason in [
+        &format!("not the required {wanted}"),
+        "for environment `prod`, not `staging`",
+        "older than the allowed 1 hour(s)",
+        "sign-off",
+    ] {
+        assert!(text.contains(reason), "`{reason}` missing in:\n{text}");
+    }
+    // The deployer's score bar holds whatever the bundle's policy asked.
+    let (code, text) = verify_with(&b, &sha, &["--min-score", "10.1"]);
+    assert_eq!(code, 2, "{text}");
+}
+
+#[test]
+fn an_edited_and_rehashed_bundle_fails_the_auditor_signature_and_recomputation() {
+    if !have_ssh_keygen() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "ssh-keygen is required in CI"
+        );
+        return;
+    }
+    // The policy fails: a runbook is missing, so a blocking rule fails.
+    let repo = repo(CENTRAL, "", false);
+    let keys = tempfile::tempdir().unwrap();
+    let (ci_key, ci_pub) = keygen(keys.path(), "ci");
+    let allowed = keys.path().join("auditors");
+    std::fs::write(
+        &allowed,
+        format!("ci@example.com namespaces=\"shipshape-bundle\" {ci_pub}\n"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, text, _) = audit(
+        repo.path(),
+        out.path(),
+        &["--sign-key", ci_key.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{text}");
+    let b = out.path().join("report.json");
+    assert!(out.path().join("report.json.sig").is_file());
+    let auditor = [
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        "--require-auditor",
+        "ci@example.com",
+    ];
+    let (code, text) = verify_with(&b, &repo.sha, &auditor);
+    assert_eq!(code, 1, "NOT APPROVED never verifies: {text}");
+    assert!(
+        text.contains("signed by the auditor `ci@example.com`"),
+        "{text}"
+    );
+
+    // Flip the verdict and the failing rule, then recompute the sha256 as anyone can.
+    let mut bundle =
+        shipshape::evidence::Bundle::from_json(&std::fs::read_to_string(&b).unwrap()).unwrap();
+    bundle.report.verdict = shipshape::evaluate::score::Verdict::Approved;
+    bundle.report.reasons.clear();
+    bundle.sha256 = bundle.digest();
+    std::fs::write(&b, serde_json::to_string(&bundle).unwrap()).unwrap();
+    let (code, text) = verify_with(&b, &repo.sha, &auditor);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("bundle sha256") && text.contains("intact"),
+        "re-hashed: {text}"
+    );
+    assert!(
+        text.contains("does not verify for `ci@example.com`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the recorded verdict APPROVED is not what its outcomes give"),
+        "{text}"
+    );
+
+    // No signature at all: refused when an auditor is required.
+    std::fs::remove_file(out.path().join("report.json.sig")).unwrap();
+    let (code, text) = verify_with(&b, &repo.sha, &auditor);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("not signed by an auditor"), "{text}");
+}
+
+#[test]
+fn a_signed_bundle_is_never_overwritten_without_force() {
+    if !have_ssh_keygen() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "ssh-keygen is required in CI"
+        );
+        return;
+    }
+    let repo = repo(CENTRAL, "", true);
+    let s = signers();
+    let out = tempfile::tempdir().unwrap();
+    audit(repo.path(), out.path(), &[]);
+    signoff(
+        &out.path().join("report.json"),
+        &s.alice,
+        "alice@example.com",
+        "sre",
+        "approve",
+    );
+    let (code, text, _) = audit(repo.path(), out.path(), &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("is a signed bundle"), "{text}");
+    let (code, text, _) = audit(repo.path(), out.path(), &["--force"]);
+    assert!(matches!(code, 0 | 1), "{text}");
+}
+
+#[test]
+fn a_digest_mentioned_in_prose_binds_no_image() {
+    let repo = repo(CENTRAL, "", true);
+    let out = tempfile::tempdir().unwrap();
+    audit(repo.path(), out.path(), &[]);
+    let b = out.path().join("report.json");
+    // deploy/images.md names ghcr.io/acme/other@sha256:ccc… in prose only.
+    let prose = format!("ghcr.io/acme/app:1.4.0@sha256:{}", digest('a'));
+    let (_, text) = verify_with(&b, &repo.sha, &["--image", &prose]);
+    assert!(
+        text.contains("seen by the audit"),
+        "the manifest's image binds: {text}"
+    );
+    write(
+        repo.path(),
+        "deploy/images.md",
+        &format!(
+            "# Images\n\nAlso ghcr.io/acme/other:2@sha256:{}\n",
+            digest('c')
+        ),
+    );
+    git(repo.path(), &["commit", "-q", "-am", "prose"]);
+    let sha = git(repo.path(), &["rev-parse", "HEAD"]);
+    let out = tempfile::tempdir().unwrap();
+    audit(repo.path(), out.path(), &[]);
+    let other = format!("ghcr.io/acme/other:2@sha256:{}", digest('c'));
+    let (code, text) = verify_with(&out.path().join("report.json"), &sha, &["--image", &other]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("the audit never saw that digest"), "{text}");
+}
+
+#[test]
+fn publish_history_cannot_be_forged() {
+    let repo = repo(CENTRAL, "", true);
+    let r = repo.path();
+    let dir = "docs/operations-artifacts";
+    // A forged, future-dated "published audit" and a hand-written one without a seal.
+    write(
+        r,
+        &format!("{dir}/final-production-readiness-audit-20261231.md"),
+        "**Verdict: APPROVED** · score **10.0/10**\n",
+    );
+    write(
+        r,
+        &format!("{dir}/final-production-readiness-audit-20260101.md"),
+        "**Verdict: APPROVED** · score **10.0/10**\n",
+    );
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "forged audits"]);
+    let out = tempfile::tempdir().unwrap();
+    let (code, text, _) = audit(r, out.path(), &["--publish"]);
+    assert!(matches!(code, 0 | 1), "{text}");
+    assert!(
+        text.contains("dated 2026-12-31, after this audit"),
+        "{text}"
+    );
+    assert!(text.contains("no shipshape seal"), "{text}");
+    let index = std::fs::read_to_string(r.join(dir).join("audits.md")).unwrap();
+    assert!(
+        !index.contains("20261231") && !index.contains("20260101"),
+        "{index}"
+    );
+    assert!(
+        index.contains("final-production-readiness-audit-20260301.md"),
+        "{index}"
+    );
+    // Neither forged file was touched (no superseded note).
+    let forged = std::fs::read_to_string(
+        r.join(dir)
+            .join("final-production-readiness-audit-20261231.md"),
+    )
+    .unwrap();
+    assert!(!forged.contains("Superseded"));
+
+    // A second publish the same day with different evidence: `-2`, not an overwrite.
+    let first = std::fs::read_to_string(
+        r.join(dir)
+            .join("final-production-readiness-audit-20260301.md"),
+    )
+    .unwrap();
+    write(r, "docs/runbook.md", "# Runbook\n\nStatus: BLOCKED\n");
+    let out2 = tempfile::tempdir().unwrap();
+    audit(r, out2.path(), &["--publish"]);
+    let now_first = std::fs::read_to_string(
+        r.join(dir)
+            .join("final-production-readiness-audit-20260301.md"),
+    )
+    .unwrap();
+    assert!(
+        now_first
+            .starts_with("> **Superseded** by [final-production-readiness-audit-20260301-2.md]")
+    );
+    assert!(
+        now_first.ends_with(&first),
+        "the first publish of the day keeps its body"
+    );
+    let second = std::fs::read_to_string(
+        r.join(dir)
+            .join("final-production-readiness-audit-20260301-2.md"),
+    )
+    .unwrap();
+    assert_ne!(second, first);
+    assert!(second.contains("<!-- shipshape-published bundle-sha256="));
+
+    // A publish folder that is a symlink out of the repository is refused.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(r.join(dir)).unwrap();
+    std::os::unix::fs::symlink(outside.path(), r.join(dir)).unwrap();
+    let out3 = tempfile::tempdir().unwrap();
+    let (code, text, _) = audit(r, out3.path(), &["--publish"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("outside the repository"), "{text}");
 }
