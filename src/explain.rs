@@ -26,8 +26,8 @@ pub struct SourceDoc {
     pub example: &'static str,
 }
 
-/// What `manifests` yields; its first six names are `cluster`'s too.
-const MANIFESTS_NAMES: [Name; 9] = [
+/// What `manifests` yields; its first seven names are `cluster`'s too.
+const MANIFESTS_NAMES: [Name; 10] = [
     n(
         "objects",
         "list",
@@ -43,6 +43,11 @@ const MANIFESTS_NAMES: [Name; 9] = [
         "errors",
         "list",
         "{path, line, message} of documents that did not parse",
+    ),
+    n(
+        "unread",
+        "list",
+        "{path, reason}: missing entries and documents not parsed; the rule cannot pass over them",
     ),
     n("by_namespace", "map", "namespace → indexes into objects"),
     n("by_name", "map", "Kind/namespace/name → index into objects"),
@@ -84,7 +89,7 @@ pub const SOURCES: &[SourceDoc] = &[
             n(
                 "status",
                 "string",
-                "upper-cased first word of the status (front matter, `Status:` line or table row); \"\" when none",
+                "upper-cased first word of the status a reader sees (front matter, `Status:` line or table row); AMBIGUOUS when two disagree, UNKNOWN when not UTF-8, \"\" when none",
             ),
             n("status_line", "int", "line of the status"),
             n(
@@ -103,6 +108,11 @@ pub const SOURCES: &[SourceDoc] = &[
                 "dates",
                 "list",
                 "{line, date} for every valid YYYY-MM-DD date",
+            ),
+            n(
+                "unread",
+                "list",
+                "{path, reason}: matched files not read (binary, too large, not UTF-8, symlink out, dated after --now)",
             ),
             n(
                 "name_date",
@@ -385,7 +395,7 @@ expect = ['k.objects.all(o, o.spec.template.spec.securityContext.runAsNonRoot ==
         summary: "Objects of any kind (CRDs too) from the live API or a snapshot (`kubectl get -o yaml` output).",
         options: "kind, namespace, selector, field_selector, name, allow_snapshot, timeout",
         // `cluster` shares the object shape of `manifests`, without the file bookkeeping.
-        names: MANIFESTS_NAMES.split_at(6).0,
+        names: MANIFESTS_NAMES.split_at(7).0,
         example: r#"[[rule]]
 id = "pdb-present"
 area = "example"
