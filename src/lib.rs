@@ -306,10 +306,7 @@ pub fn run(
     let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
     let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
-    let mut head = repo::head_checked(&root, &|rel| {
-        ctx.is_published_audit(rel) && repo::only_superseded_note(&root, rel)
-    })
-    .ok();
+    let mut head = repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok();
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
     if policy.trust.require_clean {
@@ -361,7 +358,7 @@ fn clean_tree_check(
     let read: Vec<String> = ctx
         .files_read()
         .into_iter()
-        .filter(|f| !(ctx.is_published_audit(f) && repo::only_superseded_note(root, f)))
+        .filter(|f| !ctx.is_own_output(f))
         .collect();
     match repo::dirty_evidence(root, &read) {
         Ok(more) => {

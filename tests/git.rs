@@ -597,8 +597,10 @@ fn publish_twice_gives_identical_bytes_and_supersedes_earlier_audits() {
     let jan_text = std::fs::read_to_string(&jan).unwrap();
     assert!(jan_text.starts_with("# "), "{jan_text}");
 
+    // Published, then committed, as a team does: the January audit is evidence like any
+    // file, and the superseded note shipshape adds later does not dirty the tree.
+    fx.commit("2026-01-10T09:00:00Z", "publish the January audit");
     let (_, feb) = audit(&fx.root, NOW, &["--publish"]);
-    // The January audit (untracked, as published) neither dirties the tree nor is a finding.
     assert_eq!(feb["report"]["warnings"], serde_json::json!([]));
     assert_eq!(outcome(&feb, "no-markers").0, "pass");
     assert_eq!(outcome(&feb, "audit-published").0, "pass");
@@ -648,7 +650,7 @@ fn publish_twice_gives_identical_bytes_and_supersedes_earlier_audits() {
 }
 
 #[test]
-fn published_audits_are_not_placeholder_or_marker_findings() {
+fn published_audits_are_evidence_like_any_other_file() {
     let fx = Fx::repo();
     fx.write(
         "shipshape.toml",
@@ -667,8 +669,8 @@ fn published_audits_are_not_placeholder_or_marker_findings() {
     .write("docs/notes.md", "# Notes\n\nOwner: TBD\n")
     .commit("2026-01-01T00:00:00Z", "audits");
     let (_, b) = audit(&fx.root, NOW, &[]);
-    assert_eq!(outcome(&b, "published-clean").0, "pass");
-    // The control: the same text outside the publish folder is a finding.
+    // A file named like a published audit has no exemption (issue 15): anyone can commit one.
+    assert_eq!(outcome(&b, "published-clean").0, "fail");
     assert_eq!(outcome(&b, "notes-clean").0, "fail");
     let (status, sentence) = outcome(&b, "no-markers");
     assert_eq!(status, "fail");
@@ -679,7 +681,16 @@ fn published_audits_are_not_placeholder_or_marker_findings() {
         .iter()
         .map(|m| m["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, vec!["docs/notes.md"], "{sentence}");
+    assert_eq!(
+        paths,
+        vec![
+            "docs/notes.md",
+            "docs/operations-artifacts/audits.md",
+            "docs/operations-artifacts/final-production-readiness-audit-20260101.md",
+            "docs/operations-artifacts/final-production-readiness-audit-20260101.md",
+        ],
+        "{sentence}"
+    );
 }
 
 #[test]

@@ -799,10 +799,8 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
 }
 
 fn collect_head(ctx: &Ctx<'_>) -> Collected {
-    let head = crate::repo::head_checked(&ctx.root, &|rel| {
-        ctx.is_published_audit(rel) && crate::repo::only_superseded_note(&ctx.root, rel)
-    })
-    .map_err(CollectError::new)?;
+    let head = crate::repo::head_checked(&ctx.root, &|rel| ctx.is_own_output(rel))
+        .map_err(CollectError::new)?;
     let v = serde_json::to_value(&head).map_err(|e| CollectError::new(e.to_string()))?;
     let mut m = match v.clone() {
         Value::Object(m) => m,

@@ -554,8 +554,14 @@ impl<'p> Ctx<'p> {
         all.into_iter().collect()
     }
 
-    /// A published audit (or the index of published audits) in the publish folder: shipshape's
-    /// own output, never a finding.
+    /// shipshape's own output, not uncommitted evidence: a file this run is about to publish,
+    /// or a published audit whose only change since HEAD is the superseded note shipshape adds.
+    pub fn is_own_output(&self, rel: &str) -> bool {
+        self.own_outputs.iter().any(|o| o == rel)
+            || (self.is_published_audit(rel) && crate::repo::only_superseded_note(&self.root, rel))
+    }
+
+    /// A published audit (or the index of published audits) in the publish folder, by name.
     pub fn is_published_audit(&self, rel: &str) -> bool {
         if self.publish_dir.is_empty() {
             return false;
