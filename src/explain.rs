@@ -407,9 +407,11 @@ expect = ['pdb.count > 0']
     SourceDoc {
         name: "http",
         summary: "An endpoint's status, headers, body and parsed Prometheus metrics.",
-        options: "timeout, max_body_bytes",
+        options: "timeout, max_body_bytes, follow_redirects",
         names: &[
             n("status", "int", "HTTP status"),
+            n("final_url", "string", "the URL the response came from"),
+            n("redirects", "list", "same-origin redirects followed"),
             n("ok", "bool", "2xx"),
             n("headers", "map", "response headers (lower-case names)"),
             n("body", "string", "response body (bounded)"),

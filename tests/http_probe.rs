@@ -9,6 +9,9 @@ use apiserver::{Response, Seen, Server};
 use shipshape::collect::http::{Spec, get};
 
 fn route(req: &Seen) -> Response {
+    if let Some(to) = req.target.strip_prefix("/redirect?to=") {
+        return Response::redirect(to);
+    }
     match req.target.as_str() {
         "/healthz" => Response::json(200, r#"{"status":"ok"}"#),
         "/leadz" => Response::json(503, r#"{"leader":false}"#),
@@ -25,7 +28,38 @@ fn spec(url: String) -> Spec {
         url,
         timeout_secs: 5,
         max_body_bytes: 1024,
+        same_origin_redirects: false,
     }
+}
+
+/// Redirects are not followed by default; `same-origin` follows only those that keep the
+/// scheme, host and port (issue 16): a probe never reads another host.
+#[test]
+fn redirects_stay_on_the_origin() {
+    let s = Server::start(Arc::new(route));
+    let other = Server::start(Arc::new(route));
+    let here = format!("{}/redirect?to=/healthz", s.url());
+    let away = format!("{}/redirect?to={}/healthz", s.url(), other.url());
+
+    let r = get(&spec(here.clone())).unwrap();
+    assert_eq!(r["status"], 302, "not followed by default: {r}");
+    assert_eq!(r["final_url"], here);
+
+    let mut follow = spec(here);
+    follow.same_origin_redirects = true;
+    let r = get(&follow).unwrap();
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["final_url"], format!("{}/healthz", s.url()));
+
+    let mut follow = spec(away.clone());
+    follow.same_origin_redirects = true;
+    let r = get(&follow).unwrap();
+    assert_eq!(r["status"], 302, "a redirect to another origin stops: {r}");
+    assert_eq!(r["final_url"], away);
+    assert!(
+        other.requests().is_empty(),
+        "the other host was never contacted"
+    );
 }
 
 #[test]

@@ -22,11 +22,26 @@ pub struct Spec {
     pub url: String,
     pub timeout_secs: u64,
     pub max_body_bytes: u64,
+    /// Follow redirects that stay on the same origin (scheme, host, port); never by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_origin_redirects: bool,
 }
+
+/// At most this many same-origin redirects are followed.
+const MAX_REDIRECTS: usize = 5;
 
 impl Spec {
     pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
-        super::artifact::only_options(raw, &["timeout", "max_body_bytes"])?;
+        super::artifact::only_options(raw, &["timeout", "max_body_bytes", "follow_redirects"])?;
+        let same_origin_redirects = match raw.follow_redirects.as_deref() {
+            None | Some("never") => false,
+            Some("same-origin") => true,
+            Some(other) => {
+                return Err(format!(
+                    "follow_redirects = \"{other}\": use \"never\" (the default) or \"same-origin\""
+                ));
+            }
+        };
         let url = raw.http.clone().unwrap_or_default().trim().to_string();
         let rest = url
             .strip_prefix("http://")
@@ -46,6 +61,7 @@ impl Spec {
             url,
             timeout_secs,
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            same_origin_redirects,
         })
     }
 }
@@ -60,7 +76,8 @@ pub fn get(spec: &Spec) -> Collected {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(spec.timeout_secs)))
         .http_status_as_error(false)
-        .max_redirects(5)
+        // Redirects are followed here, one at a time, only where they stay on the origin.
+        .max_redirects(0)
         .user_agent(concat!("shipshape/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
@@ -77,7 +94,25 @@ pub fn get(spec: &Spec) -> Collected {
         };
         CollectError::new(format!("GET {} failed: {why}", spec.url))
     };
-    let mut resp = agent.get(&spec.url).call().map_err(fail)?;
+    let mut url = spec.url.clone();
+    let mut redirects = Vec::new();
+    let mut resp = agent.get(&url).call().map_err(fail)?;
+    while resp.status().is_redirection() && spec.same_origin_redirects {
+        let Some(next) = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| resolve_location(&url, l))
+        else {
+            break;
+        };
+        if origin(&next) != origin(&url) || redirects.len() >= MAX_REDIRECTS {
+            break;
+        }
+        redirects.push(next.clone());
+        url = next;
+        resp = agent.get(&url).call().map_err(fail)?;
+    }
     let status = resp.status().as_u16();
     let mut headers = Map::new();
     for (k, v) in resp.headers() {
@@ -122,6 +157,8 @@ pub fn get(spec: &Spec) -> Collected {
     };
     Ok(json!({
         "url": spec.url,
+        "final_url": url,
+        "redirects": redirects,
         "status": status,
         "ok": (200..300).contains(&status),
         "headers": headers,
@@ -133,6 +170,51 @@ pub fn get(spec: &Spec) -> Collected {
         "metric_types": parsed.types,
         "duration_ms": started.elapsed().as_millis() as u64,
     }))
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, lower-cased, with the default port made
+/// explicit so `http://a` and `http://a:80` are one origin.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    if authority.contains('@') {
+        return None;
+    }
+    let default = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    Some(if has_port {
+        format!("{scheme}://{authority}")
+    } else {
+        format!("{scheme}://{authority}:{default}")
+    })
+}
+
+/// A `Location` header made absolute against `base`.
+fn resolve_location(base: &str, location: &str) -> Option<String> {
+    if location.contains("://") {
+        return Some(location.to_string());
+    }
+    let (scheme, rest) = base.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if let Some(path) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{path}"));
+    }
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = &rest[authority.len()..];
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    };
+    Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,6 +412,32 @@ pub fn parse_metrics(text: &str) -> Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_and_locations() {
+        assert_eq!(
+            origin("http://A.example/x"),
+            origin("http://a.example:80/y")
+        );
+        assert_ne!(origin("http://a.example/"), origin("https://a.example/"));
+        assert_ne!(
+            origin("http://a.example/"),
+            origin("http://a.example.evil/")
+        );
+        assert_eq!(origin("http://u@a.example/"), None);
+        assert_eq!(
+            resolve_location("http://h:8/a/b?q", "c").as_deref(),
+            Some("http://h:8/a/c")
+        );
+        assert_eq!(
+            resolve_location("http://h:8/a/b", "/z").as_deref(),
+            Some("http://h:8/z")
+        );
+        assert_eq!(
+            resolve_location("http://h:8/a", "//evil/x").as_deref(),
+            Some("http://evil/x")
+        );
+    }
 
     #[test]
     fn prometheus_text_format() {

@@ -207,6 +207,8 @@ pub struct EvidenceRaw {
     pub allow_snapshot: Option<bool>,
     // options of the http source
     pub max_body_bytes: Option<u64>,
+    /// `"never"` (default) or `"same-origin"`.
+    pub follow_redirects: Option<String>,
     // option of git last_change: `"mtime"` dates untracked files (or a folder outside git) by
     // their modification time
     pub fallback: Option<String>,

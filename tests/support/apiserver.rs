@@ -24,6 +24,8 @@ pub struct Response {
     pub body: String,
     /// Wait this long before answering (a slow server).
     pub delay: Duration,
+    /// A `Location` header (a redirect).
+    pub location: Option<String>,
 }
 
 impl Response {
@@ -32,6 +34,15 @@ impl Response {
             status,
             body: body.into(),
             delay: Duration::ZERO,
+            location: None,
+        }
+    }
+
+    /// A 302 to `to`.
+    pub fn redirect(to: impl Into<String>) -> Response {
+        Response {
+            location: Some(to.into()),
+            ..Response::json(302, "")
         }
     }
 }
@@ -123,8 +134,12 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
     let mut stream = stream;
     let _ = write!(
         stream,
-        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
         resp.status,
+        resp.location
+            .as_ref()
+            .map(|l| format!("Location: {l}\r\n"))
+            .unwrap_or_default(),
         resp.body.len(),
         resp.body
     );
