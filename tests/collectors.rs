@@ -258,3 +258,50 @@ fn a_symlink_out_of_the_repository_is_not_read() {
     let v = collect_one(dir.path(), json!({"scan": "CANARY", "include": ["**"]})).unwrap();
     assert_eq!(v["count"], 0);
 }
+
+/// Processes whose command line holds `needle`, still running (not zombies).
+fn running(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let zombie = stat.rsplit(')').next()?.trim_start().starts_with('Z');
+            (cmd.contains(needle) && !zombie).then_some(cmd)
+        })
+        .collect()
+}
+
+/// No runaway processes (issue 16): a command whose child left its process group (`setsid`),
+/// one that double-forks, and one that ignores SIGTERM each end within its timeout plus two
+/// seconds, and no descendant survives.
+#[test]
+fn escaped_and_stubborn_descendants_are_killed_and_the_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    for (command, timeout, needle) in [
+        ("setsid sleep 137 & echo started", 3, "sleep 137"),
+        ("(sh -c 'sleep 139 &' &); echo forked", 3, "sleep 139"),
+        ("trap '' TERM; sleep 138", 2, "sleep 138"),
+    ] {
+        let started = Instant::now();
+        let result = collect_one(dir.path(), json!({"run": command, "timeout": timeout}));
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(timeout + 2),
+            "`{command}` took {took:?} (timeout {timeout} s)"
+        );
+        match result {
+            Ok(v) => assert_eq!(v["exit_code"], 0, "{v}"),
+            Err(e) => assert!(e.contains("timed out"), "{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            running(needle),
+            Vec::<String>::new(),
+            "`{command}` left processes"
+        );
+    }
+}

@@ -540,7 +540,10 @@ fn run_bounded(
     max_bytes: u64,
 ) -> Result<(bool, String, String), String> {
     use std::os::unix::process::CommandExt;
+    let mark = super::procs::new_mark();
+    super::procs::become_subreaper();
     let mut child = cmd
+        .env(super::procs::MARK, &mark)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -550,8 +553,9 @@ fn run_bounded(
     // Its own process group, known to the run: a timeout or an interrupted run kills it whole.
     let pgid = child.id();
     super::run::register(pgid);
-    let result = wait_bounded(&mut child, limit, max_bytes);
+    let result = wait_bounded(&mut child, limit, max_bytes, &mark);
     super::run::kill_group(pgid);
+    super::procs::kill_marked(&mark, pgid);
     super::run::unregister(pgid);
     result
 }
@@ -560,6 +564,7 @@ fn wait_bounded(
     child: &mut std::process::Child,
     limit: Duration,
     max_bytes: u64,
+    mark: &str,
 ) -> Result<(bool, String, String), String> {
     let mut out = child.stdout.take().ok_or("no stdout")?;
     let mut err = child.stderr.take().ok_or("no stderr")?;
@@ -580,9 +585,13 @@ fn wait_bounded(
     let Some(status) = super::run::wait_until(child, started + limit).map_err(|e| e.to_string())?
     else {
         super::run::kill_group(child.id());
+        super::procs::kill_marked(mark, child.id());
         let _ = child.wait();
         return Err(format!("timed out after {}s", limit.as_secs()));
     };
+    // Nothing kubectl started may keep the pipes open.
+    super::run::kill_group(child.id());
+    super::procs::kill_marked(mark, child.id());
     let stdout = out_t.join().unwrap_or_default();
     let stderr = err_t.join().unwrap_or_default();
     if stdout.len() as u64 > max_bytes {

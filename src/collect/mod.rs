@@ -23,6 +23,7 @@ pub mod http;
 pub mod k8s;
 pub mod links;
 pub mod manifests;
+pub mod procs;
 pub mod run;
 pub mod scan;
 pub mod strict_yaml;

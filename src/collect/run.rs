@@ -118,16 +118,14 @@ impl Bounded {
 }
 
 /// Read a stream to its end, redacting line by line before keeping head and tail.
-fn drain<R: Read>(mut r: R, redactor: &crate::redact::Redactor) -> Bounded {
+fn drain<R: Read + std::os::fd::AsRawFd>(
+    r: R,
+    redactor: &crate::redact::Redactor,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Bounded {
     let mut b = Bounded::default();
     let mut lines = crate::redact::LineRedactor::new(redactor);
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => b.push(&lines.push(&buf[..n])),
-        }
-    }
+    super::procs::read_until(r, stop, |chunk| b.push(&lines.push(chunk)));
     b.push(&lines.finish());
     b
 }
@@ -294,6 +292,10 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         }
     }
     cmd.envs(&spec.env);
+    // Every process the command starts carries this id, however it detaches.
+    let mark = super::procs::new_mark();
+    cmd.env(super::procs::MARK, &mark);
+    super::procs::become_subreaper();
     let started = Instant::now();
     let mut child = cmd
         .spawn()
@@ -303,17 +305,31 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let (stdout_pipe, stderr_pipe) = (child.stdout.take(), child.stderr.take());
     let timeout = Duration::from_secs(spec.timeout_secs);
     let redactor = &ctx.redactor;
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let (status, stdout, stderr) = std::thread::scope(|scope| {
-        let out = stdout_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
-        let err = stderr_pipe.map(|p| scope.spawn(move || drain(p, redactor)));
+        let stop = &stop;
+        let out = stdout_pipe.map(|p| scope.spawn(move || drain(p, redactor, stop)));
+        let err = stderr_pipe.map(|p| scope.spawn(move || drain(p, redactor, stop)));
         let status = wait_until(&mut child, started + timeout);
         if !matches!(status, Ok(Some(_))) {
             kill_group(pid);
+            super::procs::kill_marked(&mark, pid);
             let _ = child.wait();
         }
-        // Children that outlive the shell keep the pipes open; the group goes with the shell.
+        // Children that outlive the shell keep the pipes open: the group goes with the shell,
+        // and so does every process carrying the run id (setsid, double fork).
         kill_group(pid);
+        super::procs::kill_marked(&mark, pid);
         unregister(pid);
+        // What the killed processes wrote is read; then the readers stop, EOF or not.
+        let grace = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < grace
+            && !(out.as_ref().is_none_or(|h| h.is_finished())
+                && err.as_ref().is_none_or(|h| h.is_finished()))
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
         let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
         (status, stdout, stderr)
