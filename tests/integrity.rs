@@ -673,3 +673,34 @@ fn an_overlay_may_not_set_the_cluster_source_of_central_cluster_rules() {
         run.stderr
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// kustomize in a sandbox (issue 16): a kustomization that reaches outside the repository or to
+// a network is never rendered; the rules reading it are pending and say why.
+
+#[test]
+fn a_kustomization_that_leaves_the_repository_is_not_rendered() {
+    let rule = PRIVILEGED.replace("[\"k8s\"]", "[\"k8s/overlay\"]");
+    let dir = repo(
+        &rule,
+        &[
+            ("k8s/base/kustomization.yaml", b"resources:\n- web.yaml\n"),
+            ("k8s/base/web.yaml", deployment("            privileged: false\n").as_bytes()),
+            (
+                "k8s/overlay/kustomization.yaml",
+                b"resources:\n- ../base\n- ../../../outside\n- github.com/acme/bases//web?ref=v1\nconfigMapGenerator:\n- name: leak\n  files:\n  - passwd=../../../../etc/passwd\n",
+            ),
+        ],
+    );
+    let run = audit(dir.path(), &[]);
+    run.expect(
+        "no-privileged",
+        "pending",
+        &[
+            "not rendered",
+            "`../../../outside` resolves outside the repository",
+            "remote reference",
+            "`../../../../etc/passwd` resolves outside",
+        ],
+    );
+}

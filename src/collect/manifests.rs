@@ -20,7 +20,7 @@ use crate::policy::model::EvidenceRaw;
 
 /// How long `kubectl kustomize` may take for one folder.
 const KUSTOMIZE_TIMEOUT: Duration = Duration::from_secs(60);
-const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const KUSTOMIZATION_FILES: &[&str] = super::kustomize::FILES;
 const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -375,6 +375,13 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
 /// kustomization that switches on `buildMetadata: [originAnnotations]`, so every rendered object
 /// says which source file it came from; the annotation is removed again before rules see it.
 fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, CollectError> {
+    // The sandbox: nothing outside the repository, nothing remote.
+    super::kustomize::check(dir, &ctx.boundary).map_err(|problems| {
+        CollectError::new(format!(
+            "kustomize folder `{entry}` not rendered: {}",
+            problems.join("; ")
+        ))
+    })?;
     let kubectl = which("kubectl").ok_or_else(|| {
         CollectError::new(format!(
             "kubectl is not on PATH: cannot render the kustomize folder `{entry}` (install kubectl with kustomize v5)"
@@ -397,12 +404,11 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
         .map_err(|e| CollectError::new(format!("cannot write the kustomize wrapper: {e}")))?;
     let limit = ctx.options.max_file_bytes.saturating_mul(8);
     let started = std::time::Instant::now();
-    let (status, stdout, stderr) = run_bounded(
-        Command::new(kubectl).arg("kustomize").arg(&wrap.0),
-        KUSTOMIZE_TIMEOUT,
-        limit,
-    )
-    .map_err(|e| CollectError::new(format!("kubectl kustomize `{entry}`: {e}")))?;
+    let mut cmd = Command::new(kubectl);
+    super::kustomize::sandbox_env(&mut cmd);
+    let (status, stdout, stderr) =
+        run_bounded(cmd.arg("kustomize").arg(&wrap.0), KUSTOMIZE_TIMEOUT, limit)
+            .map_err(|e| CollectError::new(format!("kubectl kustomize `{entry}`: {e}")))?;
     if !status {
         let msg = stderr
             .lines()

@@ -21,6 +21,7 @@ pub mod fs;
 pub mod git;
 pub mod http;
 pub mod k8s;
+pub mod kustomize;
 pub mod links;
 pub mod manifests;
 pub mod procs;
