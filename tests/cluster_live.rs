@@ -98,6 +98,12 @@ fn route(req: &Seen) -> Response {
         // A body cut short, and a body that is not JSON at all (a proxy's error page).
         "/apis/apps/v1/namespaces/malformed/deployments" => Response::json(200, r#"{"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [{"metadata": "#.to_string()),
         "/apis/apps/v1/namespaces/garbage/deployments" => Response::json(200, "<html><body>502 Bad Gateway</body></html>".to_string()),
+        // A server that never stops paging, and one that always throttles.
+        "/apis/apps/v1/namespaces/endless/deployments" => {
+            let n: u64 = get("continue").and_then(|c| c.strip_prefix("p-")).and_then(|n| n.parse().ok()).unwrap_or(0);
+            Response::json(200, list("DeploymentList", vec![deployment("web")], Some(&format!("p-{}", n + 1))))
+        }
+        "/apis/apps/v1/namespaces/throttled/deployments" => status(429, "TooManyRequests", "rate limited"),
         "/apis/apps/v1/namespaces/slow/deployments" => Response { delay: Duration::from_secs(4), ..Response::json(200, list("DeploymentList", vec![], None)) },
         "/apis/monitoring.coreos.com/v1/servicemonitors" | "/apis/monitoring.coreos.com/v1/namespaces/shop/servicemonitors" => Response::json(200, list("ServiceMonitorList", vec![json!({
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
@@ -443,5 +449,53 @@ fn exec_plugins_bad_credentials_and_no_surprise_context() {
             .unwrap()
             .contains("cannot reach the API server"),
         "{o}"
+    );
+}
+
+/// Bounded cluster reads (issue 16): endless `continue` tokens and a server that always answers
+/// 429 each end within the request's one deadline, pending with the reason.
+#[test]
+fn endless_pages_and_constant_throttling_end_at_the_deadline() {
+    let server = Server::start(Arc::new(route));
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("shipshape.toml"),
+        "[audit]\nname = \"live\"\n[[area]]\nid = \"k8s\"\n[[rule]]\nid = \"endless\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"endless\", timeout = 3 }\nexpect = ['d.count >= 0']\n[[rule]]\nid = \"throttled\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"throttled\", timeout = 3 }\nexpect = ['d.count >= 0']\n",
+    )
+    .unwrap();
+    let kc = kubeconfig(dir.path(), &server.url());
+    let started = std::time::Instant::now();
+    let (_, b) = audit(
+        &repo,
+        &[
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--context",
+            "test",
+            "-j",
+            "2",
+        ],
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3 + 3), "took {took:?}");
+    let e = outcome(&b, "endless");
+    assert_eq!(e["status"], "pending", "{e}");
+    assert!(
+        e["sentence"].as_str().unwrap().contains("one deadline"),
+        "{e}"
+    );
+    let t = outcome(&b, "throttled");
+    assert_eq!(t["status"], "pending", "{t}");
+    let throttled: usize = server
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("namespaces/throttled"))
+        .count();
+    // Retried (kube's client retries too), with backoff, and bounded: not hammered.
+    assert!(
+        (2..=20).contains(&throttled),
+        "retried with backoff, bounded: {throttled}"
     );
 }

@@ -27,6 +27,10 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 pub const PAGE_SIZE: u32 = 500;
 /// A list stops after this many pages (5 million objects at the default page size).
 const MAX_PAGES: usize = 10_000;
+/// A list request that returns more objects than this is pending, not half-read.
+pub const MAX_OBJECTS: usize = 50_000;
+/// Retries of one page answered 429, 5xx or with a dropped connection.
+const MAX_RETRIES: u32 = 4;
 /// The header comment that records when a snapshot was taken.
 pub const CAPTURED_AT_HEADER: &str = "shipshape-captured-at:";
 
@@ -853,6 +857,8 @@ pub async fn fetch(
             })
             .collect());
     }
+    // One deadline for the whole paginated request: endless `continue` tokens end with it.
+    let deadline = tokio::time::Instant::now() + limit;
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -863,12 +869,25 @@ pub async fn fetch(
             continue_token: token.clone(),
             ..ListParams::default()
         };
-        let page = tokio::time::timeout(limit, api.list(&lp))
+        let page = list_page(&api, &lp, deadline)
             .await
-            .map_err(within(format!("listing {}", ar.plural)))?
-            .map_err(|e| explain(&e, Verb::List, spec, ns.as_deref()))?;
+            .map_err(|e| match e {
+                PageError::Timeout => format!(
+                    "timed out after {}s listing {} ({} objects read; the whole request has one deadline)",
+                    limit.as_secs(),
+                    ar.plural,
+                    out.len()
+                ),
+                PageError::Kube(e) => explain(&e, Verb::List, spec, ns.as_deref()),
+            })?;
         token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
         out.extend(page.items.into_iter().map(fill));
+        if out.len() > MAX_OBJECTS {
+            return Err(format!(
+                "listing {} returned more than {MAX_OBJECTS} objects; not read further (narrow the request with a namespace or selector)",
+                ar.plural
+            ));
+        }
         if token.is_none() {
             return Ok(out);
         }
@@ -877,6 +896,46 @@ pub async fn fetch(
         "listing {} stopped after {MAX_PAGES} pages",
         ar.plural
     ))
+}
+
+enum PageError {
+    Timeout,
+    Kube(kube::Error),
+}
+
+/// One page, retried with jittered exponential backoff on 429, 5xx and dropped connections,
+/// never past the request's deadline.
+async fn list_page(
+    api: &kube::api::Api<kube::api::DynamicObject>,
+    lp: &kube::api::ListParams,
+    deadline: tokio::time::Instant,
+) -> Result<kube::api::ObjectList<kube::api::DynamicObject>, PageError> {
+    let mut attempt = 0u32;
+    loop {
+        let r = tokio::time::timeout_at(deadline, api.list(lp))
+            .await
+            .map_err(|_| PageError::Timeout)?;
+        let retry = match &r {
+            Err(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
+            Err(kube::Error::HyperError(_)) | Err(kube::Error::Service(_)) => true,
+            _ => false,
+        };
+        if !retry || attempt >= MAX_RETRIES {
+            return r.map_err(PageError::Kube);
+        }
+        attempt += 1;
+        let base = 200u64 << attempt.min(6);
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        ) % base;
+        let wake = tokio::time::Instant::now() + Duration::from_millis(base / 2 + jitter);
+        if wake >= deadline {
+            return Err(PageError::Timeout);
+        }
+        tokio::time::sleep_until(wake).await;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
