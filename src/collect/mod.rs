@@ -271,11 +271,11 @@ impl Scope {
         }
         // A folder: in scope when a pattern's literal part reaches into it or through it.
         let dir = format!("{}/", rel.trim_end_matches('/'));
-        self.prefixes
-            .iter()
-            .any(|p| p.is_empty() || dir.starts_with(p.as_str()) || p.starts_with(&dir))
-            && !self.include.is_match(rel)
-            && rel_is_folder_like(rel)
+        rel_is_folder_like(rel)
+            && self
+                .prefixes
+                .iter()
+                .any(|p| p.is_empty() || dir.starts_with(p.as_str()) || p.starts_with(&dir))
     }
 }
 
