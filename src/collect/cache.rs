@@ -130,6 +130,16 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_older_than_the_maximum_age_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("run-old.json");
+        let two_days_ago = chrono::Utc::now() - chrono::Duration::hours(48);
+        write(dir.path(), &file, &json!({"exit_code": 0}), two_days_ago);
+        assert!(read(dir.path(), &file, chrono::Duration::hours(24)).is_none());
+        assert!(read(dir.path(), &file, chrono::Duration::hours(72)).is_some());
+    }
+
+    #[test]
     fn a_planted_or_edited_entry_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("run-x.json");
