@@ -295,8 +295,17 @@ pub fn run(
     memtrace("before collect");
     let (mut evidence, timings) = collect::collect_all(&ctx, &plan);
     // Evidence completeness: each request learns which files in its scope were not read.
-    let file_findings = ctx.findings();
-    collect::attach_unread(&mut evidence, &file_findings);
+    // Matched against scopes as they are; file names are repository text too, so what is
+    // attached and what the report lists is redacted.
+    let raw_findings = ctx.findings();
+    collect::attach_unread(&mut evidence, &raw_findings, &ctx.redactor);
+    let file_findings: Vec<collect::fs::WalkFinding> = raw_findings
+        .into_iter()
+        .map(|f| collect::fs::WalkFinding {
+            path: ctx.redactor.text(&f.path),
+            reason: ctx.redactor.text(&f.reason),
+        })
+        .collect();
     // Parsed manifest files and kustomize renders were for collecting; the evidence holds
     // what rules need.
     ctx.release_caches();
@@ -312,6 +321,17 @@ pub fn run(
     if policy.trust.require_clean {
         clean_tree_check(&root, &ctx, head.as_mut(), &mut verdict, &mut reasons);
     }
+    // Provenance is text from the repository too: a branch or a file name can carry a secret.
+    if let Some(h) = head.as_mut() {
+        h.branch = ctx.redactor.text(&h.branch);
+        for p in &mut h.dirty_paths {
+            *p = ctx.redactor.text(p);
+        }
+    }
+    for r in &mut reasons {
+        *r = ctx.redactor.text(r);
+    }
+
     let mut report = report::build(report::Inputs {
         policy: &policy,
         evidence: &evidence,

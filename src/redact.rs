@@ -11,7 +11,10 @@ pub const MASK: &str = "[REDACTED]";
 /// Built-in token shapes: (name, regex). The whole match is replaced, except where a group named
 /// `keep` holds a prefix worth showing (`password=`, `Authorization: Bearer `).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    (
+        "aws-access-key",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    ),
     (
         "aws-secret-key",
         r#"(?i)(?P<keep>aws_secret_access_key\s*[=:]\s*["']?)[A-Za-z0-9/+=]{40}"#,
@@ -20,29 +23,64 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "github-token",
         r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b",
     ),
-    ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
-    ("slack-token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
+    (
+        "gitlab-token",
+        r"\bgl(?:pat|dt|rt|cbt|ptt)-[A-Za-z0-9_-]{20,}\b",
+    ),
+    ("slack-token", r"\bxox[baprse]-[A-Za-z0-9-]{10,}\b"),
+    (
+        "slack-webhook",
+        r"(?i)\bhooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{8,}",
+    ),
+    (
+        "stripe-key",
+        r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+    ),
+    ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    (
+        "sendgrid-key",
+        r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\b",
+    ),
+    ("twilio-key", r"\bSK[0-9a-fA-F]{32}\b"),
+    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("pypi-token", r"\bpypi-[A-Za-z0-9_-]{32,}\b"),
+    ("shopify-token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
+    ("mailgun-key", r"\bkey-[0-9a-zA-Z]{32}\b"),
+    (
+        "azure-account-key",
+        r"(?i)(?P<keep>\b(?:AccountKey|SharedAccessKey)\s*=\s*)[A-Za-z0-9+/=]{20,}",
+    ),
     (
         "jwt",
         r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",
     ),
     (
-        "bearer",
-        r"(?i)(?P<keep>\b(?:authorization\s*:\s*)?bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+        "authorization",
+        r#"(?i)(?P<keep>\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:basic|bearer|token|digest|negotiate|apikey)\s+)[^\s"']+"#,
     ),
+    ("bearer", r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    // A key whose name says it holds a secret: the whole value, to the closing quote or the
+    // end of the line (multi-word values included), in YAML, JSON, TOML, .env and properties.
     (
-        "password-assignment",
-        r#"(?i)(?P<keep>\b(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*["']?)[^\s"'&,;]{3,}"#,
+        "secret-key-value",
+        r#"(?i)(?P<keep>["']?\b(?:[a-z0-9]+[_.-])*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|credentials?|client[_-]?secret|secret[_-]?access[_-]?key|secretaccesskey|auth)["']?\s*(?:[:=]|=>)\s*)(?:"(?:[^"\\]|\\.)+"|'[^']+'|[^\s"'#][^\r\n]*)"#,
+    ),
+    // `SIGNING_KEY=…`, `ENCRYPTION_KEY: …`: a `*_KEY` whose value looks like key material.
+    (
+        "key-material",
+        r#"(?i)(?P<keep>\b[a-z0-9_]*_KEY["']?\s*[:=]\s*["']?)[A-Za-z0-9+/=_-]{16,}"#,
     ),
     (
         "url-credentials",
-        r"(?P<keep>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?:@)",
+        r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^\s@]+@",
     ),
 ];
 
-/// Private key blocks span lines; they are handled apart from the one-line patterns.
+/// Private key blocks span lines; they are handled apart from the one-line patterns: PEM
+/// (`-----BEGIN RSA PRIVATE KEY-----`, `… EC …`, `ENCRYPTED …`), OpenSSH and PGP
+/// (`-----BEGIN PGP PRIVATE KEY BLOCK-----`).
 const KEY_BEGIN: &str = "-----BEGIN";
-const KEY_MARK: &str = "PRIVATE KEY-----";
+const KEY_MARK: &str = "PRIVATE KEY";
 
 #[derive(Debug)]
 pub struct Redactor {
@@ -90,7 +128,11 @@ impl Redactor {
             out = re
                 .replace_all(&out, |c: &regex::Captures<'_>| {
                     let keep = c.name("keep").map(|m| m.as_str()).unwrap_or("");
-                    let at = if c[0].ends_with('@') { "@" } else { "" };
+                    let at = if c[0].ends_with('@') && keep.contains("://") {
+                        "@"
+                    } else {
+                        ""
+                    };
                     format!("{keep}{MASK}{at}")
                 })
                 .into_owned();
@@ -106,7 +148,9 @@ impl Redactor {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    /// Redact every string inside a JSON value, in place.
+    /// Redact every string inside a JSON value, in place. A string under a key whose name
+    /// says it holds a secret (`password`, `db_password`, `Authorization`, `client_secret`, a
+    /// `*_KEY` holding key material) is masked whole, whatever it looks like.
     pub fn value(&self, v: &mut Value) {
         match v {
             Value::String(s) if self.needs(s) => *s = self.text(s),
@@ -119,7 +163,12 @@ impl Redactor {
                         m.insert(self.text(&k), v);
                     }
                 }
-                m.values_mut().for_each(|x| self.value(x))
+                for (k, x) in m.iter_mut() {
+                    match x {
+                        Value::String(s) if secret_key(k, s) => *s = MASK.to_string(),
+                        _ => self.value(x),
+                    }
+                }
             }
             _ => {}
         }
@@ -128,6 +177,26 @@ impl Redactor {
     fn needs(&self, s: &str) -> bool {
         s.contains(KEY_BEGIN) || self.any.is_match(s)
     }
+}
+
+/// Whether a key names a secret: `password`, `db_password`, `Authorization`, `client_secret`,
+/// `api-key`… — or a `*_KEY` whose value looks like key material.
+pub fn secret_key(key: &str, value: &str) -> bool {
+    static NAMES: OnceLock<Regex> = OnceLock::new();
+    static MATERIAL: OnceLock<Regex> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Regex::new(
+            r"(?i)^(?:[a-z0-9]+[_.\- ])*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|credentials?|client[_-]?secret|secret[_-]?access[_-]?key|secretaccesskey|authorization|auth)$",
+        )
+        .expect("static regex")
+    });
+    let material =
+        MATERIAL.get_or_init(|| Regex::new(r"^[A-Za-z0-9+/=_-]{16,}$").expect("static regex"));
+    let key = key.trim().trim_matches(['"', '\'', '*', '`']).trim();
+    !value.is_empty()
+        && value != MASK
+        && (names.is_match(key)
+            || (key.to_ascii_lowercase().ends_with("_key") && material.is_match(value.trim())))
 }
 
 /// Redacts a byte stream line by line as it arrives, so output is clean *before* it is cut to
@@ -196,6 +265,31 @@ impl<'r> LineRedactor<'r> {
     }
 }
 
+/// The 1-based line ranges of private key blocks in `text` (begin and end lines included):
+/// a scan or capture that matched one body line must not show it.
+pub fn key_block_lines(text: &str) -> Vec<(usize, usize)> {
+    if !text.contains(KEY_MARK) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        match open {
+            None if line.contains(KEY_BEGIN) && line.contains(KEY_MARK) => open = Some(n),
+            Some(start) if line.contains("-----END") => {
+                out.push((start, n));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        out.push((start, usize::MAX));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +308,12 @@ mod tests {
             r("Authorization: Bearer abc.def.ghi-123"),
             "Authorization: Bearer [REDACTED]"
         );
-        assert_eq!(r("password=hunter2 user=x"), "password=[REDACTED] user=x");
+        // The whole value, to the end of the line: a multi-word password is one value.
+        assert_eq!(r("password=hunter2 user=x"), "password=[REDACTED]");
+        assert_eq!(
+            r(r#"{"db_password": "correct horse battery", "user": "x"}"#),
+            r#"{"db_password": [REDACTED], "user": "x"}"#
+        );
         assert_eq!(
             r("https://bob:s3cret@example.com/x"),
             "https://bob:[REDACTED]@example.com/x"

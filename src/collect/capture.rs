@@ -54,11 +54,18 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
     let per_file = super::scan::per_file(ctx, &files, |rel| {
         let text = super::scan::scan_text(ctx, rel)?;
+        let blocks = crate::redact::key_block_lines(&text);
         let mut found = Vec::new();
         for (line_no, line) in lines.matching_lines(&text) {
             for c in re.captures_iter(line) {
                 if let Some(m) = c.get(spec.group as usize) {
-                    found.push((line_no, m.as_str().to_string()));
+                    // Inside a private key block every line is secret, whatever matched.
+                    let v = if super::scan::in_blocks(&blocks, line_no) {
+                        crate::redact::MASK.to_string()
+                    } else {
+                        m.as_str().to_string()
+                    };
+                    found.push((line_no, v));
                 }
             }
         }

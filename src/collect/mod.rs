@@ -288,7 +288,11 @@ fn rel_is_folder_like(rel: &str) -> bool {
 
 /// Attach to each collected item the files in its scope that were not read (`unread`): the
 /// rule reading it can then not pass.
-pub fn attach_unread(items: &mut BTreeMap<String, Item>, findings: &[fs::WalkFinding]) {
+pub fn attach_unread(
+    items: &mut BTreeMap<String, Item>,
+    findings: &[fs::WalkFinding],
+    redactor: &crate::redact::Redactor,
+) {
     for item in items.values_mut() {
         let Some(scope) = item.request.scope() else {
             continue;
@@ -301,7 +305,10 @@ pub fn attach_unread(items: &mut BTreeMap<String, Item>, findings: &[fs::WalkFin
             _ => Vec::new(),
         };
         for f in findings.iter().filter(|f| scope.holds(&f.path)) {
-            let v = serde_json::json!({"path": f.path, "reason": f.reason});
+            let v = serde_json::json!({
+                "path": redactor.text(&f.path),
+                "reason": redactor.text(&f.reason),
+            });
             if !unread.contains(&v) {
                 unread.push(v);
             }

@@ -65,6 +65,11 @@ pub(crate) fn selected_files<'c>(
         .collect())
 }
 
+/// Whether 1-based `line` lies in one of the (begin, end) line ranges.
+pub(crate) fn in_blocks(blocks: &[(usize, usize)], line: usize) -> bool {
+    blocks.iter().any(|(b, e)| (*b..=*e).contains(&line))
+}
+
 /// Read a file for scanning. A file that cannot be read (too large, binary) is left out here
 /// and recorded by the read as unread, so the rule scanning it cannot pass.
 pub(crate) fn scan_text(ctx: &Ctx<'_>, rel: &str) -> Option<String> {
@@ -80,12 +85,19 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     // hold more than the report will show.
     let per_file = per_file(ctx, &files, |rel| {
         let text = scan_text(ctx, rel)?;
+        let blocks = crate::redact::key_block_lines(&text);
         let mut count = 0usize;
         let mut shown = Vec::new();
         for (line_no, line) in lines.matching_lines(&text) {
             count += 1;
             if shown.len() < cap {
-                shown.push((line_no, line.trim().chars().take(200).collect::<String>()));
+                // Inside a private key block every line is secret, whatever matched.
+                let text = if in_blocks(&blocks, line_no) {
+                    crate::redact::MASK.to_string()
+                } else {
+                    line.trim().chars().take(200).collect::<String>()
+                };
+                shown.push((line_no, text));
             }
         }
         Some((count, shown))
