@@ -104,6 +104,10 @@ fn route(req: &Seen) -> Response {
             Response::json(200, list("DeploymentList", vec![deployment("web")], Some(&format!("p-{}", n + 1))))
         }
         "/apis/apps/v1/namespaces/throttled/deployments" => status(429, "TooManyRequests", "rate limited"),
+        "/apis/apps/v1/namespaces/flood/deployments" => Response {
+            endless: true,
+            ..Response::json(200, r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{},"items":["#)
+        },
         "/apis/apps/v1/namespaces/slow/deployments" => Response { delay: Duration::from_secs(4), ..Response::json(200, list("DeploymentList", vec![], None)) },
         "/apis/monitoring.coreos.com/v1/servicemonitors" | "/apis/monitoring.coreos.com/v1/namespaces/shop/servicemonitors" => Response::json(200, list("ServiceMonitorList", vec![json!({
             "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
@@ -452,8 +456,9 @@ fn exec_plugins_bad_credentials_and_no_surprise_context() {
     );
 }
 
-/// Bounded cluster reads (issue 16): endless `continue` tokens and a server that always answers
-/// 429 each end within the request's one deadline, pending with the reason.
+/// Bounded cluster reads (issue 16): endless `continue` tokens, a server that always answers
+/// 429 and one whose body never ends each end within the request's one deadline, pending with
+/// the reason, and the audit stays far below 300 MB.
 #[test]
 fn endless_pages_and_constant_throttling_end_at_the_deadline() {
     let server = Server::start(Arc::new(route));
@@ -462,7 +467,7 @@ fn endless_pages_and_constant_throttling_end_at_the_deadline() {
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(
         repo.join("shipshape.toml"),
-        "[audit]\nname = \"live\"\n[[area]]\nid = \"k8s\"\n[[rule]]\nid = \"endless\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"endless\", timeout = 3 }\nexpect = ['d.count >= 0']\n[[rule]]\nid = \"throttled\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"throttled\", timeout = 3 }\nexpect = ['d.count >= 0']\n",
+        "[audit]\nname = \"live\"\n[[area]]\nid = \"k8s\"\n[[rule]]\nid = \"endless\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"endless\", timeout = 3 }\nexpect = ['d.count >= 0']\n[[rule]]\nid = \"throttled\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"throttled\", timeout = 3 }\nexpect = ['d.count >= 0']\n[[rule]]\nid = \"flood\"\narea = \"k8s\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\", namespace = \"flood\", timeout = 3 }\nexpect = ['d.count >= 0']\n",
     )
     .unwrap();
     let kc = kubeconfig(dir.path(), &server.url());
@@ -479,7 +484,7 @@ fn endless_pages_and_constant_throttling_end_at_the_deadline() {
         ],
     );
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(3 + 3), "took {took:?}");
+    assert!(took < Duration::from_secs(3 + 2), "took {took:?}");
     let e = outcome(&b, "endless");
     assert_eq!(e["status"], "pending", "{e}");
     assert!(
@@ -488,6 +493,20 @@ fn endless_pages_and_constant_throttling_end_at_the_deadline() {
     );
     let t = outcome(&b, "throttled");
     assert_eq!(t["status"], "pending", "{t}");
+    let f = outcome(&b, "flood");
+    assert_eq!(f["status"], "pending", "{f}");
+    assert!(
+        f["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 64 MiB"),
+        "stopped by the byte cap, not the deadline: {f}"
+    );
+    // The largest child this test waited for (the audit) stayed far below 300 MB.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert!(usage.ru_maxrss < 300 * 1024, "peak {} KB", usage.ru_maxrss);
     let throttled: usize = server
         .requests()
         .iter()

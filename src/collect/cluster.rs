@@ -27,6 +27,8 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 pub const PAGE_SIZE: u32 = 500;
 /// A list stops after this many pages (5 million objects at the default page size).
 const MAX_PAGES: usize = 10_000;
+/// No response body (one page of a list, a discovery document) is read past this many bytes.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// A list request that returns more objects than this is pending, not half-read.
 pub const MAX_OBJECTS: usize = 50_000;
 /// Retries of one page answered 429, 5xx or with a dropped connection.
@@ -730,8 +732,15 @@ impl Live {
         config.read_timeout = Some(Duration::from_secs(60));
         let client = {
             let _guard = rt.enter();
-            kube::Client::try_from(config)
+            // Every response body is capped: a server that never stops sending ends in an
+            // error at the cap, not in memory exhaustion.
+            let cap = tower_http::map_response_body::MapResponseBodyLayer::new(|b| {
+                http_body_util::Limited::new(b, MAX_RESPONSE_BYTES)
+            });
+            kube::client::ClientBuilder::try_from(config)
                 .map_err(|e| format!("cannot build a client for {server}: {e}"))?
+                .with_layer(&cap)
+                .build()
         };
         Ok(Live {
             rt,
@@ -878,6 +887,11 @@ pub async fn fetch(
                     ar.plural,
                     out.len()
                 ),
+                PageError::TooLarge => format!(
+                    "a page of {} was larger than {} MiB; not read further",
+                    ar.plural,
+                    MAX_RESPONSE_BYTES / (1024 * 1024)
+                ),
                 PageError::Kube(e) => explain(&e, Verb::List, spec, ns.as_deref()),
             })?;
         token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
@@ -900,7 +914,20 @@ pub async fn fetch(
 
 enum PageError {
     Timeout,
+    TooLarge,
     Kube(kube::Error),
+}
+
+/// Whether the error is the response-size cap (never retried: the next answer would be as big).
+fn too_large(e: &kube::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// One page, retried with jittered exponential backoff on 429, 5xx and dropped connections,
@@ -915,6 +942,11 @@ async fn list_page(
         let r = tokio::time::timeout_at(deadline, api.list(lp))
             .await
             .map_err(|_| PageError::Timeout)?;
+        if let Err(e) = &r
+            && too_large(e)
+        {
+            return Err(PageError::TooLarge);
+        }
         let retry = match &r {
             Err(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
             Err(kube::Error::HyperError(_)) | Err(kube::Error::Service(_)) => true,

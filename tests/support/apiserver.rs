@@ -26,6 +26,8 @@ pub struct Response {
     pub delay: Duration,
     /// A `Location` header (a redirect).
     pub location: Option<String>,
+    /// After `body`, keep sending bytes until the client hangs up (at most 2 GiB).
+    pub endless: bool,
 }
 
 impl Response {
@@ -35,6 +37,7 @@ impl Response {
             body: body.into(),
             delay: Duration::ZERO,
             location: None,
+            endless: false,
         }
     }
 
@@ -132,6 +135,21 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
         _ => "Status",
     };
     let mut stream = stream;
+    if resp.endless {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            1u64 << 40,
+            resp.body
+        );
+        let chunk = "{\"metadata\":{\"name\":\"x\"}},".repeat(2048);
+        for _ in 0..(2u64 << 30) / chunk.len() as u64 {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+        }
+        return;
+    }
     let _ = write!(
         stream,
         "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
