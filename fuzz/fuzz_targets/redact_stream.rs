@@ -28,6 +28,12 @@ fuzz_target!(|data: &[u8]| {
     let (prefix, secret) = SHAPES[data[0] as usize % SHAPES.len()];
     let split_at = u16::from_le_bytes([data[1], data[2]]) as usize;
     let rest = String::from_utf8_lossy(&data[3..]);
+    let kept = secret.split('@').next().unwrap_or(secret);
+    // Only the planted secret is judged: the same characters glued into a longer word in the
+    // random text are not that secret's shape (scanners anchor on word boundaries too).
+    if rest.contains(kept) {
+        return;
+    }
     let cut = rest
         .char_indices()
         .map(|(i, _)| i)
@@ -44,7 +50,6 @@ fuzz_target!(|data: &[u8]| {
     out.extend(stream.push(&bytes[split..]));
     out.extend(stream.finish());
     let out = String::from_utf8_lossy(&out);
-    let kept = secret.split('@').next().unwrap_or(secret);
     assert!(
         !out.contains(kept),
         "secret `{kept}` kept in:\n{out}\n--- from ---\n{text}"
