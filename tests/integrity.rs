@@ -247,6 +247,23 @@ fn a_quantifier_over_nothing_is_pending_unless_the_rule_allows_it() {
 }
 
 #[test]
+fn a_history_quantifier_over_no_file_is_pending() {
+    let rule = r#"
+[[rule]]
+id = "all-fresh"
+area = "a"
+evidence.h = { git = "last_change", path = "docs/drills/*.md" }
+expect = ['h.each.all(e, e.age_days <= 92)']
+"#;
+    let dir = repo(rule, &[("README.md", b"# x\n")]);
+    audit(dir.path(), &[]).expect(
+        "all-fresh",
+        "pending",
+        &["no evidence matched", "docs/drills/*.md"],
+    );
+}
+
+#[test]
 fn an_overlay_may_not_allow_empty_evidence() {
     use sha2::{Digest, Sha256};
     let dir = tempfile::tempdir().unwrap();

@@ -450,6 +450,14 @@ fn matched_nothing(name: &str, request: &Request, v: &Value) -> Option<String> {
             "`{name}`: no file matches {}",
             s.include.join(", ")
         )),
+        Request::Git(s)
+            if s.path.as_deref().is_some_and(crate::collect::fs::is_glob) && empty("each") =>
+        {
+            Some(format!(
+                "`{name}`: git knows no file matching `{}`",
+                s.path.as_deref().unwrap_or("")
+            ))
+        }
         _ => None,
     }
 }
