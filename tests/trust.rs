@@ -995,3 +995,64 @@ fn publish_history_cannot_be_forged() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("outside the repository"), "{text}");
 }
+
+#[test]
+fn cached_results_pending_rules_and_the_central_policy_are_the_verifiers_call() {
+    let repo = repo(CENTRAL, "", true);
+    let r = repo.path();
+    // A command rule (cached on the second run) and a pending warning rule, added by the overlay.
+    let overlay = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
+    write(
+        r,
+        "shipshape.toml",
+        &format!(
+            "{overlay}\n[[area]]\nid = \"extra\"\n\n[[rule]]\nid = \"cmd\"\narea = \"extra\"\nseverity = \"warning\"\nevidence.c = {{ run = \"true\" }}\nexpect = ['c.exit_code == 0']\n\n[[rule]]\nid = \"maybe\"\narea = \"extra\"\nseverity = \"warning\"\nevidence.h = {{ http = \"http://127.0.0.1:9/healthz\", timeout = 1 }}\nexpect = ['h.status == 200']\n"
+        ),
+    );
+    git(r, &["commit", "-q", "-am", "extra rules"]);
+    let sha = git(r, &["rev-parse", "HEAD"]);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    audit(r, out.path(), &["--cache-dir", cache_dir]);
+    let out2 = tempfile::tempdir().unwrap();
+    let (_, _, b2) = audit(r, out2.path(), &["--cache-dir", cache_dir]);
+    assert_eq!(b2["run"]["cached"].as_object().map_or(0, |m| m.len()), 1);
+    let bundle = out2.path().join("report.json");
+    let (code, text) = verify_with(&bundle, &sha, &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("1 command result(s) came from the cache"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule(s) are pending") && text.contains("maybe"),
+        "{text}"
+    );
+    let wrong = "0".repeat(64);
+    let (_, text) = verify_with(
+        &bundle,
+        &sha,
+        &[
+            "--allow-cached",
+            "--allow-pending",
+            "--central-sha256",
+            &wrong,
+        ],
+    );
+    assert!(!text.contains("came from the cache"), "{text}");
+    assert!(!text.contains("are pending"), "{text}");
+    assert!(
+        text.contains(&format!("not the required {wrong}")),
+        "{text}"
+    );
+    let central = sha256_hex(CENTRAL.as_bytes());
+    let (_, text) = verify_with(&bundle, &sha, &["--central-sha256", &central]);
+    assert!(
+        text.contains(&format!(
+            "central policy central/policy.toml sha256 {central}"
+        )) || text.contains(&central),
+        "{text}"
+    );
+    assert!(!text.contains("extends central policy sha256"), "{text}");
+}
