@@ -278,3 +278,27 @@ fn a_cached_result_does_not_survive_a_day() {
     let next_day = audit(&root, &out, &["--now", "2026-02-11T00:30:00Z"]);
     assert_eq!(cached(&next_day), 0, "{}", next_day["run"]);
 }
+
+/// A declared input that git ignores (a generated file) is still part of the key: changing it
+/// reruns the command (issue 15).
+#[test]
+fn an_ignored_declared_input_still_invalidates() {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir_all(root.join("gen")).unwrap();
+    std::fs::write(
+        root.join("shipshape.toml"),
+        "[audit]\nname = \"fixture\"\n[[area]]\nid = \"dev\"\n[[rule]]\nid = \"gen\"\narea = \"dev\"\nevidence.t = { run = \"cat gen/config.txt\", inputs = [\"gen/**\"] }\nexpect = ['t.exit_code == 0']\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".gitignore"), "gen/\n").unwrap();
+    std::fs::write(root.join("gen/config.txt"), "v1\n").unwrap();
+    let out = tmp.path().join("out");
+    audit(&root, &out, &[]);
+    let second = audit(&root, &out, &[]);
+    assert_eq!(cached(&second), 1);
+    std::fs::write(root.join("gen/config.txt"), "v2\n").unwrap();
+    let third = audit(&root, &out, &[]);
+    assert_eq!(cached(&third), 0, "{}", third["run"]);
+    assert_eq!(stdout_of(&third, "cat gen/config.txt"), "v2\n");
+}

@@ -250,26 +250,38 @@ pub fn cache_key(ctx: &Ctx<'_>, spec: &Spec) -> String {
         h.update(ctx.tree_digest());
         return hex::encode(h.finalize());
     }
-    let selected: Vec<&str> = match super::fs::globset(&spec.inputs, false) {
-        Ok(set) => ctx
-            .listing()
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| set.is_match(f))
-            .collect(),
-        Err(_) => ctx.listing().files.iter().map(String::as_str).collect(),
-    };
-    for rel in selected {
+    // Declared inputs are hashed whether git ignores them or not (a generated config, a
+    // downloaded fixture): an ignored input that changed must not keep a stale result.
+    for rel in declared_inputs(ctx, &spec.inputs) {
         h.update(b"\0");
         h.update(rel.as_bytes());
         h.update(b"\0");
-        match ctx.file_sha256(rel) {
+        match ctx.file_sha256(&rel) {
             Some(d) => h.update(d),
             None => h.update(b"unreadable"),
         }
     }
     hex::encode(h.finalize())
+}
+
+/// Every file under the audited folder matching the `inputs` globs, ignored files included,
+/// sorted (symlinks not followed, `.git` skipped).
+fn declared_inputs(ctx: &Ctx<'_>, inputs: &[String]) -> Vec<String> {
+    let Ok(set) = super::fs::globset(inputs, false) else {
+        return ctx.listing().files.clone();
+    };
+    let mut out: Vec<String> = ignore::WalkBuilder::new(&ctx.root)
+        .standard_filters(false)
+        .follow_links(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| super::rel_display(&ctx.root, e.path()))
+        .filter(|rel| set.is_match(rel))
+        .collect();
+    out.sort();
+    out
 }
 
 fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
