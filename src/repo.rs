@@ -136,8 +136,7 @@ pub fn dirty_evidence(root: &Path, files: &[String]) -> Result<Vec<String>, Stri
                         git2::Oid::hash_object(git2::ObjectType::Blob, target.as_bytes())
                             .map_or(true, |id| id != entry.id())
                     }
-                    Ok(_) => git2::Oid::hash_file(git2::ObjectType::Blob, &on_disk)
-                        .map_or(true, |id| id != entry.id()),
+                    Ok(_) => !same_content(&repo, entry.id(), &on_disk),
                 }
             }
         };
@@ -165,6 +164,48 @@ pub fn dirty_evidence(root: &Path, files: &[String]) -> Result<Vec<String>, Stri
     Ok(dirty)
 }
 
+/// Whether the work-tree file holds what HEAD's blob `id` holds: byte for byte, or as git's
+/// checkout would have written it — CRLF line ends (`eol=crlf`, `autocrlf`) and Git LFS
+/// pointers (the blob names the file's sha256) — so those never read as uncommitted changes.
+fn same_content(repo: &git2::Repository, id: git2::Oid, path: &Path) -> bool {
+    if git2::Oid::hash_file(git2::ObjectType::Blob, path).is_ok_and(|h| h == id) {
+        return true;
+    }
+    let (Ok(blob), Ok(bytes)) = (repo.find_blob(id), std::fs::read(path)) else {
+        return false;
+    };
+    let head = blob.content();
+    if let Some(oid) = lfs_oid(head) {
+        use sha2::{Digest, Sha256};
+        return hex::encode(Sha256::digest(&bytes)) == oid;
+    }
+    if bytes.windows(2).any(|w| w == b"\r\n") {
+        let mut lf = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
+                continue;
+            }
+            lf.push(bytes[i]);
+            i += 1;
+        }
+        return git2::Oid::hash_object(git2::ObjectType::Blob, &lf).is_ok_and(|h| h == id);
+    }
+    false
+}
+
+/// The sha256 a Git LFS pointer names, if `blob` is one.
+fn lfs_oid(blob: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(blob).ok()?;
+    if !text.starts_with("version https://git-lfs.github.com/spec/") || text.len() > 1024 {
+        return None;
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("oid sha256:"))
+        .map(|h| h.trim().to_ascii_lowercase())
+}
+
 /// Whether a published audit's only change from HEAD is the superseded note shipshape itself
 /// adds: that change is shipshape's own output, not uncommitted evidence.
 pub fn only_superseded_note(root: &Path, rel: &str) -> bool {
@@ -187,4 +228,16 @@ pub fn only_superseded_note(root: &Path, rel: &str) -> bool {
         crate::report::publish::strip_superseded_note(&String::from_utf8_lossy(b)).to_string()
     };
     strip(&head) == strip(&now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfs_pointers_name_their_content() {
+        let p = b"version https://git-lfs.github.com/spec/v1\noid sha256:ABCDEF0123\nsize 12\n";
+        assert_eq!(lfs_oid(p).as_deref(), Some("abcdef0123"));
+        assert_eq!(lfs_oid(b"Status: PASS\n"), None);
+    }
 }

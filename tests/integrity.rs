@@ -721,3 +721,37 @@ fn a_kustomization_that_leaves_the_repository_is_not_rendered() {
         ],
     );
 }
+
+#[test]
+fn a_checkout_with_crlf_line_ends_is_not_dirty() {
+    // `eol=crlf`: git writes CRLF into the work tree and stores LF; that is not a change.
+    let dir = repo(
+        DRILL,
+        &[("docs/drill.md", b"Status: COMPLETED\nOwner: sre\n")],
+    );
+    let r = dir.path();
+    let policy = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
+    write(
+        r,
+        "shipshape.toml",
+        policy.replace(
+            "approve_min_score = 8.0",
+            "approve_min_score = 8.0\nrequire_clean = true",
+        ),
+    );
+    write(r, ".gitattributes", "*.md text eol=crlf\n");
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "crlf"]);
+    std::fs::remove_file(r.join("docs/drill.md")).unwrap();
+    git(r, &["checkout", "--", "docs/drill.md"]);
+    assert!(
+        std::fs::read(r.join("docs/drill.md"))
+            .unwrap()
+            .windows(2)
+            .any(|w| w == b"\r\n")
+    );
+    let run = audit(r, &[]);
+    let reasons = run.bundle["report"]["reasons"].to_string();
+    assert!(!reasons.contains("dirty"), "{reasons}");
+    assert_eq!(run.code, 0, "{}", run.md);
+}
