@@ -68,7 +68,7 @@ pub struct AuditOptions {
 pub struct AuditResult {
     pub policy: Policy,
     pub bundle: Bundle,
-    /// Where the report is to be published (set by [`audit_for_publish`]).
+    /// Where the report is to be published (set when [`run`] is given a publish folder).
     pub publish_dir: Option<PathBuf>,
 }
 
@@ -94,19 +94,6 @@ pub fn audit(opts: &AuditOptions) -> Result<AuditResult, Error> {
     run(opts, None, None, &collect::cluster::CliOptions::default())
 }
 
-/// [`audit`], telling `progress` as each piece of evidence is collected.
-pub fn audit_with_progress(
-    opts: &AuditOptions,
-    progress: Option<&dyn collect::Progress>,
-) -> Result<AuditResult, Error> {
-    run(
-        opts,
-        None,
-        progress,
-        &collect::cluster::CliOptions::default(),
-    )
-}
-
 /// [`audit`] with the cluster options of the command line (`--cluster-snapshot`, `--context`,
 /// `--namespace`, `--in-cluster`, `--kubeconfig`).
 pub fn audit_with(
@@ -116,24 +103,7 @@ pub fn audit_with(
     run(opts, None, None, cluster)
 }
 
-/// Run an audit whose report will be published into `dir` (default: the policy's
-/// `[audit] publish_dir` inside the audited folder). The files the publish will write — that
-/// day's audit and the index — are not evidence of themselves, so a second run on the same
-/// evidence gives the same report, byte for byte.
-pub fn audit_for_publish(
-    opts: &AuditOptions,
-    dir: Option<&Path>,
-    progress: Option<&dyn collect::Progress>,
-) -> Result<AuditResult, Error> {
-    run(
-        opts,
-        Some(dir.map(Path::to_path_buf)),
-        progress,
-        &collect::cluster::CliOptions::default(),
-    )
-}
-
-/// Publish an audit's Markdown report into the folder [`audit_for_publish`] chose.
+/// Publish an audit's Markdown report into the folder [`run`] was given.
 pub fn publish(result: &AuditResult, markdown: &str) -> Result<report::publish::Published, Error> {
     let dir = result
         .publish_dir
