@@ -568,3 +568,196 @@ fn hiding_the_breaking_change_never_passes() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(checked >= 100, "too few hidings were tried");
 }
+
+/// A compliant service repository for the general packs (builtin:default and
+/// builtin:k8s-hardening over plain manifests), committed.
+fn general_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let digest = "a".repeat(64);
+    write(
+        r,
+        "shipshape.toml",
+        "include = [\"builtin:default\", \"builtin:k8s-hardening\"]\n\n[cluster]\nmanifests = [\"k8s\"]\n",
+    );
+    write(r, "README.md", "# Web\n\n## Usage\n\nRun it.\n");
+    write(
+        r,
+        "CHANGELOG.md",
+        "# Changelog\n\n## 1.2.3\n\n- First release.\n",
+    );
+    for f in ["LICENSE", "SECURITY.md", "CONTRIBUTING.md", "CODEOWNERS"] {
+        write(r, f, "x\n");
+    }
+    write(r, ".gitignore", "out/\n");
+    write(r, "src/app.py", "def main():\n    return 0\n");
+    write(
+        r,
+        "k8s/app.yaml",
+        &format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      securityContext: {{runAsNonRoot: true, seccompProfile: {{type: RuntimeDefault}}}}
+      containers:
+      - name: web
+        image: ghcr.io/acme/web:1.2.3@sha256:{digest}
+        securityContext: {{readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}}}
+        resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 256Mi}}}}
+        livenessProbe: {{httpGet: {{path: /healthz, port: 8080}}}}
+        readinessProbe: {{httpGet: {{path: /readyz, port: 8080}}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+  namespace: shop
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app: web
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web, namespace: shop}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 2
+  maxReplicas: 4
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: default-deny, namespace: shop}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Ingress, Egress]
+"
+        ),
+    );
+    support::git(r, &["init", "-q", "-b", "main"]);
+    support::git(r, &["add", "-A"]);
+    support::git(r, &["commit", "-q", "-m", "web 1.2.3"]);
+    dir
+}
+
+/// The same as `hiding_the_breaking_change_never_passes`, for the general packs: each rule's
+/// breaking edit, hidden six ways, never passes (issue 14: every rule of every shipped policy
+/// that a file can break).
+#[test]
+fn hiding_a_breaking_change_never_passes_in_the_general_packs() {
+    let yaml = "k8s/app.yaml";
+    let edits: &[(&str, &str, &str, &str)] = &[
+        ("readme-complete", "README.md", "## Usage", "Usage"),
+        ("changelog-maintained", "CHANGELOG.md", "## 1.2.3", "1.2.3"),
+        (
+            "no-unfinished-markers",
+            "src/app.py",
+            "return 0",
+            "return 0  # TODO: retries",
+        ),
+        (
+            "k8s-run-as-non-root",
+            yaml,
+            "runAsNonRoot: true",
+            "runAsNonRoot: false",
+        ),
+        (
+            "k8s-read-only-root-filesystem",
+            yaml,
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+        ),
+        (
+            "k8s-drop-all-capabilities",
+            yaml,
+            "drop: [ALL]",
+            "drop: [NET_RAW]",
+        ),
+        (
+            "k8s-seccomp-runtime-default",
+            yaml,
+            "type: RuntimeDefault",
+            "type: Unconfined",
+        ),
+        (
+            "k8s-no-privileged",
+            yaml,
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: true",
+        ),
+        (
+            "k8s-resources",
+            yaml,
+            "limits: {memory: 256Mi}",
+            "limits: {}",
+        ),
+        ("k8s-probes", yaml, "livenessProbe:", "startupProbe:"),
+        (
+            "k8s-no-latest-tag",
+            yaml,
+            "web:1.2.3@sha256:",
+            "web:latest # sha256:",
+        ),
+        (
+            "k8s-images-pinned-by-digest",
+            yaml,
+            "web:1.2.3@sha256:",
+            "web:1.2.3 # sha256:",
+        ),
+        (
+            "k8s-pdb-coverage",
+            yaml,
+            "    matchLabels:\n      app: web",
+            "    matchLabels:\n      app: other",
+        ),
+        ("k8s-hpa-targets", yaml, "minReplicas: 2", "minReplicas: 1"),
+        (
+            "k8s-default-deny-network-policy",
+            yaml,
+            "policyTypes: [Ingress, Egress]",
+            "policyTypes: [Egress]",
+        ),
+    ];
+    let base = general_fixture();
+    let baseline = outcomes(base.path(), &[]);
+    let mut problems = Vec::new();
+    let mut tried = 0;
+    for (rule, file, from, to) in edits {
+        assert_eq!(
+            status(&baseline[*rule]),
+            "pass",
+            "{rule} passes on the fixture: {}",
+            baseline[*rule]
+        );
+        let before = std::fs::read(base.path().join(file)).unwrap();
+        let broken = general_fixture();
+        replace(broken.path(), file, from, to);
+        assert_eq!(
+            status(&outcomes(broken.path(), &[])[*rule]),
+            "fail",
+            "{rule}: the edit breaks it"
+        );
+        for how in HIDINGS {
+            let dir = general_fixture();
+            replace(dir.path(), file, from, to);
+            let outside = tempfile::tempdir().unwrap();
+            let Some(extra) = hide(dir.path(), file, Some(&before), how, outside.path()) else {
+                continue;
+            };
+            tried += 1;
+            let got = outcomes(dir.path(), &extra);
+            if status(&got[*rule]) == "pass" {
+                problems.push(format!("`{rule}` passes when `{file}` is hidden by {how}"));
+            }
+        }
+    }
+    eprintln!("{tried} hidings of {} breaking edits tried", edits.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
