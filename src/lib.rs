@@ -239,6 +239,7 @@ pub fn run(
             .unwrap_or_else(|| policy.audit.publish_dir.clone()),
     )
     .with_redactor(redact::Redactor::new(&policy.redact_patterns))
+    .with_read_tracking(policy.trust.require_clean)
     .with_progress(progress)
     .with_cluster(cluster_state(cluster, &policy, &root, &env));
     if let Some(rel) = &publish_rel {

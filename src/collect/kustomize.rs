@@ -193,12 +193,7 @@ pub fn check(dir: &Path, boundary: &Path) -> Result<(), Vec<String>> {
 /// The environment kubectl runs with: the command allow-list, no kubeconfig, and every proxy
 /// variable pointed at a closed local port, so nothing it does reaches a network.
 pub fn sandbox_env(cmd: &mut std::process::Command) {
-    cmd.env_clear();
-    for k in super::run::ENV_ALLOW {
-        if let Ok(v) = std::env::var(k) {
-            cmd.env(k, v);
-        }
-    }
+    super::run::allowed_env(cmd);
     cmd.env("KUBECONFIG", "/dev/null");
     for k in [
         "HTTP_PROXY",

@@ -364,8 +364,9 @@ pub struct Ctx<'p> {
     cluster: cluster::State,
     /// Files the collectors met but did not read whole (too big, not UTF-8), for the report.
     findings: Mutex<std::collections::BTreeSet<fs::WalkFinding>>,
-    /// Every file read as evidence (relative), for the clean-tree check by content.
-    read: Mutex<std::collections::BTreeSet<String>>,
+    /// Every file read as evidence (relative), for the clean-tree check by content; kept only
+    /// when that check runs (`require_clean`), so a large scan pays nothing for it otherwise.
+    read: Option<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// Told as evidence is collected (from worker threads), for progress displays.
@@ -398,15 +399,21 @@ impl<'p> Ctx<'p> {
             progress: None,
             cluster: cluster::State::default(),
             findings: Mutex::new(Default::default()),
-            read: Mutex::new(Default::default()),
+            read: None,
         }
     }
 
-    /// Every file read as evidence so far, sorted.
+    /// Keep the list of files read as evidence (for `require_clean`).
+    pub fn with_read_tracking(mut self, on: bool) -> Self {
+        self.read = on.then(Default::default);
+        self
+    }
+
+    /// Every file read as evidence so far, sorted (empty without read tracking).
     pub fn files_read(&self) -> Vec<String> {
         self.read
-            .lock()
-            .map(|r| r.iter().cloned().collect())
+            .as_ref()
+            .and_then(|m| m.lock().ok().map(|r| r.iter().cloned().collect()))
             .unwrap_or_default()
     }
 
@@ -503,7 +510,7 @@ impl<'p> Ctx<'p> {
     /// Read a text file inside the boundary, bounded in size, lossily for non-UTF-8. A file
     /// refused for its size, or read with replacement characters, is also a finding.
     pub fn read_text(&self, rel: &str) -> Result<fs::Text, CollectError> {
-        if let Ok(mut r) = self.read.lock() {
+        if let Some(Ok(mut r)) = self.read.as_ref().map(Mutex::lock) {
             r.insert(rel.trim_start_matches("./").to_string());
         }
         // A file the walk met as a plain file needs no resolving (eight `readlink`s a file for

@@ -21,6 +21,16 @@ pub const ENV_ALLOW: &[&str] = &[
     "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ", "USER", "LOGNAME",
 ];
 
+/// Give `cmd` a clean environment: only the variables of [`ENV_ALLOW`] that are set.
+pub(crate) fn allowed_env(cmd: &mut Command) {
+    cmd.env_clear();
+    for k in ENV_ALLOW {
+        if let Ok(v) = std::env::var(k) {
+            cmd.env(k, v);
+        }
+    }
+}
+
 /// Bytes kept from the start and from the end of each stream.
 pub const HEAD_BYTES: usize = 4 * 1024;
 pub const TAIL_BYTES: usize = 16 * 1024;
@@ -293,16 +303,11 @@ fn execute(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     cmd.arg("-c")
         .arg(&spec.command)
         .current_dir(&cwd)
-        .env_clear()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    for k in ENV_ALLOW {
-        if let Ok(v) = std::env::var(k) {
-            cmd.env(k, v);
-        }
-    }
+    allowed_env(&mut cmd);
     cmd.envs(&spec.env);
     // Every process the command starts carries this id, however it detaches.
     let mark = super::procs::new_mark();
