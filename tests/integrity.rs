@@ -755,3 +755,39 @@ fn a_checkout_with_crlf_line_ends_is_not_dirty() {
     assert!(!reasons.contains("dirty"), "{reasons}");
     assert_eq!(run.code, 0, "{}", run.md);
 }
+
+/// Simulated cluster evidence is never presented as recorded: a snapshot whose header says
+/// `# shipshape-simulated: true` is labelled in the Markdown, the HTML and the bundle.
+#[test]
+fn a_simulated_snapshot_is_labelled_in_every_report() {
+    let rules = r#"
+[[rule]]
+id = "lease"
+area = "a"
+evidence.l = { cluster = "coordination.k8s.io/v1", kind = "Lease" }
+expect = ['l.count >= 0']
+"#;
+    let snap = "# shipshape-simulated: true\n# shipshape-captured-at: 2026-03-01T11:00:00Z\napiVersion: v1\nkind: List\nitems: []\n";
+    let dir = repo(rules, &[("evidence/sim.yaml", snap.as_bytes())]);
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("shipshape")
+        .unwrap()
+        .arg("audit")
+        .arg(dir.path())
+        .args(["--now", NOW, "-q", "--format", "md,html,json", "--out"])
+        .arg(out.path())
+        .arg("--cluster-snapshot")
+        .arg(dir.path().join("evidence/sim.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let read = |n: &str| std::fs::read_to_string(out.path().join(n)).unwrap();
+    assert!(read("report.md").contains("**SIMULATED** cluster state"));
+    assert!(read("report.html").contains("<strong>SIMULATED cluster state</strong>"));
+    let bundle: Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(bundle["report"]["provenance"]["cluster"]["simulated"], true);
+}

@@ -306,6 +306,10 @@ pub struct Provenance {
     pub age_hours: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The snapshot says it is simulated (`# shipshape-simulated: true`): not a recording of
+    /// any cluster, and every report says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// A loaded snapshot: every object (Secrets dropped), and when it was captured.
@@ -315,6 +319,8 @@ pub struct Snapshot {
     pub parts: Vec<ParsedFile>,
     pub captured_at: DateTime<Utc>,
     pub captured_at_from: &'static str,
+    /// Any of its files says it is simulated.
+    pub simulated: bool,
     pub shown: Vec<String>,
     pub problems: Vec<k8s::ParseProblem>,
 }
@@ -437,6 +443,7 @@ impl State {
                     Some(Ok(s)) => {
                         p.captured_at = Some(rfc3339(s.captured_at));
                         p.captured_at_from = Some(s.captured_at_from.into());
+                        p.simulated = s.simulated;
                         p.age_hours = Some(age_hours(now, s.captured_at));
                     }
                     Some(Err(e)) => p.error = Some(e.clone()),
@@ -484,6 +491,20 @@ pub fn age_hours(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
 }
 
 /// `# shipshape-captured-at: 2026-02-10T09:00:00Z` among the leading comment lines.
+/// The header line that marks a snapshot as simulated.
+const SIMULATED_HEADER: &str = "shipshape-simulated:";
+
+/// Whether a snapshot's leading comments say `# shipshape-simulated: true`.
+pub fn simulated_header(text: &str) -> bool {
+    text.lines()
+        .take(50)
+        .map(str::trim)
+        .take_while(|t| t.is_empty() || *t == "---" || t.starts_with('#'))
+        .filter_map(|t| t.strip_prefix('#'))
+        .filter_map(|c| c.trim().strip_prefix(SIMULATED_HEADER))
+        .any(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 pub fn captured_at_header(text: &str) -> Option<DateTime<Utc>> {
     for line in text.lines().take(50) {
         let t = line.trim();
@@ -511,6 +532,7 @@ fn load_snapshot(
     let mut parts = Vec::new();
     let mut problems = Vec::new();
     let mut captured: Option<(DateTime<Utc>, &'static str)> = None;
+    let mut simulated = false;
     for (file, name) in files.iter().zip(shown) {
         // The capture time is in the first lines; the file is read whole only to be parsed.
         let header = read_head(file).map_err(|e| {
@@ -519,6 +541,7 @@ fn load_snapshot(
                 super::fs::io_reason(&e)
             )
         })?;
+        simulated |= simulated_header(&header);
         let at = match captured_at_header(&header) {
             Some(t) => (t, "header"),
             None => {
@@ -569,6 +592,7 @@ fn load_snapshot(
         parts,
         captured_at,
         captured_at_from,
+        simulated,
         shown: shown.to_vec(),
         problems,
     })
