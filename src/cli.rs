@@ -24,6 +24,11 @@ pub struct Cli {
 pub enum Command {
     /// Collect evidence, evaluate every rule and write the audit report.
     Audit(Box<AuditArgs>),
+    /// Record cluster evidence into a snapshot file an audit reads later (--cluster-snapshot):
+    /// read-only lists of the kinds the policy reads (never Secrets), with a header saying when,
+    /// from which server and context. With --simulate, generate clearly SIMULATED state from
+    /// rendered manifests instead (for examples and demos; every report labels it).
+    Snapshot(SnapshotArgs),
     /// Work with policy files.
     Policy {
         #[command(subcommand)]
@@ -164,9 +169,58 @@ pub struct AuditArgs {
     /// Query the cluster this pod runs in, with its service account (lowest precedence).
     #[arg(long)]
     pub in_cluster: bool,
+    /// Kubernetes manifests (files or kustomize folders inside PATH) that `manifests = []`
+    /// evidence reads — the hardening pack's workloads — instead of the policy's
+    /// `[cluster] manifests`.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
+    /// Where `manifests = []` evidence reads objects from: the rendered manifests (before
+    /// deploy) or the cluster source (live or snapshot, after deploy). Default: the policy's
+    /// `[cluster] objects`, else manifests when the run has any, else the cluster.
+    #[arg(long, value_name = "FROM", value_parser = ["manifests", "cluster"])]
+    pub objects_from: Option<String>,
     /// A waivers file ([[waiver]] tables), instead of the policy's `[audit] waivers_file`.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The audited folder whose policy says which kinds to record.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Where to write the snapshot (`-`: standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Policy file or builtin:NAME (default: PATH/shipshape.toml, else builtin:default).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Record this kind too (`Deployment`, `apps/Deployment`, `example.com/v1/Widget`).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// The kubeconfig context to record (never the current context by surprise).
+    #[arg(long, value_name = "NAME", conflicts_with = "in_cluster")]
+    pub context: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Record the cluster this pod runs in, with its service account.
+    #[arg(long)]
+    pub in_cluster: bool,
+    /// Namespace to record (default: the policy's [cluster] namespace, else all).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Generate SIMULATED state from these manifests (file, folder or kustomize folder inside
+    /// PATH) instead of recording a cluster.
+    #[arg(long, value_name = "MANIFESTS", conflicts_with_all = ["context", "in_cluster", "kind"])]
+    pub simulate: Option<String>,
+    /// With --simulate: a leader Lease held by a pod of DEPLOYMENT (repeatable).
+    #[arg(long, value_name = "DEPLOYMENT=LEASE", requires = "simulate")]
+    pub leader_lease: Vec<String>,
+    /// Capture time written in the header (RFC 3339). Default: SOURCE_DATE_EPOCH if set,
+    /// else now. For --simulate, the moment the simulated state stands for.
+    #[arg(long)]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -162,3 +162,75 @@ pub fn show_policy(file: Option<&str>) -> anyhow::Result<i32> {
         }
     }
 }
+
+/// `shipshape snapshot`: record the kinds the policy reads from a live cluster, or simulate
+/// them from rendered manifests.
+pub fn snapshot(a: cli::SnapshotArgs, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<i32> {
+    use shipshape::Error;
+    use shipshape::snapshot as snap;
+    if let Some(manifests) = &a.simulate {
+        let leases = a
+            .leader_lease
+            .iter()
+            .map(|l| {
+                l.split_once('=')
+                    .filter(|(d, n)| !d.is_empty() && !n.is_empty())
+                    .map(|(d, n)| (d.to_string(), n.to_string()))
+                    .ok_or_else(|| {
+                        Error::Usage(format!("--leader-lease `{l}` is not DEPLOYMENT=LEASE"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let text = snap::simulate(
+            &a.path,
+            &snap::Simulation {
+                manifests: manifests.trim_end_matches('/').to_string(),
+                at: now,
+                leases,
+            },
+        )?;
+        snap::write(&a.out, &text)?;
+        return Ok(0);
+    }
+    let cluster = shipshape::collect::cluster::CliOptions {
+        context: a.context.clone(),
+        in_cluster: a.in_cluster,
+        kubeconfig: a.kubeconfig.clone(),
+        ..Default::default()
+    };
+    if a.context.is_none() && !a.in_cluster {
+        return Err(Error::Usage(
+            "snapshot needs a cluster: --context NAME (with --kubeconfig FILE) or --in-cluster; or --simulate MANIFESTS".into(),
+        )
+        .into());
+    }
+    shipshape::collect::cluster::check_cli(&cluster).map_err(Error::Usage)?;
+    let policy =
+        shipshape::policy::load(&shipshape::discover_policy(&a.path, a.policy.as_deref()))?;
+    let ns = a
+        .namespace
+        .clone()
+        .or_else(|| policy.cluster.namespace.clone());
+    let mut wanted = snap::wanted_by(&policy, ns.as_deref());
+    for k in &a.kind {
+        wanted.push(snap::parse_kind(k, ns.as_deref())?);
+    }
+    wanted.sort();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(Error::Usage(
+            "the policy reads nothing from a cluster: name kinds with --kind".into(),
+        )
+        .into());
+    }
+    let live = shipshape::collect::cluster::Live::connect(
+        a.context.as_deref(),
+        a.in_cluster,
+        a.kubeconfig.as_deref(),
+    )
+    .map_err(Error::Tool)?;
+    let context = a.context.clone().unwrap_or_else(|| "in-cluster".into());
+    let text = snap::record(&live, &wanted, &context, now)?;
+    snap::write(&a.out, &text)?;
+    Ok(0)
+}

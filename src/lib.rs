@@ -12,6 +12,7 @@ pub mod progress;
 pub mod redact;
 pub mod repo;
 pub mod report;
+pub mod snapshot;
 pub mod trust;
 
 use std::collections::BTreeMap;
@@ -133,6 +134,7 @@ pub fn run(
         .filter(|wt| root.starts_with(wt))
         .unwrap_or_else(|| root.clone());
     collect::cluster::check_cli(cluster).map_err(Error::Usage)?;
+    collect::cluster::cli_manifests(cluster, &root).map_err(Error::Usage)?;
     if let Some(dir) = &opts.cache_dir {
         collect::cache::check_outside(dir, &boundary).map_err(Error::Usage)?;
     }
@@ -394,7 +396,19 @@ fn cluster_state(
         .or_else(|| policy.cluster.namespace.clone());
     let mut state = collect::cluster::State::new(source, namespace);
     state.env = env.to_string();
-    state.manifests = policy.cluster.manifests.clone();
+    state.manifests = if cli.manifests.is_empty() {
+        policy.cluster.manifests.clone()
+    } else {
+        // Checked by `cluster::check_cli` before the run.
+        collect::cluster::cli_manifests(cli, root).unwrap_or_default()
+    };
+    state.objects_from = cli
+        .objects_from
+        .clone()
+        .or_else(|| policy.cluster.objects.clone());
+    if let Some(s) = policy.cluster.max_snapshot_age_secs {
+        state.max_snapshot_age_secs = s;
+    }
     state
 }
 

@@ -60,6 +60,9 @@ fn run() -> i32 {
     let verbose = cli.verbose;
     let result = match cli.command {
         cli::Command::Audit(a) => audit(*a, verbose),
+        cli::Command::Snapshot(a) => parse_now(a.now.as_deref())
+            .map_err(anyhow::Error::from)
+            .and_then(|now| commands::snapshot(a, now)),
         cli::Command::Policy {
             command: cli::PolicyCommand::Validate { file },
         } => validate(&file),
@@ -262,6 +265,8 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         namespace: a.namespace.clone(),
         in_cluster: a.in_cluster,
         kubeconfig: a.kubeconfig.clone(),
+        manifests: a.manifests.clone(),
+        objects_from: a.objects_from.clone(),
     };
     let publish = a.publish.clone();
     let result = shipshape::run(&opts, publish, progress_ref, &cluster);
@@ -386,6 +391,9 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
         "  {} rules: {} pass, {} fail, {} pending, {} waived, {} skipped",
         c.rules, c.pass, c.fail, c.pending, c.waived, c.skipped
     );
+    if let Some(cl) = r.provenance.cluster.as_ref().filter(|c| c.kind != "none") {
+        let _ = writeln!(out, "  cluster evidence: {}", cl.summary);
+    }
     if !bundle.run.cached.is_empty() {
         let _ = writeln!(
             out,

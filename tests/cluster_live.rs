@@ -331,7 +331,7 @@ fn live_queries_through_a_kubeconfig_context() {
         )
     });
     assert!(
-        md.contains("Cluster evidence: live API, context `test`"),
+        md.contains("Cluster evidence: live cluster, context test (http://127.0.0.1:"),
         "{md}"
     );
     // A malformed or non-JSON response is evidence not collected: pending, never a pass.

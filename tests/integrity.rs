@@ -648,13 +648,13 @@ area = "a"
 evidence.l = { cluster = "coordination.k8s.io/v1", kind = "Lease" }
 expect = ['l.count > 0']
 "#;
-    let lease = "# captured-at: 2026-03-01T11:00:00Z\napiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: x\n  namespace: d\nspec:\n  holderIdentity: a\n";
+    let lease = "# shipshape-captured-at: 2026-03-01T11:00:00Z\napiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: x\n  namespace: d\nspec:\n  holderIdentity: a\n";
     let dir = repo(rules, &[("evidence/planted.yaml", lease.as_bytes())]);
     let given = dir.path().join("given.yaml");
     write(
         dir.path(),
         "given.yaml",
-        "# captured-at: 2026-03-01T11:00:00Z\napiVersion: v1\nkind: List\nitems: []\n",
+        "# shipshape-captured-at: 2026-03-01T11:00:00Z\napiVersion: v1\nkind: List\nitems: []\n",
     );
     let run = audit(dir.path(), &["--cluster-snapshot", given.to_str().unwrap()]);
     // The command line's (empty) snapshot is what the rule reads, not the planted one.
@@ -786,8 +786,12 @@ expect = ['l.count >= 0']
         String::from_utf8_lossy(&o.stderr)
     );
     let read = |n: &str| std::fs::read_to_string(out.path().join(n)).unwrap();
-    assert!(read("report.md").contains("**SIMULATED** cluster state"));
-    assert!(read("report.html").contains("<strong>SIMULATED cluster state</strong>"));
+    let md = read("report.md");
+    assert!(
+        md.contains("Cluster evidence: SIMULATED cluster state, not a recording: "),
+        "{md}"
+    );
+    assert!(read("report.html").contains("<strong>SIMULATED cluster state, not a recording"));
     let bundle: Value = serde_json::from_str(&read("report.json")).unwrap();
     assert_eq!(bundle["report"]["provenance"]["cluster"]["simulated"], true);
 }

@@ -2,6 +2,8 @@
 //! fails, naming the offending object with file:line, on a workload broken in exactly its way.
 //! Also: snapshots feeding the controller rules, and kustomize overlays rendered by kubectl.
 
+mod support;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -74,7 +76,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 const POLICY: &str = r#"
-include = ["builtin:k8s-hardening"]
+include = ["builtin:k8s-hardening", "builtin:k8s-controller"]
 [audit]
 name = "fixture"
 environments = ["prod", "test"]
@@ -83,12 +85,16 @@ manifests = ["k8s/**/*.yaml"]
 "#;
 
 fn audit(root: &Path, cli: &CliOptions) -> shipshape::AuditResult {
+    audit_at(root, cli, now())
+}
+
+fn audit_at(root: &Path, cli: &CliOptions, now: DateTime<Utc>) -> shipshape::AuditResult {
     let r = shipshape::audit_with(
         &shipshape::AuditOptions {
             path: root.to_path_buf(),
             policy: None,
             env: Some("prod".into()),
-            now: now(),
+            now,
             jobs: 2,
             skip_commands: true,
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
@@ -278,7 +284,7 @@ fn each_rule_fails_for_its_own_reason_with_file_and_line() {
 }
 
 const SNAPSHOT: &str = r#"# kubectl get deploy,lease -n shop -l app.kubernetes.io/component=controller -o yaml
-# shipshape-captured-at: 2026-02-10T09:00:00Z
+# shipshape-captured-at: 2026-02-10T11:59:55Z
 apiVersion: v1
 items:
 - apiVersion: apps/v1
@@ -305,7 +311,7 @@ items:
   spec:
     holderIdentity: shipshape-controller-7d9f-abcde
     leaseDurationSeconds: 15
-    renewTime: "2026-02-10T08:59:50.000000Z"
+    renewTime: "2026-02-10T11:59:50.000000Z"
 - apiVersion: v1
   kind: Secret
   metadata:
@@ -333,9 +339,9 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
     let c = r.bundle.report.provenance.cluster.clone().unwrap();
     assert_eq!(c.kind, "snapshot");
     assert_eq!(c.chosen_by, "--cluster-snapshot");
-    assert_eq!(c.captured_at.as_deref(), Some("2026-02-10T09:00:00Z"));
+    assert_eq!(c.captured_at.as_deref(), Some("2026-02-10T11:59:55Z"));
     assert_eq!(c.captured_at_from.as_deref(), Some("header"));
-    assert_eq!(c.age_hours, Some(3));
+    assert_eq!(c.age_hours, Some(0));
     let md = {
         let r2 = shipshape::report::render::Renderer::new(None).unwrap();
         let mut buf = Vec::new();
@@ -347,20 +353,20 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
         "{}",
         &md[..600.min(md.len())]
     );
-    assert!(md.contains("3 h old"));
+    assert!(md.contains("0 h old"), "{md}");
     // Secrets in a snapshot are never served.
     let json = serde_json::to_string(&r.bundle.evidence).unwrap();
     assert!(!json.contains("c2VjcmV0"));
 
     // A stale lease fails, naming it.
-    let stale = SNAPSHOT.replace("2026-02-10T08:59:50.000000Z", "2026-02-10T08:00:00Z");
+    let stale = SNAPSHOT.replace("2026-02-10T11:59:50.000000Z", "2026-02-10T11:00:00Z");
     write(root, "evidence/cluster-snapshot.yaml", &stale);
     let outcomes = run(root, &cli);
     let o = outcome(&outcomes, "k8s-leader-lease-fresh");
     assert_eq!(o.status, Status::Fail, "{}", o.sentence);
     assert!(
         o.sentence
-            .contains("Lease shop/shipshape-controller-leader ("),
+            .contains("Deployment shop/shipshape-controller ("),
         "{}",
         o.sentence
     );
@@ -492,8 +498,86 @@ fn without_kubectl_overlay_rules_are_pending_and_say_why() {
     );
 }
 
-/// The recorded snapshot shipped with the example passes the whole pack (as manifests for the
-/// workload rules, as the cluster source for the controller rules).
+/// Time fields are compared with the audit time, not with the snapshot's capture time: a
+/// snapshot taken 3 h ago, in which the Lease was fresh, does not show a fresh Lease now. And a
+/// snapshot older than `[cluster] max_snapshot_age` (24 h by default) leaves every cluster rule
+/// pending with its age — also one committed without a capture-time header, whose file time is
+/// the checkout's.
+#[test]
+fn old_snapshots_never_show_a_fresh_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    good_repo(root);
+    let at = |captured: &str, renewed: &str| {
+        SNAPSHOT
+            .replace("2026-02-10T11:59:55Z", captured)
+            .replace("2026-02-10T11:59:50.000000Z", renewed)
+    };
+    let cli = CliOptions {
+        snapshots: vec![root.join("evidence/cluster-snapshot.yaml")],
+        ..CliOptions::default()
+    };
+    // 3 h old, fresh when captured: within the snapshot age, but the Lease is not fresh now.
+    write(
+        root,
+        "evidence/cluster-snapshot.yaml",
+        &at("2026-02-10T09:00:00Z", "2026-02-10T08:59:50.000000Z"),
+    );
+    let outcomes = run(root, &cli);
+    let o = outcome(&outcomes, "k8s-leader-lease-fresh");
+    assert_eq!(o.status, Status::Fail, "{}", o.sentence);
+    assert_eq!(
+        outcome(&outcomes, "k8s-controller-available").status,
+        Status::Pass
+    );
+    // 290 days old: every cluster rule is pending and says how old the snapshot is.
+    write(
+        root,
+        "evidence/cluster-snapshot.yaml",
+        &at("2025-04-26T12:00:00Z", "2025-04-26T11:59:50.000000Z"),
+    );
+    let r = audit(root, &cli);
+    for id in ["k8s-leader-lease-fresh", "k8s-controller-available"] {
+        let o = outcome(&r.bundle.outcomes, id);
+        assert_eq!(o.status, Status::Pending, "{id}: {}", o.sentence);
+        assert!(o.sentence.contains("6960 h old"), "{}", o.sentence);
+        assert!(o.sentence.contains("max_snapshot_age"), "{}", o.sentence);
+    }
+    let c = r.bundle.report.provenance.cluster.clone().unwrap();
+    assert!(c.stale, "{c:?}");
+    assert!(c.summary.contains("290 days old"), "{}", c.summary);
+    // The policy may accept older evidence, explicitly.
+    let policy = std::fs::read_to_string(root.join("shipshape.toml")).unwrap();
+    write(
+        root,
+        "shipshape.toml",
+        &policy.replace("[cluster]\n", "[cluster]\nmax_snapshot_age = \"400d\"\n"),
+    );
+    let o = outcome(&run(root, &cli), "k8s-controller-available").clone();
+    assert_eq!(o.status, Status::Pass, "{}", o.sentence);
+    write(root, "shipshape.toml", &policy);
+    // No capture-time header, and committed: its age is unknown, so it is not relied on.
+    let bare: String = SNAPSHOT
+        .lines()
+        .filter(|l| !l.starts_with("# shipshape-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(root, "evidence/cluster-snapshot.yaml", &bare);
+    support::git(root, &["init", "-q"]);
+    support::git(root, &["add", "-A"]);
+    support::git_at(root, "2026-02-10T10:00:00Z", &["commit", "-qm", "snapshot"]);
+    let o = outcome(&run(root, &cli), "k8s-controller-available").clone();
+    assert_eq!(o.status, Status::Pending, "{}", o.sentence);
+    assert!(
+        o.sentence.contains("no `# shipshape-captured-at:` header"),
+        "{}",
+        o.sentence
+    );
+}
+
+/// The simulated snapshot shipped with the example passes the whole pack at the time it
+/// stands for (as manifests for the workload rules, as the cluster source for the controller
+/// rules), and the report says it is simulated.
 #[test]
 fn the_bundled_example_snapshot_passes_the_pack() {
     let snap = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -511,10 +595,23 @@ fn the_bundled_example_snapshot_passes_the_pack() {
         &POLICY
             .replace(r#"manifests = ["k8s/**/*.yaml"]"#, "manifests = [\"evidence/cluster-snapshot.yaml\"]\nsnapshot = \"evidence/cluster-snapshot.yaml\""),
     );
-    let outcomes = run(root, &CliOptions::default());
-    for o in &outcomes {
+    let r = audit_at(
+        root,
+        &CliOptions::default(),
+        "2026-11-26T12:00:00Z".parse().unwrap(),
+    );
+    for o in &r.bundle.outcomes {
         assert_eq!(o.status, Status::Pass, "{}: {}", o.rule, o.sentence);
     }
+    let c = r.bundle.report.provenance.cluster.clone().unwrap();
+    assert!(c.simulated);
+    assert!(
+        c.summary.starts_with(
+            "SIMULATED cluster state (generated from k8s/overlays/prod (rendered manifests sha256:"
+        ),
+        "{}",
+        c.summary
+    );
 }
 
 /// One file read both as manifests and as the `--cluster-snapshot` is parsed once and serves

@@ -33,8 +33,8 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_OBJECTS: usize = 50_000;
 /// Retries of one page answered 429, 5xx or with a dropped connection.
 const MAX_RETRIES: u32 = 4;
-/// The header comment that records when a snapshot was taken.
-pub const CAPTURED_AT_HEADER: &str = "shipshape-captured-at:";
+/// Oldest snapshot cluster rules rely on unless `[cluster] max_snapshot_age` says otherwise.
+pub const DEFAULT_MAX_SNAPSHOT_AGE_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Spec {
@@ -153,6 +153,36 @@ pub struct CliOptions {
     pub in_cluster: bool,
     /// `--kubeconfig FILE` (else `KUBECONFIG`, else `~/.kube/config`).
     pub kubeconfig: Option<PathBuf>,
+    /// `--manifests PATH...` (as given, relative to the working directory).
+    pub manifests: Vec<PathBuf>,
+    /// `--objects-from manifests|cluster`.
+    pub objects_from: Option<String>,
+}
+
+/// `--manifests` paths as the audited folder names them; one outside it is a usage error.
+pub fn cli_manifests(cli: &CliOptions, root: &Path) -> Result<Vec<String>, String> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    cli.manifests
+        .iter()
+        .map(|p| {
+            let abs = std::fs::canonicalize(p).map_err(|e| {
+                format!(
+                    "--manifests `{}`: {}",
+                    p.display(),
+                    super::fs::io_reason(&e)
+                )
+            })?;
+            let rel = abs.strip_prefix(&root).map_err(|_| {
+                format!(
+                    "--manifests `{}` is outside the audited folder {}",
+                    p.display(),
+                    root.display()
+                )
+            })?;
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            Ok(if rel.is_empty() { ".".to_string() } else { rel })
+        })
+        .collect()
 }
 
 /// Where cluster evidence comes from in this run.
@@ -299,7 +329,9 @@ pub struct Provenance {
     pub files: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at: Option<String>,
-    /// `header` (the `# shipshape-captured-at:` comment), `mtime`, or `query` (live).
+    /// `header` (the `# shipshape-captured-at:` comment), `file modification time` (an
+    /// untracked file), `nothing (…)` (a committed file without the header: age unknown), or
+    /// `query` (live).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,6 +342,84 @@ pub struct Provenance {
     /// any cluster, and every report says so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// What simulated state was generated from (`# shipshape-generated-from:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_from: Option<String>,
+    /// The API server's version when the snapshot was recorded, or of the live server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// `[cluster] max_snapshot_age` in hours (snapshots only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_hours: Option<i64>,
+    /// The snapshot is older than `max_age_hours`: cluster rules are pending.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+    /// One line naming the source, its age and whether it is simulated: what every format shows.
+    #[serde(default)]
+    pub summary: String,
+}
+
+impl Provenance {
+    /// One line naming the source, its age and whether it is simulated — the same words in
+    /// every format.
+    pub fn describe(&self) -> String {
+        let age = |h: i64| {
+            if h < 48 {
+                format!("{h} h old")
+            } else {
+                format!("{} days old", h / 24)
+            }
+        };
+        match self.kind.as_str() {
+            "none" => "none: cluster rules are pending".to_string(),
+            "snapshot" if self.simulated => {
+                let mut s = "SIMULATED cluster state".to_string();
+                if let Some(g) = &self.generated_from {
+                    s.push_str(&format!(" (generated from {g})"));
+                }
+                s.push_str(&format!(", not a recording: {}", self.files.join(", ")));
+                if let (Some(t), Some(h)) = (&self.captured_at, self.age_hours) {
+                    s.push_str(&format!(", as of {t} ({})", age(h)));
+                }
+                s + &self.stale_note()
+            }
+            "snapshot" => {
+                let mut s = format!("snapshot {}", self.files.join(", "));
+                if let Some(t) = &self.captured_at {
+                    s.push_str(&format!(", captured {t}"));
+                }
+                if let Some(h) = self.age_hours {
+                    s.push_str(&format!(" ({})", age(h)));
+                }
+                if let Some(c) = &self.context {
+                    s.push_str(&format!(" from context {c}"));
+                }
+                s + &self.stale_note()
+            }
+            _ => {
+                let mut s = format!(
+                    "live cluster, context {}",
+                    self.context.as_deref().unwrap_or("?")
+                );
+                if let Some(v) = &self.server {
+                    s.push_str(&format!(" ({v})"));
+                }
+                if let Some(t) = &self.captured_at {
+                    s.push_str(&format!(", queried {t}"));
+                }
+                s
+            }
+        }
+    }
+
+    fn stale_note(&self) -> String {
+        match (self.stale, self.max_age_hours) {
+            (true, Some(m)) => format!(
+                " — older than the {m} h [cluster] max_snapshot_age: cluster rules are pending"
+            ),
+            _ => String::new(),
+        }
+    }
 }
 
 /// A loaded snapshot: every object (Secrets dropped), and when it was captured.
@@ -321,6 +431,8 @@ pub struct Snapshot {
     pub captured_at_from: &'static str,
     /// Any of its files says it is simulated.
     pub simulated: bool,
+    /// The first file's `# shipshape-…` header lines.
+    pub header: std::collections::BTreeMap<String, String>,
     pub shown: Vec<String>,
     pub problems: Vec<k8s::ParseProblem>,
 }
@@ -332,8 +444,14 @@ pub struct State {
     pub namespace: Option<String>,
     /// The audited environment (`{env}` in manifest paths).
     pub env: String,
-    /// What an empty `manifests = []` entry reads (`[cluster] manifests`, `{env}` replaced).
+    /// What an empty `manifests = []` entry reads (`--manifests`, else `[cluster] manifests`;
+    /// `{env}` replaced).
     pub manifests: Vec<String>,
+    /// Where an empty `manifests = []` entry reads objects from: `Some("cluster")`,
+    /// `Some("manifests")`, or `None` (manifests when there are any, else the cluster source).
+    pub objects_from: Option<String>,
+    /// `[cluster] max_snapshot_age` in seconds.
+    pub max_snapshot_age_secs: i64,
     snapshot: OnceLock<Result<Snapshot, String>>,
     live: OnceLock<Result<Live, String>>,
     /// Manifest and snapshot files parsed once per run, however many rules (kinds) read them
@@ -359,6 +477,8 @@ impl State {
             namespace,
             env: String::new(),
             manifests: Vec::new(),
+            objects_from: None,
+            max_snapshot_age_secs: DEFAULT_MAX_SNAPSHOT_AGE_SECS,
             snapshot: OnceLock::new(),
             live: OnceLock::new(),
             parsed: Default::default(),
@@ -405,6 +525,32 @@ impl State {
             .map_err(Clone::clone)
     }
 
+    /// Why a loaded snapshot is too old to rely on, if it is (also when dated after `now`).
+    fn snapshot_too_old(&self, snap: &Snapshot, now: DateTime<Utc>) -> Option<String> {
+        let age = (now - snap.captured_at).num_seconds();
+        if age < -300 {
+            return Some(format!(
+                "the cluster snapshot is dated {} — after the audit time {}; not relied on",
+                rfc3339(snap.captured_at),
+                rfc3339(now)
+            ));
+        }
+        if snap.captured_at == DateTime::<Utc>::UNIX_EPOCH {
+            return Some(
+                "the cluster snapshot has no `# shipshape-captured-at:` header and is committed to git, so when it was captured is unknown (its file time is the checkout's): record it with `shipshape snapshot`".into(),
+            );
+        }
+        (age > self.max_snapshot_age_secs).then(|| {
+            format!(
+                "the cluster snapshot is {} h old (captured {}, from its {}), older than the {} h [cluster] max_snapshot_age: record a fresh one with `shipshape snapshot`",
+                age_hours(now, snap.captured_at),
+                rfc3339(snap.captured_at),
+                snap.captured_at_from,
+                self.max_snapshot_age_secs / 3600
+            )
+        })
+    }
+
     fn live(&self) -> Result<&Live, String> {
         let Source::Live {
             context,
@@ -423,6 +569,15 @@ impl State {
 
     /// What the report's banner says, after collection (a source no rule used is not loaded).
     pub fn provenance(&self, now: DateTime<Utc>) -> Provenance {
+        let mut p = self.provenance_fields(now);
+        p.summary = p.describe();
+        if let Some(e) = &p.error {
+            p.summary.push_str(&format!(" — not loaded: {e}"));
+        }
+        p
+    }
+
+    fn provenance_fields(&self, now: DateTime<Utc>) -> Provenance {
         match &self.source {
             Source::None => Provenance {
                 kind: "none".into(),
@@ -445,6 +600,12 @@ impl State {
                         p.captured_at_from = Some(s.captured_at_from.into());
                         p.simulated = s.simulated;
                         p.age_hours = Some(age_hours(now, s.captured_at));
+                        p.generated_from = s.header.get("generated-from").cloned();
+                        p.server = s.header.get("server").cloned();
+                        p.context = s.header.get("context").cloned();
+                        p.server_version = s.header.get("server-version").cloned();
+                        p.max_age_hours = Some(self.max_snapshot_age_secs / 3600);
+                        p.stale = self.snapshot_too_old(s, now).is_some();
                     }
                     Some(Err(e)) => p.error = Some(e.clone()),
                     None => {}
@@ -490,37 +651,37 @@ pub fn age_hours(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
     (now - t).num_seconds().div_euclid(3600).max(0)
 }
 
-/// `# shipshape-captured-at: 2026-02-10T09:00:00Z` among the leading comment lines.
-/// The header line that marks a snapshot as simulated.
-const SIMULATED_HEADER: &str = "shipshape-simulated:";
-
-/// Whether a snapshot's leading comments say `# shipshape-simulated: true`.
-pub fn simulated_header(text: &str) -> bool {
+/// The `# shipshape-KEY: value` lines among a snapshot's leading comments, where `shipshape
+/// snapshot` records how it was taken: `captured-at`, `server`, `context`, `server-version`,
+/// and for generated state `simulated` and `generated-from`.
+pub fn header_fields(text: &str) -> std::collections::BTreeMap<String, String> {
     text.lines()
         .take(50)
         .map(str::trim)
         .take_while(|t| t.is_empty() || *t == "---" || t.starts_with('#'))
         .filter_map(|t| t.strip_prefix('#'))
-        .filter_map(|c| c.trim().strip_prefix(SIMULATED_HEADER))
-        .any(|v| v.trim().eq_ignore_ascii_case("true"))
+        .filter_map(|c| c.trim().strip_prefix("shipshape-"))
+        .filter_map(|kv| kv.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .fold(Default::default(), |mut m, (k, v)| {
+            // The first occurrence wins, as for the capture time.
+            m.entry(k).or_insert(v);
+            m
+        })
 }
 
+/// Whether a snapshot's leading comments say `# shipshape-simulated: true`.
+pub fn simulated_header(text: &str) -> bool {
+    header_fields(text)
+        .get("simulated")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// `# shipshape-captured-at: 2026-02-10T09:00:00Z` among the leading comment lines.
 pub fn captured_at_header(text: &str) -> Option<DateTime<Utc>> {
-    for line in text.lines().take(50) {
-        let t = line.trim();
-        if t.is_empty() || t == "---" {
-            continue;
-        }
-        let Some(comment) = t.strip_prefix('#') else {
-            break;
-        };
-        if let Some(v) = comment.trim().strip_prefix(CAPTURED_AT_HEADER) {
-            return DateTime::parse_from_rfc3339(v.trim())
-                .ok()
-                .map(|t| t.with_timezone(&Utc));
-        }
-    }
-    None
+    DateTime::parse_from_rfc3339(header_fields(text).get("captured-at")?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn load_snapshot(
@@ -533,6 +694,7 @@ fn load_snapshot(
     let mut problems = Vec::new();
     let mut captured: Option<(DateTime<Utc>, &'static str)> = None;
     let mut simulated = false;
+    let mut first_header = None;
     for (file, name) in files.iter().zip(shown) {
         // The capture time is in the first lines; the file is read whole only to be parsed.
         let header = read_head(file).map_err(|e| {
@@ -542,14 +704,21 @@ fn load_snapshot(
             )
         })?;
         simulated |= simulated_header(&header);
+        first_header.get_or_insert_with(|| header_fields(&header));
         let at = match captured_at_header(&header) {
             Some(t) => (t, "header"),
+            // A committed file's time is the checkout's, not the capture's: its age is unknown,
+            // so it is as old as can be (and the report says why).
+            None if tracked_by_git(file) => (
+                DateTime::<Utc>::UNIX_EPOCH,
+                "nothing (no header; committed, so its file time is the checkout's)",
+            ),
             None => {
                 let mtime = std::fs::metadata(file)
                     .and_then(|m| m.modified())
                     .map(DateTime::<Utc>::from)
                     .map_err(|e| format!("cluster snapshot `{name}`: {e}"))?;
-                (mtime, "mtime")
+                (mtime, "file modification time")
             }
         };
         // Several files: the evidence is as old as the oldest of them.
@@ -593,9 +762,26 @@ fn load_snapshot(
         captured_at,
         captured_at_from,
         simulated,
+        header: first_header.unwrap_or_default(),
         shown: shown.to_vec(),
         problems,
     })
+}
+
+/// Whether git tracks the file (then its modification time says when it was checked out).
+fn tracked_by_git(file: &Path) -> bool {
+    let Ok(abs) = std::fs::canonicalize(file) else {
+        return false;
+    };
+    let Ok(repo) = git2::Repository::discover(abs.parent().unwrap_or(&abs)) else {
+        return false;
+    };
+    let (Some(wd), Ok(index)) = (repo.workdir(), repo.index()) else {
+        return false;
+    };
+    let wd = std::fs::canonicalize(wd).unwrap_or_else(|_| wd.to_path_buf());
+    abs.strip_prefix(&wd)
+        .is_ok_and(|rel| index.get_path(rel, 0).is_some())
 }
 
 /// The first 16 KiB of a file, where a snapshot's capture-time header is.
@@ -632,6 +818,9 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             let snap = state
                 .snapshot(ctx.options.max_file_bytes)
                 .map_err(CollectError::new)?;
+            if let Some(why) = state.snapshot_too_old(snap, ctx.options.now) {
+                return Err(CollectError::new(why));
+            }
             Ok(from_snapshot(
                 snap,
                 spec,
@@ -644,6 +833,139 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             live.query(spec, state.namespace.as_deref(), ctx.options.now)
         }
     }
+}
+
+/// A `manifests = []` request asked of the cluster source: several kinds at once, as the
+/// hardening pack's workload rules ask for them.
+#[derive(Debug, Clone, Default)]
+pub struct KindsQuery {
+    pub kinds: Vec<String>,
+    pub api_version: Option<String>,
+    pub namespace: Option<String>,
+    pub selector: Option<String>,
+    pub field_selector: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The API group (`apps`) or core version (`v1`) of the kinds a manifests request names
+/// without an `api_version`; any other kind needs one.
+pub fn well_known_group(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Pod"
+        | "Service"
+        | "ServiceAccount"
+        | "ConfigMap"
+        | "Namespace"
+        | "PersistentVolumeClaim"
+        | "ReplicationController" => "v1",
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps",
+        "Job" | "CronJob" => "batch",
+        "PodDisruptionBudget" => "policy",
+        "HorizontalPodAutoscaler" => "autoscaling",
+        "NetworkPolicy" | "Ingress" => "networking.k8s.io",
+        "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding" => {
+            "rbac.authorization.k8s.io"
+        }
+        "Lease" => "coordination.k8s.io",
+        "ServiceMonitor" | "PodMonitor" | "PrometheusRule" => "monitoring.coreos.com",
+        _ => return None,
+    })
+}
+
+/// The workload kind whose template an object was made from, when the request also reads
+/// that kind: a live Pod of a ReplicaSet (of a Deployment), a Job of a CronJob. Such objects
+/// are checked through their owner, once, with the owner's name in the finding.
+fn owned_by_requested(v: &Value, kinds: &[String]) -> bool {
+    let Some(owners) = v
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+    else {
+        return false;
+    };
+    owners
+        .iter()
+        .filter(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        .filter_map(|o| o.get("kind").and_then(Value::as_str))
+        .any(|owner| {
+            let via: &[&str] = match owner {
+                "ReplicaSet" => &["ReplicaSet", "Deployment"],
+                "Job" => &["Job", "CronJob"],
+                "StatefulSet" => &["StatefulSet"],
+                "DaemonSet" => &["DaemonSet"],
+                "CronJob" => &["CronJob"],
+                _ => &[],
+            };
+            via.iter().any(|k| kinds.iter().any(|w| w == k))
+        })
+}
+
+/// Objects of several kinds from the cluster source (live or snapshot), in the shape a
+/// manifests request has, so the same CEL runs on both. Any kind that cannot be read makes the
+/// whole request an error (pending), naming it.
+pub fn objects_of_kinds(ctx: &Ctx<'_>, q: &KindsQuery) -> Collected {
+    if q.kinds.is_empty() {
+        return Err(CollectError::new(
+            "reading the cluster for `manifests = []` needs `kind` (e.g. kind = \"Deployment,StatefulSet\")",
+        ));
+    }
+    let mut objects: Vec<Value> = Vec::new();
+    let mut errors: Vec<Value> = Vec::new();
+    let mut unread: Vec<Value> = Vec::new();
+    let mut source = Value::Null;
+    for kind in &q.kinds {
+        let api_version = match (&q.api_version, well_known_group(kind)) {
+            (Some(a), _) => a.clone(),
+            (None, Some(g)) => g.to_string(),
+            (None, None) => {
+                return Err(CollectError::new(format!(
+                    "kind `{kind}` needs `api_version` to be read from the cluster"
+                )));
+            }
+        };
+        let spec = Spec {
+            api_version,
+            kind: kind.clone(),
+            namespace: q.namespace.clone(),
+            selector: q.selector.clone(),
+            field_selector: q.field_selector.clone(),
+            name: q.name.clone(),
+            allow_snapshot: true,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        };
+        let mut got = collect(ctx, &spec).map_err(|e| {
+            CollectError::new(format!("reading {kind} from the cluster: {}", e.reason))
+        })?;
+        if source.is_null() {
+            source = got["source"].take();
+        }
+        for (key, into) in [("errors", &mut errors), ("unread", &mut unread)] {
+            if let Value::Array(a) = got[key].take() {
+                into.extend(a);
+            }
+        }
+        if let Value::Array(a) = got["objects"].take() {
+            objects.extend(a.into_iter().filter(|o| !owned_by_requested(o, &q.kinds)));
+        }
+    }
+    // A snapshot's unread documents are listed once, not once per kind.
+    unread.sort_by_key(|v| v.to_string());
+    unread.dedup();
+    errors.sort_by_key(|v| v.to_string());
+    errors.dedup();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let v = json!({
+        "count": objects.len(),
+        "by_namespace": null,
+        "by_name": null,
+        "objects": null,
+        "files": [],
+        "rendered": [],
+        "missing": [],
+        "errors": errors,
+        "unread": unread,
+        "source": source,
+    });
+    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
 }
 
 /// Serve a request from a snapshot: the same filtering the API server would do.
@@ -772,6 +1094,25 @@ impl Live {
             server,
             context,
         })
+    }
+
+    /// Every object of one kind (discovery, then paged lists), for `shipshape snapshot`.
+    pub fn list(&self, spec: &Spec) -> Result<Vec<Located>, String> {
+        let limit = Duration::from_secs(spec.timeout_secs);
+        self.rt
+            .block_on(fetch(self.client.clone(), spec, None, limit))
+    }
+
+    /// The server's version (`v1.31.2`), when it answers `/version`.
+    pub fn server_version(&self) -> Option<String> {
+        self.rt
+            .block_on(tokio::time::timeout(
+                Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+                self.client.apiserver_version(),
+            ))
+            .ok()?
+            .ok()
+            .map(|v| v.git_version)
     }
 
     /// Run one request: resolve the kind through discovery, then get or list (paged).

@@ -23,7 +23,7 @@ const KUSTOMIZE_TIMEOUT: Duration = Duration::from_secs(60);
 const KUSTOMIZATION_FILES: &[&str] = super::kustomize::FILES;
 const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Spec {
     /// Files, globs or folders (a folder with a kustomization is rendered). Empty: the policy's
     /// `[cluster] manifests`. `{env}` is replaced by the audited environment.
@@ -87,6 +87,18 @@ impl Spec {
         })
     }
 
+    /// The same request asked of the cluster source.
+    fn as_cluster_query(&self) -> super::cluster::KindsQuery {
+        super::cluster::KindsQuery {
+            kinds: self.kinds.clone(),
+            api_version: self.api_version.clone(),
+            namespace: self.namespace.clone(),
+            selector: self.selector.clone(),
+            field_selector: self.field_selector.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     fn query(&self) -> Query {
         Query {
             api_version: self.api_version.clone(),
@@ -125,6 +137,9 @@ fn parse_once(ctx: &Ctx<'_>, rel: &str) -> super::cluster::ParsedFile {
 /// The entries a request reads: its own paths, or the policy's `[cluster] manifests`, with
 /// `{env}` replaced.
 fn entries(ctx: &Ctx<'_>, spec: &Spec) -> Vec<String> {
+    if reads_cluster(ctx, spec) {
+        return Vec::new();
+    }
     let env = &ctx.cluster().env;
     let raw = if spec.paths.is_empty() {
         &ctx.cluster().manifests
@@ -167,11 +182,30 @@ pub fn prefetch<'a>(ctx: &Ctx<'_>, plan: impl Iterator<Item = &'a Request>) {
     }
 }
 
+/// Whether an empty `manifests = []` entry reads the cluster source instead of manifests: when
+/// the run says so (`--objects-from cluster`, `[cluster] objects = "cluster"`), or says
+/// nothing and has no manifests but a cluster source. One pack then checks the rendered
+/// manifests before deploy and the live objects after it.
+fn reads_cluster(ctx: &Ctx<'_>, spec: &Spec) -> bool {
+    let state = ctx.cluster();
+    spec.paths.is_empty()
+        && match state.objects_from.as_deref() {
+            Some("cluster") => true,
+            Some(_) => false,
+            None => {
+                state.manifests.is_empty() && !matches!(state.source, super::cluster::Source::None)
+            }
+        }
+}
+
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    if reads_cluster(ctx, spec) {
+        return super::cluster::objects_of_kinds(ctx, &spec.as_cluster_query());
+    }
     let entries = entries(ctx, spec);
     if entries.is_empty() {
         return Err(CollectError::new(
-            "`manifests = []` reads the policy's [cluster] manifests, and none are set",
+            "`manifests = []` reads the run's Kubernetes objects and it has none: give --manifests PATH (or set [cluster] manifests) to check rendered manifests, or a cluster source (--cluster-snapshot, --context, --in-cluster) to check live objects",
         ));
     }
     let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;

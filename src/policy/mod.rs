@@ -25,6 +25,10 @@ pub const BUILTINS: &[(&str, &str)] = &[
         "k8s-hardening",
         include_str!("../../policies/k8s-hardening.toml"),
     ),
+    (
+        "k8s-controller",
+        include_str!("../../policies/k8s-controller.toml"),
+    ),
 ];
 
 /// Names every rule may use in `expect` besides its own evidence.
@@ -149,6 +153,8 @@ struct Loaded {
     audit_origin: Option<Origin>,
     /// Origins of the `[audit]` keys that overlays are checked on.
     audit_key_origins: BTreeMap<String, Origin>,
+    /// Origins of the `[cluster]` keys whose values are checked after parsing.
+    cluster_key_origins: BTreeMap<String, Origin>,
     /// `[[override]]` items with their origin and the origins of their keys.
     override_origins: Vec<(Origin, BTreeMap<String, Origin>)>,
     waivers_origin: Option<Origin>,
@@ -317,6 +323,7 @@ impl Loader {
             expect_origins: BTreeMap::new(),
             audit_origin: None,
             audit_key_origins: BTreeMap::new(),
+            cluster_key_origins: BTreeMap::new(),
             override_origins: Vec::new(),
             waivers_origin: None,
             name: name.clone(),
@@ -361,6 +368,12 @@ impl Loader {
                 }
                 "cluster" => {
                     loaded.raw.cluster = self.typed::<ClusterRaw>(value, "cluster", &at);
+                    for key in ["max_snapshot_age", "objects"] {
+                        let (off, found) = locate(value, &[key.to_string()]);
+                        if found == key && off != value.span().start {
+                            loaded.cluster_key_origins.insert(key.to_string(), at(off));
+                        }
+                    }
                 }
                 "area" | "rule" | "waiver" | "document" | "override" => {
                     let Some(items) = value.get_ref().as_array() else {
@@ -1106,6 +1119,13 @@ pub fn show_toml(policy: &Policy) -> String {
     toml::to_string_pretty(&v).unwrap_or_else(|e| format!("# cannot show as TOML: {e}\n"))
 }
 
+fn key_origin(f: &Loaded, key: &str) -> Origin {
+    f.cluster_key_origins
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| origin_of_file(&f.name))
+}
+
 /// `[cluster]` tables merged key by key, later files (the including one) winning.
 fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> ClusterSettings {
     let mut out = ClusterSettings::default();
@@ -1122,6 +1142,29 @@ fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> C
         }
         if let Some(m) = &c.manifests {
             out.manifests = m.clone();
+        }
+        if let Some(a) = &c.max_snapshot_age {
+            match crate::trust::verify::parse_duration(a) {
+                Some(d) if d.num_seconds() > 0 => out.max_snapshot_age_secs = Some(d.num_seconds()),
+                _ => diags.push(Diagnostic {
+                    origin: key_origin(f, "max_snapshot_age"),
+                    message: format!(
+                        "[cluster] max_snapshot_age `{a}` is not a positive duration (30m, 24h, 7d)"
+                    ),
+                }),
+            }
+        }
+        if let Some(o) = &c.objects {
+            if o == "manifests" || o == "cluster" {
+                out.objects = Some(o.clone());
+            } else {
+                diags.push(Diagnostic {
+                    origin: key_origin(f, "objects"),
+                    message: format!(
+                        "[cluster] objects `{o}` is neither \"manifests\" nor \"cluster\""
+                    ),
+                });
+            }
         }
     }
     for p in out.snapshot.iter().chain(&out.manifests) {

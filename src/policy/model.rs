@@ -368,6 +368,13 @@ pub struct ClusterRaw {
     /// Manifest files, globs or kustomize folders that an empty `manifests = []` evidence entry
     /// reads; `{env}` is replaced by the audited environment.
     pub manifests: Option<Vec<String>>,
+    /// Oldest snapshot cluster rules may rely on (`30m`, `24h`, `7d`; default `24h`): an older
+    /// one leaves them pending with its age.
+    pub max_snapshot_age: Option<String>,
+    /// Where `manifests = []` entries read their objects: `"manifests"` (the rendered
+    /// `[cluster] manifests` / `--manifests`) or `"cluster"` (the live cluster or snapshot).
+    /// Unset: manifests when the run has any, else the cluster source.
+    pub objects: Option<String>,
 }
 
 /// One snapshot file or several.
@@ -394,6 +401,12 @@ pub struct ClusterSettings {
     pub context: Option<String>,
     pub namespace: Option<String>,
     pub manifests: Vec<String>,
+    /// `[cluster] max_snapshot_age` in seconds; `None`: the default, 24 h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_snapshot_age_secs: Option<i64>,
+    /// `[cluster] objects`: `manifests` or `cluster`; `None`: chosen by what the run has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
