@@ -160,9 +160,10 @@ pub struct AuditArgs {
     /// Query the live cluster of this kubeconfig context (never the current context by surprise).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// Namespace for cluster evidence that names none (default: all namespaces).
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Option<String>,
+    /// Namespaces for cluster evidence that names none (repeat or comma-separate; default:
+    /// the policy's [cluster] namespaces, else all namespaces).
+    #[arg(long, short = 'n', value_name = "NS", value_delimiter = ',')]
+    pub namespace: Vec<String>,
     /// Kubeconfig file (default: KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -207,9 +208,10 @@ pub struct SnapshotArgs {
     /// Record the cluster this pod runs in, with its service account.
     #[arg(long)]
     pub in_cluster: bool,
-    /// Namespace to record (default: the policy's [cluster] namespace, else all).
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Option<String>,
+    /// Namespaces to record (repeat or comma-separate; default: the policy's [cluster]
+    /// namespaces, else all).
+    #[arg(long, short = 'n', value_name = "NS", value_delimiter = ',')]
+    pub namespace: Vec<String>,
     /// Generate SIMULATED state from these manifests (file, folder or kustomize folder inside
     /// PATH) instead of recording a cluster.
     #[arg(long, value_name = "MANIFESTS", conflicts_with_all = ["context", "in_cluster", "kind"])]

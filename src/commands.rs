@@ -207,13 +207,14 @@ pub fn snapshot(a: cli::SnapshotArgs, now: chrono::DateTime<chrono::Utc>) -> any
     shipshape::collect::cluster::check_cli(&cluster).map_err(Error::Usage)?;
     let policy =
         shipshape::policy::load(&shipshape::discover_policy(&a.path, a.policy.as_deref()))?;
-    let ns = a
-        .namespace
-        .clone()
-        .or_else(|| policy.cluster.namespace.clone());
-    let mut wanted = snap::wanted_by(&policy, ns.as_deref());
+    let ns = if a.namespace.is_empty() {
+        policy.cluster.namespaces.clone()
+    } else {
+        a.namespace.clone()
+    };
+    let mut wanted = snap::wanted_by(&policy, &ns);
     for k in &a.kind {
-        wanted.push(snap::parse_kind(k, ns.as_deref())?);
+        wanted.extend(snap::parse_kind(k, &ns)?);
     }
     wanted.sort();
     wanted.dedup();

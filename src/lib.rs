@@ -390,11 +390,12 @@ fn cluster_state(
     env: &str,
 ) -> collect::cluster::State {
     let source = collect::cluster::resolve(cli, &policy.cluster, root);
-    let namespace = cli
-        .namespace
-        .clone()
-        .or_else(|| policy.cluster.namespace.clone());
-    let mut state = collect::cluster::State::new(source, namespace);
+    let namespaces = if cli.namespaces.is_empty() {
+        policy.cluster.namespaces.clone()
+    } else {
+        cli.namespaces.clone()
+    };
+    let mut state = collect::cluster::State::new(source, namespaces);
     state.env = env.to_string();
     state.manifests = if cli.manifests.is_empty() {
         policy.cluster.manifests.clone()

@@ -262,7 +262,7 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     let cluster = shipshape::collect::cluster::CliOptions {
         snapshots: a.cluster_snapshot.clone(),
         context: a.context.clone(),
-        namespace: a.namespace.clone(),
+        namespaces: a.namespace.clone(),
         in_cluster: a.in_cluster,
         kubeconfig: a.kubeconfig.clone(),
         manifests: a.manifests.clone(),

@@ -25,36 +25,31 @@ pub struct Wanted {
 }
 
 /// The kinds a policy reads from a cluster: its `cluster` evidence, and the kinds of its
-/// `manifests = []` evidence (which read the cluster after deploy). `run_ns` is the namespace
-/// of requests that name none (`--namespace`, else `[cluster] namespace`).
-pub fn wanted_by(policy: &Policy, run_ns: Option<&str>) -> Vec<Wanted> {
-    let ns = |n: Option<&str>| match n {
-        Some("*") => None,
-        Some(n) => Some(n.to_string()),
-        None => run_ns.map(str::to_string),
-    };
+/// `manifests = []` evidence (which read the cluster after deploy). `run_ns` are the
+/// namespaces of requests that name none (`--namespace`, else `[cluster] namespaces`; empty:
+/// all).
+pub fn wanted_by(policy: &Policy, run_ns: &[String]) -> Vec<Wanted> {
     let mut out = BTreeSet::new();
+    let mut add = |api_version: &str, kind: &str, own: Option<&str>| {
+        for namespace in namespaces(own, run_ns) {
+            out.insert(Wanted {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                namespace,
+            });
+        }
+    };
     for req in policy.rules.iter().flat_map(|r| r.evidence.values()) {
         match req {
-            Request::Cluster(s) => {
-                out.insert(Wanted {
-                    api_version: s.api_version.clone(),
-                    kind: s.kind.clone(),
-                    namespace: ns(s.namespace.as_deref()),
-                });
-            }
+            Request::Cluster(s) => add(&s.api_version, &s.kind, s.namespace.as_deref()),
             Request::Manifests(s) if s.paths.is_empty() => {
                 for kind in &s.kinds {
                     let group = s
                         .api_version
-                        .clone()
-                        .or_else(|| cluster::well_known_group(kind).map(str::to_string));
+                        .as_deref()
+                        .or_else(|| cluster::well_known_group(kind));
                     if let Some(api_version) = group {
-                        out.insert(Wanted {
-                            api_version,
-                            kind: kind.clone(),
-                            namespace: ns(s.namespace.as_deref()),
-                        });
+                        add(api_version, kind, s.namespace.as_deref());
                     }
                 }
             }
@@ -64,8 +59,18 @@ pub fn wanted_by(policy: &Policy, run_ns: Option<&str>) -> Vec<Wanted> {
     out.into_iter().collect()
 }
 
+/// Where a request is listed: its own namespace, else each run namespace, else all (`None`).
+fn namespaces(own: Option<&str>, run_ns: &[String]) -> Vec<Option<String>> {
+    match own {
+        Some("*") => vec![None],
+        Some(n) => vec![Some(n.to_string())],
+        None if run_ns.is_empty() => vec![None],
+        None => run_ns.iter().cloned().map(Some).collect(),
+    }
+}
+
 /// `--kind` arguments: `Kind` (a well-known kind), `group/Kind` or `group/version/Kind`.
-pub fn parse_kind(arg: &str, run_ns: Option<&str>) -> Result<Wanted, Error> {
+pub fn parse_kind(arg: &str, run_ns: &[String]) -> Result<Vec<Wanted>, Error> {
     let (api_version, kind) = match arg.rsplit_once('/') {
         Some((a, k)) => (a.to_string(), k.to_string()),
         None => match cluster::well_known_group(arg) {
@@ -82,11 +87,14 @@ pub fn parse_kind(arg: &str, run_ns: Option<&str>) -> Result<Wanted, Error> {
             "--kind Secret: shipshape never reads Secrets from a cluster".into(),
         ));
     }
-    Ok(Wanted {
-        api_version,
-        kind,
-        namespace: run_ns.map(str::to_string),
-    })
+    Ok(namespaces(None, run_ns)
+        .into_iter()
+        .map(|namespace| Wanted {
+            api_version: api_version.clone(),
+            kind: kind.clone(),
+            namespace,
+        })
+        .collect())
 }
 
 /// Record the wanted kinds from a live cluster as snapshot text.
@@ -432,16 +440,21 @@ mod tests {
 
     #[test]
     fn kinds_need_a_group_unless_well_known() {
-        assert_eq!(parse_kind("Deployment", None).unwrap().api_version, "apps");
-        assert!(parse_kind("Widget", None).is_err());
         assert_eq!(
-            parse_kind("example.com/v1/Widget", Some("ns")).unwrap(),
-            Wanted {
-                api_version: "example.com/v1".into(),
-                kind: "Widget".into(),
-                namespace: Some("ns".into())
-            }
+            parse_kind("Deployment", &[]).unwrap()[0].api_version,
+            "apps"
         );
-        assert!(parse_kind("v1/Secret", None).is_err());
+        assert!(parse_kind("Widget", &[]).is_err());
+        assert_eq!(
+            parse_kind("example.com/v1/Widget", &["a".into(), "b".into()]).unwrap(),
+            ["a", "b"]
+                .map(|ns| Wanted {
+                    api_version: "example.com/v1".into(),
+                    kind: "Widget".into(),
+                    namespace: Some(ns.into())
+                })
+                .to_vec()
+        );
+        assert!(parse_kind("v1/Secret", &[]).is_err());
     }
 }

@@ -11,32 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiserver::{Response, Seen, Server, status};
+use apiserver::{Response, Seen, Server, resources, status};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIResource, APIResourceList};
 use serde_json::{Value, json};
-
-fn resources(group_version: &str, list: &[(&str, &str, bool)]) -> String {
-    let r = APIResourceList {
-        group_version: group_version.into(),
-        resources: list
-            .iter()
-            .map(|(name, kind, namespaced)| APIResource {
-                name: name.to_string(),
-                kind: kind.to_string(),
-                namespaced: *namespaced,
-                singular_name: String::new(),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..APIResource::default()
-            })
-            .collect(),
-    };
-    let mut v = serde_json::to_value(r).unwrap();
-    v["kind"] = json!("APIResourceList");
-    v["apiVersion"] = json!("v1");
-    v.to_string()
-}
 
 fn deployment(name: &str) -> Value {
     let d: Deployment = serde_json::from_value(json!({
@@ -51,11 +29,7 @@ fn deployment(name: &str) -> Value {
 }
 
 fn list(kind: &str, items: Vec<Value>, cont: Option<&str>) -> String {
-    let mut meta = json!({"resourceVersion": "100"});
-    if let Some(c) = cont {
-        meta["continue"] = json!(c);
-    }
-    json!({"apiVersion": "v1", "kind": kind, "metadata": meta, "items": items}).to_string()
+    apiserver::list_body(kind, items, cont)
 }
 
 fn query(target: &str) -> Vec<(String, String)> {

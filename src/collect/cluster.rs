@@ -147,8 +147,8 @@ pub struct CliOptions {
     pub snapshots: Vec<PathBuf>,
     /// `--context NAME`.
     pub context: Option<String>,
-    /// `--namespace NS`.
-    pub namespace: Option<String>,
+    /// `--namespace NS[,NS…]` (repeatable).
+    pub namespaces: Vec<String>,
     /// `--in-cluster`.
     pub in_cluster: bool,
     /// `--kubeconfig FILE` (else `KUBECONFIG`, else `~/.kube/config`).
@@ -440,8 +440,9 @@ pub struct Snapshot {
 /// The cluster side of a run: the chosen source, loaded at most once and shared by every rule.
 pub struct State {
     pub source: Source,
-    /// Namespace for requests that name none (`--namespace`, else `[cluster] namespace`).
-    pub namespace: Option<String>,
+    /// Namespaces of requests that name none (`--namespace`, else `[cluster] namespaces` /
+    /// `namespace`); empty: all namespaces.
+    pub namespaces: Vec<String>,
     /// The audited environment (`{env}` in manifest paths).
     pub env: String,
     /// What an empty `manifests = []` entry reads (`--manifests`, else `[cluster] manifests`;
@@ -466,15 +467,15 @@ pub type ParsedFile = std::sync::Arc<(Vec<Located>, Vec<k8s::ParseProblem>)>;
 
 impl Default for State {
     fn default() -> Self {
-        State::new(Source::None, None)
+        State::new(Source::None, Vec::new())
     }
 }
 
 impl State {
-    pub fn new(source: Source, namespace: Option<String>) -> State {
+    pub fn new(source: Source, namespaces: Vec<String>) -> State {
         State {
             source,
-            namespace,
+            namespaces,
             env: String::new(),
             manifests: Vec::new(),
             objects_from: None,
@@ -806,6 +807,68 @@ impl Snapshot {
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
+    let namespaces = &ctx.cluster().namespaces;
+    if spec.namespace.is_some() || namespaces.len() < 2 {
+        return collect_in(ctx, spec, namespaces.first().map(String::as_str));
+    }
+    // Several namespaces: one request each (the API lists one namespace or all), one answer.
+    let parts = namespaces
+        .iter()
+        .map(|ns| collect_in(ctx, spec, Some(ns)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(merge(parts, |_| true))
+}
+
+/// Several collected answers as one: objects (each once), errors and unread concatenated, the
+/// first answer's source.
+fn merge(parts: Vec<Value>, keep: impl Fn(&Value) -> bool) -> Value {
+    let mut objects: Vec<Value> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut errors: Vec<Value> = Vec::new();
+    let mut unread: Vec<Value> = Vec::new();
+    let mut source = Value::Null;
+    for mut got in parts {
+        if source.is_null() {
+            source = got["source"].take();
+        }
+        for (key, into) in [("errors", &mut errors), ("unread", &mut unread)] {
+            if let Value::Array(a) = got[key].take() {
+                into.extend(a);
+            }
+        }
+        if let Value::Array(a) = got["objects"].take() {
+            for o in a.into_iter().filter(|o| keep(o)) {
+                let id = (
+                    o.get("apiVersion").cloned(),
+                    o.get("kind").cloned(),
+                    o.get("_namespace").cloned(),
+                    o.pointer("/metadata/name").cloned(),
+                );
+                if seen.insert(format!("{id:?}")) {
+                    objects.push(o);
+                }
+            }
+        }
+    }
+    // A snapshot's unread documents are listed once, not once per kind or namespace.
+    unread.sort_by_key(|v| v.to_string());
+    unread.dedup();
+    errors.sort_by_key(|v| v.to_string());
+    errors.dedup();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let v = json!({
+        "count": objects.len(),
+        "by_namespace": null,
+        "by_name": null,
+        "objects": null,
+        "errors": errors,
+        "unread": unread,
+        "source": source,
+    });
+    k8s::with_objects(v, objects, by_namespace, by_name)
+}
+
+fn collect_in(ctx: &Ctx<'_>, spec: &Spec, run_ns: Option<&str>) -> Collected {
     let state = ctx.cluster();
     match &state.source {
         Source::None => Err(CollectError::new(
@@ -821,16 +884,11 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             if let Some(why) = state.snapshot_too_old(snap, ctx.options.now) {
                 return Err(CollectError::new(why));
             }
-            Ok(from_snapshot(
-                snap,
-                spec,
-                state.namespace.as_deref(),
-                ctx.options.now,
-            ))
+            Ok(from_snapshot(snap, spec, run_ns, ctx.options.now))
         }
         Source::Live { .. } => {
             let live = state.live().map_err(CollectError::new)?;
-            live.query(spec, state.namespace.as_deref(), ctx.options.now)
+            live.query(spec, run_ns, ctx.options.now)
         }
     }
 }
@@ -908,10 +966,7 @@ pub fn objects_of_kinds(ctx: &Ctx<'_>, q: &KindsQuery) -> Collected {
             "reading the cluster for `manifests = []` needs `kind` (e.g. kind = \"Deployment,StatefulSet\")",
         ));
     }
-    let mut objects: Vec<Value> = Vec::new();
-    let mut errors: Vec<Value> = Vec::new();
-    let mut unread: Vec<Value> = Vec::new();
-    let mut source = Value::Null;
+    let mut parts = Vec::new();
     for kind in &q.kinds {
         let api_version = match (&q.api_version, well_known_group(kind)) {
             (Some(a), _) => a.clone(),
@@ -932,40 +987,15 @@ pub fn objects_of_kinds(ctx: &Ctx<'_>, q: &KindsQuery) -> Collected {
             allow_snapshot: true,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
         };
-        let mut got = collect(ctx, &spec).map_err(|e| {
+        parts.push(collect(ctx, &spec).map_err(|e| {
             CollectError::new(format!("reading {kind} from the cluster: {}", e.reason))
-        })?;
-        if source.is_null() {
-            source = got["source"].take();
-        }
-        for (key, into) in [("errors", &mut errors), ("unread", &mut unread)] {
-            if let Value::Array(a) = got[key].take() {
-                into.extend(a);
-            }
-        }
-        if let Value::Array(a) = got["objects"].take() {
-            objects.extend(a.into_iter().filter(|o| !owned_by_requested(o, &q.kinds)));
-        }
+        })?);
     }
-    // A snapshot's unread documents are listed once, not once per kind.
-    unread.sort_by_key(|v| v.to_string());
-    unread.dedup();
-    errors.sort_by_key(|v| v.to_string());
-    errors.dedup();
-    let (by_namespace, by_name) = k8s::indexes(&objects);
-    let v = json!({
-        "count": objects.len(),
-        "by_namespace": null,
-        "by_name": null,
-        "objects": null,
-        "files": [],
-        "rendered": [],
-        "missing": [],
-        "errors": errors,
-        "unread": unread,
-        "source": source,
-    });
-    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
+    let mut v = merge(parts, |o| !owned_by_requested(o, &q.kinds));
+    for key in ["files", "rendered", "missing"] {
+        v[key] = json!([]);
+    }
+    Ok(v)
 }
 
 /// Serve a request from a snapshot: the same filtering the API server would do.
@@ -1105,11 +1135,15 @@ impl Live {
 
     /// The server's version (`v1.31.2`), when it answers `/version`.
     pub fn server_version(&self) -> Option<String> {
+        let client = self.client.clone();
         self.rt
-            .block_on(tokio::time::timeout(
-                Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-                self.client.apiserver_version(),
-            ))
+            .block_on(async move {
+                tokio::time::timeout(
+                    Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+                    client.apiserver_version(),
+                )
+                .await
+            })
             .ok()?
             .ok()
             .map(|v| v.git_version)

@@ -1137,8 +1137,12 @@ fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> C
         if c.context.is_some() {
             out.context = c.context.clone();
         }
-        if c.namespace.is_some() {
-            out.namespace = c.namespace.clone();
+        if let Some(n) = &c.namespace {
+            out.namespace = Some(n.clone());
+            out.namespaces = vec![n.clone()];
+        }
+        if let Some(ns) = &c.namespaces {
+            out.namespaces = ns.clone();
         }
         if let Some(m) = &c.manifests {
             out.manifests = m.clone();
@@ -1174,6 +1178,12 @@ fn merge_cluster(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> C
                 message: format!("[cluster]: `{p}` must be a path relative to the audited folder"),
             });
         }
+    }
+    if out.namespaces.iter().any(|n| n.trim().is_empty()) {
+        diags.push(Diagnostic {
+            origin: origin_of_file(name),
+            message: "[cluster]: a namespace is empty".into(),
+        });
     }
     if out.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
         diags.push(Diagnostic {

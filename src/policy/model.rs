@@ -365,6 +365,8 @@ pub struct ClusterRaw {
     pub context: Option<String>,
     /// Namespace for cluster evidence that names none (default: all namespaces).
     pub namespace: Option<String>,
+    /// Several namespaces for cluster evidence that names none (instead of `namespace`).
+    pub namespaces: Option<Vec<String>>,
     /// Manifest files, globs or kustomize folders that an empty `manifests = []` evidence entry
     /// reads; `{env}` is replaced by the audited environment.
     pub manifests: Option<Vec<String>>,
@@ -400,6 +402,9 @@ pub struct ClusterSettings {
     pub snapshot: Vec<String>,
     pub context: Option<String>,
     pub namespace: Option<String>,
+    /// `namespaces`, or `namespace` as a list of one; empty: all namespaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
     pub manifests: Vec<String>,
     /// `[cluster] max_snapshot_age` in seconds; `None`: the default, 24 h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
