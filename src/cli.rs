@@ -351,6 +351,9 @@ pub struct VerifyArgs {
     /// Accept pending non-blocking rules (refused by default).
     #[arg(long)]
     pub allow_pending: bool,
+    /// Accept cluster evidence from a simulated snapshot (refused by default).
+    #[arg(long)]
+    pub allow_simulated: bool,
     /// The verify time for --max-age (RFC 3339; default now).
     #[arg(long)]
     pub now: Option<String>,

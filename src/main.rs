@@ -536,6 +536,7 @@ fn demands(v: &cli::VerifyArgs) -> Result<shipshape::trust::verify::Demands, Str
         signoffs,
         allow_cached: v.allow_cached,
         allow_pending: v.allow_pending,
+        allow_simulated: v.allow_simulated,
         auditor: v.require_auditor.clone(),
     })
 }

@@ -78,6 +78,16 @@ fn cronjob_policy(dir: &Path) -> PathBuf {
     let cm: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(root.join("configmap.yaml")).unwrap())
             .unwrap();
+    let text = cm["data"]["shipshape.toml"].as_str().unwrap();
+    // The documentation quotes this policy from docs/examples/cronjob.toml: the same text.
+    let documented = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/cronjob.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        text, documented,
+        "docs/examples/cronjob.toml must be the ConfigMap's policy"
+    );
     let etc = dir.join("etc-shipshape");
     std::fs::create_dir_all(&etc).unwrap();
     std::fs::write(

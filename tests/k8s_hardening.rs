@@ -723,3 +723,96 @@ fn pdb_coverage_understands_match_expressions() {
     assert_eq!(s, Status::Pending, "{sentence}");
     assert!(sentence.contains("unknown operator `Near`"), "{sentence}");
 }
+
+/// The pack alone, with no `[cluster]` table: pending and saying what to give; with
+/// `--manifests PATH` it checks those manifests; `--objects-from cluster` turns it to the
+/// cluster source even when manifests are set; a `--manifests` path outside the audited folder
+/// is a usage error.
+#[test]
+fn the_pack_runs_on_manifests_given_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    good_repo(root);
+    write(
+        root,
+        "shipshape.toml",
+        "include = [\"builtin:k8s-hardening\"]\n[audit]\nname = \"fixture\"\nenvironments = [\"prod\", \"test\"]\n",
+    );
+    let outcomes = run(root, &CliOptions::default());
+    let o = outcome(&outcomes, "k8s-run-as-non-root");
+    assert_eq!(o.status, Status::Pending, "{}", o.sentence);
+    assert!(
+        o.sentence.contains("give --manifests PATH"),
+        "{}",
+        o.sentence
+    );
+
+    let cli = CliOptions {
+        manifests: vec![root.join("k8s")],
+        ..CliOptions::default()
+    };
+    let outcomes = run(root, &cli);
+    for o in &outcomes {
+        assert_eq!(o.status, Status::Pass, "{}: {}", o.rule, o.sentence);
+    }
+    let mut bad = good_deployment("bad", "shop");
+    bad.pointer_mut("/spec/template/spec/containers/0").unwrap()["image"] = json!("nginx:latest");
+    write(root, "k8s/bad.yaml", &yaml_stream(&[bad]));
+    let o = outcome(&run(root, &cli), "k8s-no-latest-tag").clone();
+    assert_eq!(o.status, Status::Fail, "{}", o.sentence);
+    assert!(
+        o.sentence.contains("Deployment shop/bad (k8s/bad.yaml:2)"),
+        "{}",
+        o.sentence
+    );
+
+    // The same run told to read the cluster: the snapshot's objects, not the manifests.
+    write(root, "evidence/cluster-snapshot.yaml", SNAPSHOT);
+    let cli = CliOptions {
+        manifests: vec![root.join("k8s")],
+        objects_from: Some("cluster".into()),
+        snapshots: vec![root.join("evidence/cluster-snapshot.yaml")],
+        ..CliOptions::default()
+    };
+    let r = audit(root, &cli);
+    let o = outcome(&r.bundle.outcomes, "k8s-no-latest-tag");
+    assert!(!o.sentence.contains("shop/bad"), "{}", o.sentence);
+    let evidence = serde_json::to_value(&r.bundle.evidence).unwrap();
+    let sources: Vec<&Value> = evidence
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|i| i["request"]["source"] == "manifests")
+        .map(|i| &i["value"]["source"]["kind"])
+        .collect();
+    assert!(
+        !sources.is_empty() && sources.iter().all(|k| *k == "snapshot"),
+        "{sources:?}"
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    let err = shipshape::audit_with(
+        &shipshape::AuditOptions {
+            path: root.to_path_buf(),
+            policy: None,
+            env: Some("prod".into()),
+            now: now(),
+            jobs: 1,
+            skip_commands: true,
+            max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
+            waivers: None,
+            cache_dir: None,
+        },
+        &CliOptions {
+            manifests: vec![outside.path().to_path_buf()],
+            ..CliOptions::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string().contains("outside the audited folder"),
+        "{err}"
+    );
+}

@@ -1056,3 +1056,36 @@ fn cached_results_pending_rules_and_the_central_policy_are_the_verifiers_call() 
     );
     assert!(!text.contains("extends central policy sha256"), "{text}");
 }
+
+/// An audit whose cluster evidence is a simulated snapshot may be APPROVED (a demo), but
+/// `verify` refuses it unless the deployer accepts simulated evidence explicitly.
+#[test]
+fn verify_refuses_simulated_cluster_evidence_unless_allowed() {
+    let repo = repo(CENTRAL, "", true);
+    let r = repo.path();
+    write(
+        r,
+        "shipshape.toml",
+        "[audit]\napprove_min_score = 0\n\n[cluster]\nsnapshot = \"cluster.yaml\"\n\n[[area]]\nid = \"x\"\n\n[[rule]]\nid = \"live\"\narea = \"x\"\nevidence.d = { cluster = \"apps/v1\", kind = \"Deployment\" }\nexpect = ['d.count == 1']\n",
+    );
+    write(
+        r,
+        "cluster.yaml",
+        &format!(
+            "# shipshape-simulated: true\n# shipshape-captured-at: {NOW}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: a\n"
+        ),
+    );
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "simulated"]);
+    let sha = git(r, &["rev-parse", "HEAD"]);
+    let out = tempfile::tempdir().unwrap();
+    let (code, text, b) = audit(r, out.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(b["report"]["provenance"]["cluster"]["simulated"], true);
+    let bundle = out.path().join("report.json");
+    let (code, text) = verify_with(&bundle, &sha, &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("the cluster evidence is simulated"), "{text}");
+    let (code, text) = verify_with(&bundle, &sha, &["--allow-simulated"]);
+    assert_eq!(code, 0, "{text}");
+}

@@ -43,6 +43,8 @@ pub struct Demands {
     pub allow_cached: bool,
     /// Accept pending rules (non-blocking ones; a pending blocking rule never verifies).
     pub allow_pending: bool,
+    /// Accept an audit whose cluster evidence is a simulated snapshot (never a default).
+    pub allow_simulated: bool,
     /// The bundle must carry an auditor signature by this principal.
     pub auditor: Option<String>,
 }
@@ -411,6 +413,14 @@ fn check_demands(bundle: &Bundle, d: &Demands, r: &mut VerifyReport) {
         r.failures.push(format!(
             "{} command result(s) came from the cache, not from this audit (rerun with --no-cache, or accept with --allow-cached)",
             bundle.run.cached.len()
+        ));
+    }
+    if let Some(c) = report.provenance.cluster.as_ref().filter(|c| c.simulated)
+        && !d.allow_simulated
+    {
+        r.failures.push(format!(
+            "the cluster evidence is simulated, not recorded ({}): accept it only for a demo, with --allow-simulated",
+            c.files.join(", ")
         ));
     }
     let pending: Vec<&str> = bundle
