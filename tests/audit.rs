@@ -203,7 +203,7 @@ fn warning_gap_is_non_blocking_but_lowers_the_score() {
     // ops: 1.0 (weight 2); repo: 1 of 2 → 0.5; (2×1 + 1×0.5)/3×10 = 8.33 ≥ 8.
     assert_eq!(code, 0, "{md}");
     assert_eq!(bundle["report"]["score"]["shown"], "8.3");
-    assert!(md.contains("⚠️ Pre-commit hooks"), "{md}");
+    assert!(md.contains("⚠️ **Warning** Pre-commit hooks"), "{md}");
     assert!(md.contains("(1.00×2 + 0.50×1) / 3 × 10 = 8.33"), "{md}");
 }
 

@@ -271,11 +271,15 @@ fn html_is_self_contained_and_escapes_evidence() {
         "Provenance",
     ];
     let md = f.read("out/report.md");
-    for doc in [&html, &md] {
+    // Headings only: the narrative names areas in its sentences too.
+    for (doc, prefix) in [(&html, ">"), (&md, "# ")] {
         let body = doc.split("</nav>").last().unwrap();
         let pos: Vec<usize> = order
             .iter()
-            .map(|h| body.find(h).unwrap_or_else(|| panic!("`{h}` missing")))
+            .map(|h| {
+                body.find(&format!("{prefix}{h}"))
+                    .unwrap_or_else(|| panic!("`{h}` missing"))
+            })
             .collect();
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "order {pos:?}");
     }
@@ -474,7 +478,18 @@ fn html_in_headless_chromium() {
     f.audit("out", &[]);
     let page = f.path().join("out/report.html");
     let profile = tempfile::tempdir().unwrap();
+    // Every font of the machine except emoji fonts: the report must read without one.
+    let fonts = profile.path().join("fonts.conf");
+    std::fs::write(
+        &fonts,
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>\n<dir>/usr/share/fonts</dir>\n<dir>/usr/local/share/fonts</dir>\n<cachedir>{}/fc-cache</cachedir>\n<selectfont><rejectfont><glob>*[Ee]moji*</glob><glob>*Symbola*</glob></rejectfont></selectfont>\n</fontconfig>\n",
+            profile.path().display()
+        ),
+    )
+    .unwrap();
     let base = |c: &mut Command| {
+        c.env("FONTCONFIG_FILE", &fonts);
         c.args([
             "--headless",
             "--no-sandbox",
@@ -520,6 +535,30 @@ fn html_in_headless_chromium() {
         "the planted script is shown as text"
     );
     assert!(!dom.contains("pwned</title>"));
+    // Without an emoji font every status still reads: each badge carries a word, and no table
+    // cell is icons alone.
+    let badges = regex::Regex::new(r#"<span class="st st-[a-z]+">([^<]*)</span>"#).unwrap();
+    let mut n = 0;
+    for c in badges.captures_iter(&dom) {
+        n += 1;
+        assert!(
+            c[1].chars().any(|ch| ch.is_ascii_alphabetic()),
+            "a status badge without a word: {:?}",
+            &c[1]
+        );
+    }
+    assert!(n >= 10, "only {n} status badges");
+    let cells = regex::Regex::new(r"(?s)<td[^>]*>(.*?)</td>").unwrap();
+    let tags = regex::Regex::new(r"<[^>]+>").unwrap();
+    let emoji = |ch: char| matches!(ch as u32, 0x2300..=0x23FF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0xFE0F | 0x1F300..=0x1FAFF);
+    for c in cells.captures_iter(&dom) {
+        let text = tags.replace_all(&c[1], "");
+        let text = text.trim();
+        assert!(
+            text.is_empty() || !text.chars().all(|ch| emoji(ch) || ch.is_whitespace()),
+            "a table cell shows only icons: {text:?}"
+        );
+    }
 
     let shot = f.path().join("shot.png");
     let mut snap = Command::new(chromium);

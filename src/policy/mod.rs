@@ -399,7 +399,7 @@ impl Loader {
                                         loaded.expect_origins.insert((ri, ei), at(e.span().start));
                                     }
                                     let mut fields = BTreeMap::new();
-                                    for key in ["id", "area", "environments", "weight", "allow_empty"] {
+                                    for key in ["id", "area", "environments", "weight", "allow_empty", "handoff"] {
                                         let (off, found) = locate(item, &[key.to_string()]);
                                         if found == key && off != item.span().start {
                                             fields.insert(key.to_string(), at(off));
@@ -889,6 +889,24 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                     names.clone()
                 }
             };
+            let handoff = r.handoff.clone().unwrap_or_default();
+            for h in handoff.iter().filter(|h| {
+                !crate::policy::model::HANDOFF_QUESTIONS
+                    .iter()
+                    .any(|(k, _)| k == h)
+            }) {
+                diags.push(err_at(
+                    "handoff",
+                    format!(
+                        "handoff `{h}` is not one of {}",
+                        crate::policy::model::HANDOFF_QUESTIONS
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
             if duplicate {
                 continue;
             }
@@ -909,6 +927,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 stale_after_days: r.stale_after_days,
                 allow_empty,
                 central: central_end.is_some_and(|end| fi < end),
+                handoff,
             });
         }
     }

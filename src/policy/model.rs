@@ -271,6 +271,9 @@ pub struct RuleRaw {
     /// Evidence that may match nothing (no file, no object) without the rule becoming
     /// pending: `true` for every entry, or the entry names. Central policies only.
     pub allow_empty: Option<AllowEmpty>,
+    /// The handoff-readiness questions this rule answers in the report (`runbooks`,
+    /// `escalation`, `dr-drill`, `alerting`): can another team operate the service?
+    pub handoff: Option<Vec<String>>,
 }
 
 /// `allow_empty = true` or `allow_empty = ["hpa"]`.
@@ -469,7 +472,18 @@ pub struct Rule {
     /// Defined by the central policy (not an overlay): such rules are scored on their own too.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub central: bool,
+    /// Handoff-readiness questions the rule answers (see [`HANDOFF_QUESTIONS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoff: Vec<String>,
 }
+
+/// The handoff-readiness questions a report answers, by key: can another team operate this?
+pub const HANDOFF_QUESTIONS: &[(&str, &str)] = &[
+    ("runbooks", "Runbooks present and linked"),
+    ("escalation", "Escalation path documented"),
+    ("dr-drill", "DR drill verified and recent"),
+    ("alerting", "On-call alerting wired to runbooks"),
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Waiver {

@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod junit;
+pub mod narrative;
 pub mod publish;
 pub mod render;
 pub mod sarif;
@@ -55,6 +56,10 @@ pub struct Report {
     /// when the policy uses none of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<crate::trust::TrustSection>,
+    /// The executive narrative, handoff readiness, the single biggest risk and measured values.
+    /// Omitted in bundles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<narrative::Narrative>,
     /// Files of the audited tree shipshape did not read (or not as they are): symlinks leaving
     /// the boundary, loops, dangling links, files over `--max-file-bytes`, non-UTF-8 text. Each
     /// is also one of `warnings`. Omitted when empty.
@@ -156,6 +161,9 @@ pub struct Recommendation {
 pub struct Gap {
     pub rule: String,
     pub icon: String,
+    /// The status word beside the icon (`Fail`, `Pending`, `Warning`…).
+    #[serde(default)]
+    pub word: String,
     pub title: String,
     pub sentence: String,
     pub locations: Vec<String>,
@@ -588,10 +596,11 @@ pub fn build(i: Inputs<'_>) -> Report {
     recommendations.sort_by_key(|r| (r.0, r.1, r.2));
 
     let gap = |rule: &crate::policy::model::Rule, o: &Outcome| {
-        let (icon, _) = icon_word(o.status, rule.severity);
+        let (icon, word) = icon_word(o.status, rule.severity);
         Gap {
             rule: rule.id.clone(),
             icon: icon.into(),
+            word: word.into(),
             title: rule.title.clone(),
             sentence: o.sentence.clone(),
             locations: {
@@ -624,6 +633,22 @@ pub fn build(i: Inputs<'_>) -> Report {
     }
 
     let findings = pairs.iter().flat_map(|(r, o)| findings_of(r, o)).collect();
+    let recommendations: Vec<Recommendation> = recommendations.into_iter().map(|r| r.3).collect();
+    let narrative = narrative::build(&narrative::From {
+        policy,
+        pairs: &pairs,
+        evidence: i.evidence,
+        area_scores: i
+            .score
+            .areas
+            .iter()
+            .map(|a| (a.area.clone(), a.score))
+            .collect(),
+        score_shown: i.score.shown.clone(),
+        threshold: i.score.threshold.to_string(),
+        verdict: i.verdict.as_str(),
+        recommendations: &recommendations,
+    });
 
     let now = i.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Report {
@@ -642,7 +667,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         documents,
         areas,
         repository_files,
-        recommendations: recommendations.into_iter().map(|r| r.3).collect(),
+        recommendations,
         blocking_gaps,
         nonblocking_gaps,
         warnings,
@@ -661,6 +686,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         findings,
         changes: None,
         trust: None,
+        narrative: Some(narrative),
         file_findings: Vec::new(),
     }
 }

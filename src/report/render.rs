@@ -122,6 +122,8 @@ impl Renderer {
         tera.register_filter("cell", cell_filter);
         tera.register_filter("code", code_filter);
         tera.register_filter("inline", inline_filter);
+        tera.register_filter("badge", badge_filter);
+        tera.register_filter("badge_html", badge_html_filter);
         Ok(Renderer {
             tera,
             signoffs: Vec::new(),
@@ -214,6 +216,41 @@ pub fn md_cell(s: &str) -> String {
         }
     }
     out
+}
+
+/// A status cell with its word beside the icon, so it reads without an emoji font: `✅` →
+/// `✅ yes`; a cell that already has words is kept. Returns the CSS status class too.
+fn badge(s: &str) -> (&'static str, String) {
+    let (class, word) = match s.trim() {
+        "✅" => ("pass", "yes"),
+        "❌" => ("fail", "no"),
+        "⏳" => ("pending", "pending"),
+        "⚠️" => ("warn", "warning"),
+        "—" => ("skipped", "n/a"),
+        other => {
+            let class = match other.chars().next() {
+                Some('✅') => "pass",
+                Some('❌') => "fail",
+                Some('⏳') => "pending",
+                Some('⚠') => "warn",
+                _ => "skipped",
+            };
+            return (class, other.to_string());
+        }
+    };
+    (class, format!("{} {word}", s.trim()))
+}
+
+fn badge_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(md_cell(&badge(v.as_str().unwrap_or("")).1)))
+}
+
+fn badge_html_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let (class, text) = badge(v.as_str().unwrap_or(""));
+    Ok(Value::String(format!(
+        "<span class=\"st st-{class}\">{}</span>",
+        tera::escape_html(&text)
+    )))
 }
 
 fn cell_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
