@@ -238,6 +238,10 @@ pub struct RenderArgs {
     /// Folder whose templates replace the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// OpenSSH allowed_signers file: verify the sign-offs the reports show (without it they
+    /// are listed as not checked).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

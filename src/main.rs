@@ -140,11 +140,12 @@ fn write_outputs(
     formats: &[Format],
     out: &Path,
     templates: Option<&Path>,
-    signoffs: Vec<SignoffEntry>,
+    (signoffs, allowed_signers): (Vec<SignoffEntry>, Option<String>),
 ) -> anyhow::Result<Vec<String>> {
     let renderer = Renderer::new(templates)
         .map_err(|e| shipshape::Error::Usage(e.to_string()))?
-        .with_signoffs(signoffs);
+        .with_signoffs(signoffs)
+        .with_allowed_signers(allowed_signers);
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
     // Keep the default output folder out of git without asking the user to edit .gitignore.
@@ -285,7 +286,7 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         &formats,
         &a.out,
         a.templates.as_deref(),
-        vec![],
+        (vec![], None),
     )?;
     if a.publish.is_some() {
         let renderer = Renderer::new(a.templates.as_deref())
@@ -567,7 +568,19 @@ fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
         .unwrap_or(Path::new("."))
         .join(signoff::LOG_NAME);
     let signoffs = signoff::read_log(&log).map(|x| x.0).unwrap_or_default();
-    let written = write_outputs(&bundle, &formats, &r.out, r.templates.as_deref(), signoffs)?;
+    let allowed = match &r.allowed_signers {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+            shipshape::Error::Usage(format!("--allowed-signers `{}`: {e}", p.display()))
+        })?),
+        None => None,
+    };
+    let written = write_outputs(
+        &bundle,
+        &formats,
+        &r.out,
+        r.templates.as_deref(),
+        (signoffs, allowed),
+    )?;
     for w in written {
         println!("wrote {w}");
     }

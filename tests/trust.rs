@@ -407,6 +407,58 @@ fn signoff_flow_and_verify() {
         st["predicate"]["signoffs"][0]["identity"],
         "alice@example.com"
     );
+    // The reports' sign-off block: the required role, who signed, and whether it verifies.
+    let (code, _, err) = run(
+        &[
+            "render",
+            b.to_str().unwrap(),
+            "--format",
+            "md,html",
+            "--out",
+            again.path().to_str().unwrap(),
+            "--allowed-signers",
+            s.allowed.to_str().unwrap(),
+        ],
+        Path::new("."),
+    );
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(again.path().join("report.md")).unwrap();
+    assert!(md.contains("## Sign-off"), "{md}");
+    assert!(
+        md.contains("Required: ✅ **signed** `sre` (1 of 1 approving)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| alice@example.com | `sre` | ✅ approve |") && md.contains("| verified |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(again.path().join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"signoff\">") && html.contains("<td>verified</td>"));
+    // Without the allowed-signers file the sign-off is listed, not trusted.
+    let (code, _, _) = run(
+        &[
+            "render",
+            b.to_str().unwrap(),
+            "--format",
+            "md",
+            "--out",
+            again.path().to_str().unwrap(),
+        ],
+        Path::new("."),
+    );
+    assert_eq!(code, 0);
+    let md = std::fs::read_to_string(again.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("Required: ❌ **missing** `sre` (0 of 1 approving)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("not checked (render with --allowed-signers FILE to verify)"),
+        "{md}"
+    );
+    // The audit's own report, before any sign-off, says how to sign.
+    let first = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(first.contains("No sign-off on this bundle yet"), "{first}");
 
     // A tampered bundle (one byte changed) no longer verifies, sign-offs or not.
     let text = std::fs::read_to_string(&b).unwrap();

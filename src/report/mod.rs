@@ -8,6 +8,7 @@ pub mod narrative;
 pub mod publish;
 pub mod render;
 pub mod sarif;
+pub mod signoffs;
 
 use std::collections::BTreeMap;
 

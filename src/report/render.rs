@@ -101,8 +101,11 @@ fn tera_error(e: tera::Error) -> RenderError {
 
 pub struct Renderer {
     tera: Tera,
-    /// Sign-offs the in-toto statement lists (those for the rendered bundle).
+    /// Sign-offs the in-toto statement and the sign-off block list (those for the rendered
+    /// bundle).
     signoffs: Vec<crate::trust::signoff::SignoffEntry>,
+    /// The allowed-signers file's text, to verify the sign-offs the reports show.
+    allowed_signers: Option<String>,
 }
 
 impl Renderer {
@@ -127,7 +130,23 @@ impl Renderer {
         Ok(Renderer {
             tera,
             signoffs: Vec::new(),
+            allowed_signers: None,
         })
+    }
+
+    /// Verify the sign-offs the reports show against this allowed-signers text.
+    pub fn with_allowed_signers(mut self, text: Option<String>) -> Self {
+        self.allowed_signers = text;
+        self
+    }
+
+    fn signoff_block(&self, bundle: &crate::evidence::Bundle) -> super::signoffs::SignoffBlock {
+        super::signoffs::block(
+            &bundle.report,
+            &bundle.sha256,
+            &self.signoffs,
+            self.allowed_signers.as_deref(),
+        )
     }
 
     /// Sign-offs to list in the in-toto statement.
@@ -145,8 +164,10 @@ impl Renderer {
         out: &mut dyn Write,
     ) -> Result<(), RenderError> {
         match format {
-            Format::Markdown => self.markdown(&bundle.report, out),
-            Format::Html => self.html(&bundle.report, out),
+            Format::Markdown => {
+                self.markdown_with(&bundle.report, Some(&self.signoff_block(bundle)), out)
+            }
+            Format::Html => self.html_with(&bundle.report, Some(&self.signoff_block(bundle)), out),
             Format::Json => {
                 serde_json::to_writer_pretty(&mut *out, bundle)?;
                 out.write_all(b"\n")?;
@@ -166,14 +187,36 @@ impl Renderer {
     /// One self-contained HTML page (inline CSS, no scripts). Evidence text is escaped by tera's
     /// autoescape, which is on for `*.html.tera` names.
     pub fn html(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
-        let ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        self.html_with(report, None, out)
+    }
+
+    /// [`Renderer::html`] with the sign-off block of the bundle.
+    pub fn html_with(
+        &self,
+        report: &Report,
+        signoffs: Option<&super::signoffs::SignoffBlock>,
+        out: &mut dyn Write,
+    ) -> Result<(), RenderError> {
+        let mut ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        ctx.insert("signoffs", &signoffs);
         let text = self.tera.render(HTML_TEMPLATE, &ctx).map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
         Ok(())
     }
 
     pub fn markdown(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
-        let ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        self.markdown_with(report, None, out)
+    }
+
+    /// [`Renderer::markdown`] with the sign-off block of the bundle.
+    pub fn markdown_with(
+        &self,
+        report: &Report,
+        signoffs: Option<&super::signoffs::SignoffBlock>,
+        out: &mut dyn Write,
+    ) -> Result<(), RenderError> {
+        let mut ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        ctx.insert("signoffs", &signoffs);
         let text = self.tera.render(MD_TEMPLATE, &ctx).map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
         Ok(())
