@@ -322,6 +322,20 @@ pub fn run(
     report::add_file_findings(&mut report, file_findings);
     report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
     report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
+    let history_dir = publish_rel
+        .clone()
+        .unwrap_or_else(|| policy.audit.publish_dir.clone());
+    report.history = report::history::collect(&root, &ctx.boundary, &history_dir, &report)
+        .into_iter()
+        .map(|mut h| {
+            h.version = ctx.redactor.text(&h.version);
+            h
+        })
+        .collect();
+    // This audit alone is no history.
+    if report.history.len() < 2 {
+        report.history.clear();
+    }
     let run = RunInfo {
         duration_ms: started.elapsed().as_millis() as u64,
         timings_ms: timings,

@@ -764,3 +764,62 @@ fn terminal_summary_has_no_colour_when_piped() {
     assert!(stdout.contains("Operational Excellence"));
     assert!(stdout.contains("Blocking"));
 }
+
+/// The History section: the audits published earlier (sealed by shipshape) and this one, as a
+/// table in Markdown and HTML and, in HTML, an inline SVG whose description states each point.
+/// A later-dated or forged file does not enter it as sealed.
+#[test]
+fn history_of_published_audits_in_table_and_chart() {
+    let f = Fixture::new();
+    for (day, fix) in [
+        ("2026-02-01T12:00:00Z", false),
+        ("2026-02-05T12:00:00Z", true),
+    ] {
+        if fix {
+            f.write(
+                "docs/ops/capacity.md",
+                "# Capacity baseline\n\nStatus: PASS\n\n## Results\n\n250 rps at p99 110 ms.\n",
+            );
+        }
+        let o = f
+            .shipshape()
+            .args(["audit", ".", "--now", day, "--out", "pub-out", "--force"])
+            .arg("--publish=docs/published")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A hand-made file named like a published audit, dated later: not in the history.
+    f.write(
+        "docs/published/final-production-readiness-audit-20270101.md",
+        "**Verdict: APPROVED** · score **10/10**\n",
+    );
+    f.write(
+        "shipshape.toml",
+        &POLICY.replace("[audit]\n", "[audit]\npublish_dir = \"docs/published\"\n"),
+    );
+    f.audit("out", &[]);
+    let md = f.read("out/report.md");
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| *l != "### History")
+        .filter(|l| l.starts_with("| 2026") || l.starts_with("| 2027"))
+        .collect();
+    assert_eq!(table.len(), 3, "{md}");
+    assert!(
+        table[0].starts_with("| 2026-02-01 | `final-production-readiness-audit-20260201.md` |"),
+        "{table:?}"
+    );
+    assert!(table[0].ends_with("| sealed |"), "{table:?}");
+    assert!(table[2].contains("this audit"), "{table:?}");
+    let html = f.read("out/report.html");
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"history-title\">"));
+    assert!(svg.contains("2026-02-01: NOT APPROVED, score"), "{svg}");
+    assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+    assert!(!html.to_ascii_lowercase().contains("<script"));
+}

@@ -3,6 +3,7 @@
 //! re-rendered later without the policy or the repository.
 
 pub mod diff;
+pub mod history;
 pub mod junit;
 pub mod narrative;
 pub mod publish;
@@ -61,6 +62,9 @@ pub struct Report {
     /// Omitted in bundles written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub narrative: Option<narrative::Narrative>,
+    /// Earlier published audits and this one: how readiness moved. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<history::HistoryRow>,
     /// Files of the audited tree shipshape did not read (or not as they are): symlinks leaving
     /// the boundary, loops, dangling links, files over `--max-file-bytes`, non-UTF-8 text. Each
     /// is also one of `warnings`. Omitted when empty.
@@ -688,6 +692,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         changes: None,
         trust: None,
         narrative: Some(narrative),
+        history: Vec::new(),
         file_findings: Vec::new(),
     }
 }

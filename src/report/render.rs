@@ -127,6 +127,7 @@ impl Renderer {
         tera.register_filter("inline", inline_filter);
         tera.register_filter("badge", badge_filter);
         tera.register_filter("badge_html", badge_html_filter);
+        tera.register_filter("history_svg", history_svg_filter);
         Ok(Renderer {
             tera,
             signoffs: Vec::new(),
@@ -294,6 +295,13 @@ fn badge_html_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Valu
         "<span class=\"st st-{class}\">{}</span>",
         tera::escape_html(&text)
     )))
+}
+
+/// The history rows as an inline SVG chart (numbers and escaped dates only).
+fn history_svg_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let rows: Vec<super::history::HistoryRow> =
+        serde_json::from_value(v.clone()).map_err(|e| tera::Error::msg(format!("history: {e}")))?;
+    Ok(Value::String(super::history::svg(&rows)))
 }
 
 fn cell_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
