@@ -125,7 +125,7 @@ fn formats(list: &[String]) -> Result<Vec<Format>, shipshape::Error> {
         }
         let parsed = Format::parse(f).ok_or_else(|| {
             shipshape::Error::Usage(format!(
-                "unknown format `{f}` (available: md, html, json, junit, sarif, intoto)"
+                "unknown format `{f}` (available: md, html, json, junit, sarif, intoto, github, gitlab)"
             ))
         })?;
         if !out.contains(&parsed) {
@@ -172,6 +172,41 @@ fn write_outputs(
         })?;
         written.push(path.display().to_string());
         shipshape::memtrace(&format!("wrote {}", f.file_name()));
+        if *f == Format::Github {
+            written.extend(github_extras(&bundle.report, &path, out)?);
+        }
+    }
+    Ok(written)
+}
+
+/// GitHub Actions reads workflow commands from the step's stdout and the job summary from the
+/// file `$GITHUB_STEP_SUMMARY` names: print the one, write (and append) the other.
+fn github_extras(
+    report: &shipshape::report::Report,
+    commands: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(commands)?;
+    print!("{text}");
+    let summary = shipshape::report::ci::github_summary(report);
+    let path = out.join("github-step-summary.md");
+    shipshape::write_atomic(&path, summary.as_bytes())
+        .map_err(|e| shipshape::Error::Tool(format!("cannot write `{}`: {e}", path.display())))?;
+    let mut written = vec![path.display().to_string()];
+    if let Some(step) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&step)
+            .and_then(|mut f| f.write_all(summary.as_bytes()))
+            .map_err(|e| {
+                shipshape::Error::Tool(format!(
+                    "cannot append to $GITHUB_STEP_SUMMARY `{}`: {e}",
+                    Path::new(&step).display()
+                ))
+            })?;
+        written.push(format!("{} (job summary)", Path::new(&step).display()));
     }
     Ok(written)
 }

@@ -13,7 +13,9 @@ use serde_yaml::Value;
 mod cli;
 
 /// Formats being added on another branch; the templates are written for them already.
-const FORMATS: &[&str] = &["md", "json", "html", "junit", "sarif"];
+const FORMATS: &[&str] = &[
+    "md", "json", "html", "junit", "sarif", "intoto", "github", "gitlab",
+];
 
 /// Flags of sources being added on other branches (name, takes a value).
 const PENDING_FLAGS: &[(&str, bool)] = &[
@@ -254,7 +256,9 @@ fn ci_templates_run_only_commands_that_exist() {
     // failing step unless the audit exited 0.
     let gha = std::fs::read_to_string(root().join("examples/ci/github-actions.yml")).unwrap();
     for want in [
-        "github/codeql-action/upload-sarif",
+        "github/codeql-action/upload-sarif@v4",
+        "actions/cache@v4",
+        "cache-hit != 'true'",
         "security-events: write",
         "action-junit-report",
         "actions/upload-artifact",
@@ -265,6 +269,16 @@ fn ci_templates_run_only_commands_that_exist() {
     let gl = &yaml_docs(&root().join("examples/ci/gitlab-ci.yml"))[0];
     assert_eq!(gl["shipshape"]["artifacts"]["when"], "always");
     assert!(gl["shipshape"]["artifacts"]["reports"]["junit"].is_string());
+    assert_eq!(
+        gl["shipshape"]["artifacts"]["reports"]["codequality"],
+        "shipshape-out/gl-code-quality-report.json"
+    );
+    assert!(
+        gl["shipshape"]["script"][1]
+            .as_str()
+            .unwrap()
+            .contains("gitlab")
+    );
 }
 
 #[test]
@@ -283,7 +297,14 @@ fn pre_commit_hooks_name_real_commands() {
             args.push(a.as_str().unwrap().to_string());
         }
         check_command(".pre-commit-hooks.yaml", &args);
+        // The pre-push gate prints the verdict and the gaps: never quiet.
+        assert!(
+            !args.iter().any(|a| a == "--quiet" || a == "-q"),
+            "{args:?}"
+        );
     }
+    let docs = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
+    assert!(docs.contains("pre-commit install --hook-type pre-commit --hook-type pre-push"));
 }
 
 // --- Kubernetes deployment --------------------------------------------------------------------

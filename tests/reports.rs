@@ -823,3 +823,89 @@ fn history_of_published_audits_in_table_and_chart() {
     assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
     assert!(!html.to_ascii_lowercase().contains("<script"));
 }
+
+/// `--format github`: workflow commands on stdout (file, line, title; escaped), the same in
+/// report.github.txt, and the job summary appended to `$GITHUB_STEP_SUMMARY`. `--format
+/// gitlab`: Code Quality JSON in the documented shape, one issue per active finding.
+#[test]
+fn github_annotations_and_gitlab_code_quality() {
+    let f = Fixture::new();
+    let summary = f.path().join("step-summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let o = f
+        .shipshape()
+        .args([
+            "audit",
+            ".",
+            "--now",
+            NOW,
+            "--out",
+            "out",
+            "--format",
+            "github,gitlab,json",
+        ])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let commands: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert!(
+        commands.contains(&"::error file=docs/ops/dr-drill-20260209.md,line=3,title=DR drill executed and recorded [dr-drill-executed]::doc.status is \"PENDING_EXECUTION\"; expected one of [\"PASS\", \"APPROVED\", \"COMPLETED\", \"READY\"]; size(doc.placeholders) is 3; expected 0 (line 3 PENDING_EXECUTION, line 8 TBD, line 9 YYYY-MM-DD)"),
+        "{stdout}"
+    );
+    assert!(
+        commands.iter().any(|c| c.starts_with("::warning ")),
+        "{stdout}"
+    );
+    assert_eq!(
+        commands.last().unwrap(),
+        &"::error title=shipshape%3A NOT APPROVED::score 2.9/10 (approval needs 7); 1 blocking and 3 non-blocking gap(s)"
+    );
+    assert_eq!(
+        f.read("out/report.github.txt").lines().count(),
+        commands.len()
+    );
+    let step = std::fs::read_to_string(&summary).unwrap();
+    assert!(step.starts_with("earlier step\n## ❌ "), "{step}");
+    assert!(
+        step.contains("| ❌ Fail | DR drill executed and recorded (`dr-drill-executed`) |"),
+        "{step}"
+    );
+    assert!(
+        !step.contains("<fill-me>"),
+        "raw angle brackets would vanish in GitHub: {step}"
+    );
+
+    let gl: serde_json::Value =
+        serde_json::from_str(&f.read("out/gl-code-quality-report.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/gitlab-code-quality.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&gl).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let issues = gl.as_array().unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(&f.read("out/report.json")).unwrap();
+    let active = bundle["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["status"] != "waived")
+        .count();
+    assert_eq!(issues.len(), active);
+    let mut prints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), issues.len(), "fingerprints must be unique");
+    assert!(issues.iter().any(|i| i["severity"] == "blocker"
+        && i["location"]["path"] == "docs/ops/dr-drill-20260209.md"
+        && i["location"]["lines"]["begin"] == 3));
+}

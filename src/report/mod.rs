@@ -2,6 +2,7 @@
 //! and the outcomes, and it is self-contained (stored in the bundle), so a report can be
 //! re-rendered later without the policy or the repository.
 
+pub mod ci;
 pub mod diff;
 pub mod history;
 pub mod junit;

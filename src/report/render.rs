@@ -41,17 +41,23 @@ pub enum Format {
     Sarif,
     /// The verdict as an in-toto Statement v1 (see `crate::trust::intoto`).
     Intoto,
+    /// GitHub Actions workflow commands (also printed, and a job summary written).
+    Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
 }
 
 impl Format {
     /// Every format, in the order `--format` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Markdown,
         Format::Html,
         Format::Json,
         Format::Junit,
         Format::Sarif,
         Format::Intoto,
+        Format::Github,
+        Format::Gitlab,
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
@@ -62,6 +68,8 @@ impl Format {
             "junit" | "xml" => Some(Format::Junit),
             "sarif" => Some(Format::Sarif),
             "intoto" | "in-toto" => Some(Format::Intoto),
+            "github" => Some(Format::Github),
+            "gitlab" => Some(Format::Gitlab),
             _ => None,
         }
     }
@@ -73,6 +81,8 @@ impl Format {
             Format::Junit => "junit",
             Format::Sarif => "sarif",
             Format::Intoto => "intoto",
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
         }
     }
     pub fn file_name(self) -> &'static str {
@@ -83,6 +93,8 @@ impl Format {
             Format::Junit => "report.junit.xml",
             Format::Sarif => "report.sarif",
             Format::Intoto => "report.intoto.json",
+            Format::Github => "report.github.txt",
+            Format::Gitlab => "gl-code-quality-report.json",
         }
     }
 }
@@ -176,6 +188,8 @@ impl Renderer {
             }
             Format::Junit => Ok(super::junit::write(&bundle.report, out)?),
             Format::Sarif => Ok(super::sarif::write(&bundle.report, out)?),
+            Format::Github => Ok(super::ci::write_github(&bundle.report, out)?),
+            Format::Gitlab => Ok(super::ci::write_gitlab(&bundle.report, out)?),
             Format::Intoto => {
                 let st = crate::trust::intoto::statement(bundle, &self.signoffs);
                 serde_json::to_writer_pretty(&mut *out, &st)?;
