@@ -101,7 +101,7 @@ pub struct AuditArgs {
     /// Environment whose rules apply (one the policy declares).
     #[arg(long)]
     pub env: Option<String>,
-    /// Output folder for the reports.
+    /// Output folder for the reports (`-`: the Markdown report on standard output, no files).
     #[arg(long, default_value = "shipshape-out")]
     pub out: PathBuf,
     /// Comma-separated output formats: md, html, json, junit, sarif, intoto (files report.md,
@@ -180,6 +180,9 @@ pub struct AuditArgs {
     /// `[cluster] objects`, else manifests when the run has any, else the cluster.
     #[arg(long, value_name = "FROM", value_parser = ["manifests", "cluster"])]
     pub objects_from: Option<String>,
+    /// Re-check only this rule (repeatable): a partial run, which says so and never approves.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
     /// A waivers file ([[waiver]] tables), instead of the policy's `[audit] waivers_file`.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,

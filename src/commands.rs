@@ -51,6 +51,7 @@ pub fn man(dir: Option<&Path>) -> anyhow::Result<i32> {
         None => {
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.extend_from_slice(MAN_EXTRA.as_bytes());
             std::io::stdout().write_all(&out)?;
         }
         Some(dir) => {
@@ -59,11 +60,58 @@ pub fn man(dir: Option<&Path>) -> anyhow::Result<i32> {
             })?;
             clap_mangen::generate_to(cmd, dir)
                 .map_err(|e| shipshape::Error::Tool(format!("cannot write man pages: {e}")))?;
+            let main = dir.join("shipshape.1");
+            let mut page = std::fs::read(&main)?;
+            page.extend_from_slice(MAN_EXTRA.as_bytes());
+            std::fs::write(&main, page)?;
             println!("wrote man pages to {}", dir.display());
         }
     }
     Ok(0)
 }
+
+/// The man page sections clap does not generate: exit status and environment.
+const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+audit: APPROVED; verify: the bundle is intact, APPROVED and meets every demand; other
+commands: success.
+.TP
+\fB1\fR
+audit: NOT APPROVED (or a warning that \fB--fail-on\fR fails); verify: not (every reason
+printed); diff: a regression.
+.TP
+\fB2\fR
+Usage or policy error, bad input (a tampered bundle, an unknown rule or environment).
+.TP
+\fB3\fR
+shipshape itself failed (a panic included): no verdict was produced.
+.TP
+\fB130\fR, \fB143\fR
+Interrupted (SIGINT, SIGTERM): commands it started are stopped and no half-written report is
+left.
+.SH ENVIRONMENT
+.TP
+\fBSOURCE_DATE_EPOCH\fR
+The audit time when \fB--now\fR is not given (seconds since the epoch).
+.TP
+\fBKUBECONFIG\fR
+Kubeconfig files for \fB--context\fR when \fB--kubeconfig\fR is not given (else
+~/.kube/config). The current context is never used unless named.
+.TP
+\fBSHIPSHAPE_CACHE_DIR\fR, \fBXDG_CACHE_HOME\fR
+Where command results are cached (\fB--cache-dir\fR wins; default
+$XDG_CACHE_HOME/shipshape, else ~/.cache/shipshape). Never inside the audited repository.
+.TP
+\fBNO_COLOR\fR
+When set and not empty, the terminal summary has no colour.
+.TP
+\fBGITHUB_STEP_SUMMARY\fR
+With \fB--format github\fR, the job summary is appended to this file.
+.TP
+\fBKUBERNETES_SERVICE_HOST\fR
+Required by \fB--in-cluster\fR (set in every pod).
+"#;
 
 pub fn init(a: cli::InitArgs) -> anyhow::Result<i32> {
     if a.stdout {

@@ -64,6 +64,8 @@ pub struct AuditOptions {
     /// Folder of the command cache (`<out>/.cache` from the command line); `None` runs every
     /// command (`--no-cache`).
     pub cache_dir: Option<PathBuf>,
+    /// `--rule ID…`: check only these rules (a partial run, which never approves).
+    pub only_rules: Vec<String>,
 }
 
 pub struct AuditResult {
@@ -73,21 +75,63 @@ pub struct AuditResult {
     pub publish_dir: Option<PathBuf>,
 }
 
-/// Which policy applies: `--policy`, else `PATH/shipshape.toml`, else the built-in default.
+/// Which policy applies: `--policy`, else `PATH/shipshape.toml`, else the nearest
+/// `shipshape.toml` in a folder above PATH up to the repository root (as rustfmt and cargo-deny
+/// look for their configuration), else the built-in default.
 pub fn discover_policy(path: &Path, explicit: Option<&Path>) -> policy::Location {
+    find_policy(path, explicit).0
+}
+
+/// [`discover_policy`], and how the policy was found, in words for the report.
+pub fn find_policy(path: &Path, explicit: Option<&Path>) -> (policy::Location, String) {
     if let Some(p) = explicit {
         let s = p.to_string_lossy();
         if s.starts_with("builtin:") {
-            return policy::Location::Builtin(s.trim_start_matches("builtin:").to_string());
+            return (
+                policy::Location::Builtin(s.trim_start_matches("builtin:").to_string()),
+                "given with --policy".into(),
+            );
         }
-        return policy::Location::File(p.to_path_buf());
+        return (
+            policy::Location::File(p.to_path_buf()),
+            "given with --policy".into(),
+        );
     }
     let local = path.join("shipshape.toml");
     if local.is_file() {
-        policy::Location::File(local)
-    } else {
-        policy::Location::Builtin("default".into())
+        return (
+            policy::Location::File(local),
+            "shipshape.toml in the audited folder".into(),
+        );
     }
+    let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(top) = repo::work_tree_root(&start).filter(|t| start.starts_with(t)) {
+        for dir in start.ancestors().skip(1) {
+            if !dir.starts_with(&top) {
+                break;
+            }
+            let candidate = dir.join("shipshape.toml");
+            if candidate.is_file() {
+                let shown = dir
+                    .strip_prefix(&top)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                let at = if shown.is_empty() {
+                    "the repository root".to_string()
+                } else {
+                    format!("`{shown}/`")
+                };
+                return (
+                    policy::Location::File(candidate),
+                    format!("found in {at}, above the audited folder (none in the folder itself)"),
+                );
+            }
+        }
+    }
+    (
+        policy::Location::Builtin("default".into()),
+        "no shipshape.toml in the audited folder or above it up to the repository root".into(),
+    )
 }
 
 /// Run a whole audit and return the bundle (report inside).
@@ -138,7 +182,7 @@ pub fn run(
     if let Some(dir) = &opts.cache_dir {
         collect::cache::check_outside(dir, &boundary).map_err(Error::Usage)?;
     }
-    let location = discover_policy(&opts.path, opts.policy.as_deref());
+    let (location, policy_found) = find_policy(&opts.path, opts.policy.as_deref());
     let mut policy = policy::load(&location)?;
     policy::check_boundary(&policy, &root, &boundary)?;
     if let Some(w) = &opts.waivers
@@ -173,9 +217,10 @@ pub fn run(
         )));
     }
 
+    select_rules(&mut policy, &opts.only_rules)?;
     // Plan: every distinct request once.
     let mut plan: BTreeMap<String, Request> = BTreeMap::new();
-    for rule in &policy.rules {
+    for rule in policy.rules.iter().filter(|r| !r.deselected) {
         for req in rule.evidence.values() {
             plan.entry(req.key()).or_insert_with(|| req.clone());
         }
@@ -288,6 +333,15 @@ pub fn run(
     let loose = trust::waivers::annotate(&mut outcomes, &ignored);
     let score = evaluate::score::score(&policy, &outcomes);
     let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
+    if !opts.only_rules.is_empty() {
+        verdict = evaluate::score::Verdict::NotApproved;
+        reasons.push(format!(
+            "partial run: only {} of {} rules were checked (--rule {}); a partial run never approves",
+            policy.rules.iter().filter(|r| !r.deselected).count(),
+            policy.rules.len(),
+            opts.only_rules.join(", ")
+        ));
+    }
     let mut head = repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok();
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
@@ -322,6 +376,7 @@ pub fn run(
     report::add_file_findings(&mut report, file_findings);
     report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
     report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
+    report.provenance.policy_found = Some(policy_found);
     let history_dir = publish_rel
         .clone()
         .unwrap_or_else(|| policy.audit.publish_dir.clone());
@@ -393,6 +448,32 @@ fn clean_tree_check(
             trust::some_paths(&h.dirty_paths, 10)
         ));
     }
+}
+
+/// `--rule ID…`: mark every other rule as left out of this run. An id the policy does not
+/// have is a usage error, naming the ids it has.
+fn select_rules(policy: &mut Policy, only: &[String]) -> Result<(), Error> {
+    if only.is_empty() {
+        return Ok(());
+    }
+    let unknown: Vec<&String> = only
+        .iter()
+        .filter(|id| !policy.rules.iter().any(|r| r.id == **id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Usage(format!(
+            "--rule: the policy has no rule {} (run `shipshape explain` to list them)",
+            unknown
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    for r in &mut policy.rules {
+        r.deselected = !only.contains(&r.id);
+    }
+    Ok(())
 }
 
 /// The run's cluster side: the source chosen by the contract's precedence, the namespace, and

@@ -89,8 +89,19 @@ fn run() -> i32 {
                 .downcast_ref::<shipshape::Error>()
                 .map(shipshape::Error::exit_code)
                 .unwrap_or(3);
-            eprintln!("{e:#}");
+            print_error(&format!("{e:#}"));
             code
+        }
+    }
+}
+
+/// Every error the same way: `error: ` before each line, on stderr (as clap prints its own).
+fn print_error(text: &str) {
+    for line in text.lines() {
+        if line.starts_with("error: ") {
+            eprintln!("{line}");
+        } else {
+            eprintln!("error: {line}");
         }
     }
 }
@@ -266,6 +277,12 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         .into());
     }
     let baseline = a.baseline.as_deref().map(read_bundle).transpose()?;
+    if a.out == Path::new("-") && a.sign_key.is_some() {
+        return Err(shipshape::Error::Usage(
+            "--sign-key signs report.json, and --out - writes no files: give --out DIR".into(),
+        )
+        .into());
+    }
     // Never over a bundle someone signed.
     refuse_signed_overwrite(&a.out, a.force)?;
     let jobs = a.jobs.unwrap_or_else(|| {
@@ -282,6 +299,7 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         skip_commands: a.skip_commands,
         max_file_bytes: a.max_file_bytes,
         waivers: a.waivers.clone(),
+        only_rules: a.rules.clone(),
         cache_dir: if a.no_cache {
             None
         } else {
@@ -315,14 +333,26 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         },
         None => result,
     };
+    // `--out -`: the Markdown report on standard output, and no files.
+    let to_stdout = a.out == Path::new("-");
     // A new audit starts unsigned.
-    let mut written = write_outputs(
-        &result.bundle,
-        &formats,
-        &a.out,
-        a.templates.as_deref(),
-        (vec![], None),
-    )?;
+    let mut written = if to_stdout {
+        let renderer = Renderer::new(a.templates.as_deref())
+            .map_err(|e| shipshape::Error::Usage(e.to_string()))?;
+        let mut out = std::io::stdout().lock();
+        renderer
+            .render(Format::Markdown, &result.bundle, &mut out)
+            .map_err(|e| shipshape::Error::Tool(e.to_string()))?;
+        Vec::new()
+    } else {
+        write_outputs(
+            &result.bundle,
+            &formats,
+            &a.out,
+            a.templates.as_deref(),
+            (vec![], None),
+        )?
+    };
     if a.publish.is_some() {
         let renderer = Renderer::new(a.templates.as_deref())
             .map_err(|e| shipshape::Error::Usage(e.to_string()))?;
@@ -349,6 +379,12 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     let bundle = result.bundle;
     if let Some(key) = &a.sign_key {
+        if to_stdout {
+            return Err(shipshape::Error::Usage(
+                "--sign-key signs report.json, and --out - writes no files: give --out DIR".into(),
+            )
+            .into());
+        }
         let path = a.out.join("report.json");
         if !formats.contains(&Format::Json) {
             return Err(shipshape::Error::Usage(
@@ -361,7 +397,12 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         written.push(format!("{} (auditor signature)", sig.display()));
     }
     let fails = diff::gate_fails(&bundle.report, fail_on);
-    if !a.quiet {
+    if a.quiet {
+        println!("{}", verdict_line(&bundle.report, &Paint::detect()));
+    } else if to_stdout {
+        // Standard output holds the report; the summary goes to the terminal's other stream.
+        eprintln!("{}", verdict_line(&bundle.report, &Paint(false)));
+    } else {
         summary(&bundle, &written, a.skip_commands);
         if fails && bundle.report.verdict == Verdict::Approved {
             println!(
@@ -375,6 +416,18 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     // run, and the OS reclaims it anyway.
     std::mem::forget(bundle);
     Ok(if fails { 1 } else { 0 })
+}
+
+/// The one line `-q` prints, and the summary's first.
+fn verdict_line(r: &shipshape::report::Report, paint: &Paint) -> String {
+    let verdict = match r.verdict {
+        Verdict::Approved => paint.on("1;32", &format!("✅ {}", r.verdict_text)),
+        Verdict::NotApproved => paint.on("1;31", &format!("❌ {}", r.verdict_text)),
+    };
+    format!(
+        "shipshape: {verdict} — score {}/10 (approval needs {}), evidence coverage {}",
+        r.score.shown, r.score.threshold, r.score.coverage_shown
+    )
 }
 
 /// ANSI colour, only for a terminal and only when `NO_COLOR` is unset or empty.
@@ -412,14 +465,13 @@ fn summary(bundle: &Bundle, written: &[String], skipped_commands: bool) {
     let r = &bundle.report;
     let paint = Paint::detect();
     let mut out = std::io::stdout().lock();
-    let verdict = match r.verdict {
-        Verdict::Approved => paint.on("1;32", &format!("✅ {}", r.verdict_text)),
-        Verdict::NotApproved => paint.on("1;31", &format!("❌ {}", r.verdict_text)),
-    };
+    let _ = writeln!(out, "{}", verdict_line(r, &paint));
     let _ = writeln!(
         out,
-        "shipshape: {verdict} — score {}/10 (approval needs {}), evidence coverage {}",
-        r.score.shown, r.score.threshold, r.score.coverage_shown
+        "  policy: {} ({}), sha256 {}",
+        r.provenance.policy,
+        r.provenance.policy_found.as_deref().unwrap_or("as given"),
+        &r.provenance.policy_sha256[..r.provenance.policy_sha256.len().min(12)]
     );
     let c = &r.counts;
     let _ = writeln!(
@@ -527,7 +579,7 @@ fn validate(file: &str) -> anyhow::Result<i32> {
             Ok(0)
         }
         Err(e) => {
-            eprintln!("{e}");
+            print_error(&e.to_string());
             eprintln!("{} problem(s) in {file}", e.0.len());
             Ok(2)
         }
@@ -592,7 +644,7 @@ fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
     let bundle = match read_bundle(&r.bundle) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{e}");
+            print_error(&e.to_string());
             return Ok(2);
         }
     };
@@ -626,7 +678,7 @@ fn diff(d: cli::DiffArgs) -> anyhow::Result<i32> {
     let (old, new) = match (read_bundle(&d.old), read_bundle(&d.new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("{e}");
+            print_error(&e.to_string());
             return Ok(2);
         }
     };
@@ -643,7 +695,7 @@ fn signoff(s: cli::SignoffArgs) -> anyhow::Result<i32> {
     let bundle = match read_bundle(&s.bundle) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{e}");
+            print_error(&e.to_string());
             return Ok(2);
         }
     };
@@ -715,7 +767,7 @@ fn verify(v: cli::VerifyArgs) -> anyhow::Result<i32> {
     let demands = match demands(&v) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("shipshape verify: {e}");
+            print_error(&format!("verify: {e}"));
             return Ok(2);
         }
     };
@@ -730,7 +782,7 @@ fn verify(v: cli::VerifyArgs) -> anyhow::Result<i32> {
     let r = match result {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("shipshape verify: {e}");
+            print_error(&format!("verify: {e}"));
             return Ok(2);
         }
     };

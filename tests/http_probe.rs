@@ -123,6 +123,7 @@ expect = ['h.status == 200', 'm.metrics["leader_is_active"] == 1']
         max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
         waivers: None,
         cache_dir: None,
+        only_rules: Vec::new(),
     })
     .unwrap();
     let o = &r.bundle.outcomes[0];

@@ -100,6 +100,7 @@ fn audit_at(root: &Path, cli: &CliOptions, now: DateTime<Utc>) -> shipshape::Aud
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
             waivers: None,
             cache_dir: None,
+            only_rules: Vec::new(),
         },
         cli,
     )
@@ -408,8 +409,7 @@ fn kustomize_fixture(root: &Path) {
 
 #[test]
 fn kustomize_overlays_are_rendered_by_kubectl_and_point_at_their_sources() {
-    if shipshape_has_no_kubectl() {
-        eprintln!("kubectl not on PATH: skipping");
+    if !support::have_kubectl() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -444,14 +444,6 @@ fn kustomize_overlays_are_rendered_by_kubectl_and_point_at_their_sources() {
         "{}",
         o.sentence
     );
-}
-
-fn shipshape_has_no_kubectl() -> bool {
-    std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
 }
 
 #[test]
@@ -802,6 +794,7 @@ fn the_pack_runs_on_manifests_given_on_the_command_line() {
             max_file_bytes: shipshape::DEFAULT_MAX_FILE_BYTES,
             waivers: None,
             cache_dir: None,
+            only_rules: Vec::new(),
         },
         &CliOptions {
             manifests: vec![outside.path().to_path_buf()],

@@ -205,9 +205,11 @@ fn parallel_map<T: Sync, R: Send>(
 }
 
 fn applies(rule: &Rule, env: &str) -> bool {
-    rule.environments
-        .as_ref()
-        .is_none_or(|envs| envs.iter().any(|e| e == env))
+    !rule.deselected
+        && rule
+            .environments
+            .as_ref()
+            .is_none_or(|envs| envs.iter().any(|e| e == env))
 }
 
 fn evaluate_rule(
@@ -235,6 +237,13 @@ fn evaluate_rule(
         o.sentence = sentence;
         o
     };
+    if rule.deselected {
+        return finish(
+            outcome,
+            Status::Skipped,
+            "not checked: a partial run (--rule) left it out".into(),
+        );
+    }
     if let Some(envs) = &rule.environments
         && !envs.iter().any(|e| e == env)
     {

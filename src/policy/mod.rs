@@ -928,6 +928,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 allow_empty,
                 central: central_end.is_some_and(|end| fi < end),
                 handoff,
+                deselected: false,
             });
         }
     }

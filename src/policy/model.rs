@@ -475,6 +475,10 @@ pub struct Rule {
     /// Handoff-readiness questions the rule answers (see [`HANDOFF_QUESTIONS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handoff: Vec<String>,
+    /// Left out of this run by `audit --rule` (a partial run): skipped, its evidence not
+    /// collected. Never part of the policy or its digest.
+    #[serde(skip)]
+    pub deselected: bool,
 }
 
 /// The handoff-readiness questions a report answers, by key: can another team operate this?

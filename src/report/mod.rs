@@ -180,6 +180,10 @@ pub struct Provenance {
     pub tool: String,
     pub version: String,
     pub policy: String,
+    /// How the policy was found (`--policy`, the audited folder, a folder above it, the
+    /// built-in default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_found: Option<String>,
     pub policy_sha256: String,
     pub policy_sources: Vec<crate::policy::model::PolicySource>,
     pub now: String,
@@ -681,6 +685,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             tool: "shipshape".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             policy: policy.name.clone(),
+            policy_found: None,
             policy_sha256: policy.digest.clone(),
             policy_sources: policy.sources.clone(),
             now,

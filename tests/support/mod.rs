@@ -66,3 +66,35 @@ pub fn git_at(root: &Path, date: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Whether `tool` runs here. A test that needs a missing tool fails loudly when `CI` is set
+/// (naming the tool and how to install it) and otherwise says loudly that it is skipped — never
+/// a quiet pass.
+pub fn have_tool(tool: &str, probe: &[&str], install: &str) -> bool {
+    let ok = std::process::Command::new(tool)
+        .args(probe)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{tool}` is required when CI is set ({install})"
+        );
+        eprintln!("\n\n!!!!! SKIPPED: this test needs `{tool}` ({install}) !!!!!\n\n");
+    }
+    ok
+}
+
+/// kubectl with kustomize, which renders the example's and the fixtures' overlays.
+pub fn have_kubectl() -> bool {
+    have_tool(
+        "kubectl",
+        &["version", "--client"],
+        "install kubectl with kustomize v5: https://kubernetes.io/docs/tasks/tools/",
+    )
+}
+
+/// python3, which runs the example's own tests and validators.
+pub fn have_python3() -> bool {
+    have_tool("python3", &["--version"], "Debian: apt-get install python3")
+}
