@@ -15,6 +15,7 @@ pub mod artifact;
 pub mod cache;
 pub mod capture;
 pub mod cluster;
+pub mod comments;
 pub mod data;
 pub mod files;
 pub mod fs;

@@ -17,13 +17,23 @@ pub struct Spec {
     pub exclude: Vec<String>,
     pub case_insensitive: bool,
     pub max_matches: usize,
+    /// Count matches only in prose: comments of code, Markdown outside code (`within =
+    /// "comments"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub comments_only: bool,
 }
 
 impl Spec {
     pub fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
         super::artifact::only_options(
             raw,
-            &["include", "exclude", "case_insensitive", "max_matches"],
+            &[
+                "include",
+                "exclude",
+                "case_insensitive",
+                "max_matches",
+                "within",
+            ],
         )?;
         let pattern = raw.scan.clone().unwrap_or_default();
         Self::build(pattern, raw)
@@ -45,6 +55,15 @@ impl Spec {
             exclude,
             case_insensitive,
             max_matches: raw.max_matches.unwrap_or(DEFAULT_MAX_MATCHES),
+            comments_only: match raw.within.as_deref() {
+                None | Some("all") => false,
+                Some("comments") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "within = \"{other}\": use \"comments\" (comments of code, Markdown outside code) or \"all\""
+                    ));
+                }
+            },
         })
     }
 }
@@ -86,9 +105,25 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let per_file = per_file(ctx, &files, |rel| {
         let text = scan_text(ctx, rel)?;
         let blocks = crate::redact::key_block_lines(&text);
+        let prose = spec
+            .comments_only
+            .then(|| super::comments::language_of(rel))
+            .flatten()
+            .map(|lang| super::comments::prose_spans(lang, &text));
         let mut count = 0usize;
         let mut shown = Vec::new();
         for (line_no, line) in lines.matching_lines(&text) {
+            if let Some(spans) = &prose {
+                // The line's own offset in the text: `line` is a slice of it.
+                let at = line.as_ptr() as usize - text.as_ptr() as usize;
+                let in_prose = lines
+                    .line_regex()
+                    .find_iter(line)
+                    .any(|m| super::comments::inside(spans, at + m.start()));
+                if !in_prose {
+                    continue;
+                }
+            }
             count += 1;
             if shown.len() < cap {
                 // Inside a private key block every line is secret, whatever matched.

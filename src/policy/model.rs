@@ -197,6 +197,9 @@ pub struct EvidenceRaw {
     pub group: Option<u32>,
     pub case_insensitive: Option<bool>,
     pub max_matches: Option<usize>,
+    /// scan: `"comments"` counts a match only in comments of code (not identifiers, calls or
+    /// strings) and in Markdown outside code; `"all"` (default) anywhere.
+    pub within: Option<String>,
     pub kind: Option<String>,
     pub namespace: Option<String>,
     pub selector: Option<String>,
