@@ -197,12 +197,11 @@ fn markdown_prose(text: &str) -> Vec<(usize, usize)> {
         let run = t.bytes().take_while(|&c| c == b'`' || c == b'~').count();
         let fence_char = t.bytes().next().unwrap_or(b' ');
         match fence {
-            Some((c, n, start)) => {
-                if run >= n && fence_char == c && t[run..].trim().is_empty() {
-                    code.push((start, offset + line.len()));
-                    fence = None;
-                }
+            Some((c, n, start)) if run >= n && fence_char == c && t[run..].trim().is_empty() => {
+                code.push((start, offset + line.len()));
+                fence = None;
             }
+            Some(_) => {}
             None if run >= 3 && indent < 4 && t.bytes().take(run).all(|c| c == fence_char) => {
                 fence = Some((fence_char, run, offset));
             }
