@@ -138,3 +138,56 @@ fn markers_are_found_in_comments_and_never_in_decoys() {
         .unwrap();
     assert_eq!(o["status"], "fail");
 }
+
+fn audit_default(root: &std::path::Path) -> Value {
+    support::git(root, &["init", "-q"]);
+    support::git(root, &["add", "-A"]);
+    support::git(root, &["commit", "-qm", "fixture"]);
+    let out = tempfile::tempdir().unwrap();
+    Command::cargo_bin("shipshape")
+        .unwrap()
+        .args(["audit"])
+        .arg(root)
+        .args([
+            "--policy",
+            "builtin:default",
+            "--now",
+            "2026-03-01T12:00:00Z",
+            "-q",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap()
+}
+
+/// Placeholders in a README count where a reader sees them — never inside a fenced example,
+/// inline code, a link target or an HTML comment. One in the prose fails the rule and is named.
+#[test]
+fn readme_placeholders_in_code_examples_are_not_gaps() {
+    let readme = "# Reloader\n\n## Usage\n\nSet the webhook:\n\n```yaml\nwebhookUrl: <your-webhook-url>\n```\n\nOr pass `--url <your-url>`; see [the docs](<docs-url>).\n\n<!-- TODO: screenshots -->\n";
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "README.md", readme);
+    write(dir.path(), "LICENSE", "MIT\n");
+    let b = audit_default(dir.path());
+    let rule = |b: &Value| {
+        b["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["rule"] == "readme-complete")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(rule(&b)["status"], "pass", "{}", rule(&b));
+
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "README.md", &format!("{readme}\nOwner: TBD\n"));
+    write(dir.path(), "LICENSE", "MIT\n");
+    let b = audit_default(dir.path());
+    let o = rule(&b);
+    assert_eq!(o["status"], "fail", "{o}");
+}

@@ -317,6 +317,11 @@ fn cases() -> Vec<(&'static str, Mutation)> {
                 s + "\nSee also [the old guide](../old/DEBUGGING.md#setup).\n"
             })
         }),
+        ("markdown-links-safe", |r| {
+            edit(r, "docs/dev/DEBUGGING.md", |s| {
+                s + "\nReload the [status page](javascript:location.reload()).\n"
+            })
+        }),
         ("docs-drift", |r| {
             // The configuration code changes in a later commit; its reference does not.
             edit(r, "app/src/config.py", |s| s + "\n");

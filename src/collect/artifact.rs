@@ -319,6 +319,9 @@ pub struct Placeholder {
     pub line: usize,
     pub text: String,
     pub kind: String,
+    /// Where a reader sees it: outside fenced and inline code, link targets and HTML comments.
+    /// Ordinary documentation counts only these; operations artifacts count every placeholder.
+    pub prose: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -510,8 +513,11 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
         }
     }
     let date_re = cached_regex!(r"\b(\d{4})-(\d{2})-(\d{2})\b");
+    let prose = super::comments::prose_spans(super::comments::Lang::Markdown, text);
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
+        // `line` is a slice of `text`: its offset places each match among the prose spans.
+        let at = line.as_ptr() as usize - text.as_ptr() as usize;
         for (kind, re) in placeholders {
             for m in re.find_iter(line) {
                 if out.placeholders.len() >= MAX_ITEMS {
@@ -522,6 +528,7 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
                     line: lineno,
                     text: m.as_str().to_string(),
                     kind: kind.clone(),
+                    prose: super::comments::inside(&prose, at + m.start()),
                 });
             }
         }

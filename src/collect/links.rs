@@ -117,6 +117,28 @@ fn normalise(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// The scheme of a link that runs code or embeds content when followed (`javascript:`,
+/// `vbscript:`, `data:`), read as a browser reads it: ASCII whitespace and control characters
+/// inside the scheme are ignored, and case does not matter.
+fn unsafe_scheme(target: &str) -> Option<&'static str> {
+    let squeezed: String = target
+        .chars()
+        .take(32)
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["javascript:", "vbscript:", "data:"]
+        .into_iter()
+        .find(|s| squeezed.starts_with(s))
+        .map(|s| s.trim_end_matches(':'))
+}
+
+/// `ops@example.com` written as a link target without `mailto:`: a relative path to nowhere.
+fn is_email(target: &str) -> bool {
+    cached_regex!(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+        .is_match(target)
+}
+
 /// `#L10` or `#L10-L20`: GitHub line anchors.
 fn line_anchor(fragment: &str) -> Option<usize> {
     let re = cached_regex!(r"^L(\d+)(?:-L(\d+))?$");
@@ -138,6 +160,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     };
     let mut anchor_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut broken = Vec::new();
+    let mut unsafe_links = Vec::new();
     let (mut checked, mut external) = (0usize, 0usize);
     let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
     for rel in &files {
@@ -151,8 +174,18 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             if target.is_empty() {
                 continue;
             }
+            if let Some(scheme) = unsafe_scheme(target) {
+                unsafe_links.push(json!({"path": rel, "line": link.line, "target": target.chars().take(200).collect::<String>(), "scheme": scheme}));
+                continue;
+            }
             if is_external(target) {
                 external += 1;
+                continue;
+            }
+            if is_email(target) {
+                checked += 1;
+                *by_file.entry(rel.to_string()).or_insert(0) += 1;
+                broken.push(json!({"path": rel, "line": link.line, "target": target, "reason": format!("an e-mail address used as a relative link: write `mailto:{target}`")}));
                 continue;
             }
             checked += 1;
@@ -237,6 +270,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     }
     Ok(json!({
         "broken": broken,
+        "unsafe": unsafe_links,
         "count": broken.len(),
         "checked": checked,
         "external": external,
@@ -248,6 +282,17 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsafe_schemes_and_bare_addresses() {
+        assert_eq!(unsafe_scheme("javascript:alert(1)"), Some("javascript"));
+        assert_eq!(unsafe_scheme(" JaVa\tScRiPt:alert(1)"), Some("javascript"));
+        assert_eq!(unsafe_scheme("data:text/html;base64,xx"), Some("data"));
+        assert_eq!(unsafe_scheme("VBScript:x"), Some("vbscript"));
+        assert_eq!(unsafe_scheme("docs/javascript.md"), None);
+        assert!(is_email("ops@example.com"));
+        assert!(!is_email("mailto:ops@example.com") && !is_email("docs/a@b.md"));
+    }
 
     #[test]
     fn links_in_code_are_not_links() {
