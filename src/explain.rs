@@ -220,7 +220,7 @@ expect = ['tests.exit_code == 0', 'tests.captures.tests > 0']
     SourceDoc {
         name: "scan",
         summary: "Regex matches, line by line, over the gitignore-aware tree (binary files and published audits skipped).",
-        options: "include, exclude (globs), case_insensitive, max_matches",
+        options: "include, exclude (globs), within (\"comments\": comments of code and Markdown prose only), case_insensitive, max_matches",
         names: &[
             n(
                 "matches",
@@ -363,6 +363,11 @@ expect = ['!repo.head.dirty']
         options: "exclude (the value is a list of globs)",
         names: &[
             n("broken", "list", "{path, line, target, reason}"),
+            n(
+                "unsafe",
+                "list",
+                "{path, line, target, scheme}: javascript:, vbscript: or data: links",
+            ),
             n("count", "int", "broken links"),
             n("checked", "int", "relative links checked"),
             n("external", "int", "external links seen (not fetched)"),
