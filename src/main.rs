@@ -661,6 +661,12 @@ fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
         })?),
         None => None,
     };
+    let block = shipshape::report::signoffs::block(
+        &bundle.report,
+        &bundle.sha256,
+        &signoffs,
+        allowed.as_deref(),
+    );
     let written = write_outputs(
         &bundle,
         &formats,
@@ -668,10 +674,37 @@ fn render(r: cli::RenderArgs) -> anyhow::Result<i32> {
         r.templates.as_deref(),
         (signoffs, allowed),
     )?;
+    for line in signoff_lines(&block) {
+        println!("{line}");
+    }
     for w in written {
         println!("wrote {w}");
     }
     Ok(0)
+}
+
+/// The sign-off block in the terminal: each required role, then each sign-off on the bundle.
+fn signoff_lines(b: &shipshape::report::signoffs::SignoffBlock) -> Vec<String> {
+    let mut out: Vec<String> = b
+        .roles
+        .iter()
+        .map(|r| {
+            format!(
+                "sign-off {} {}: `{}` {} of {} approving",
+                r.icon, r.word, r.role, r.approvals, r.count
+            )
+        })
+        .collect();
+    out.extend(b.entries.iter().map(|e| {
+        format!(
+            "  {} {} as `{}` ({}): {}",
+            e.icon, e.identity, e.role, e.decision, e.verified
+        )
+    }));
+    if b.roles.is_empty() && b.entries.is_empty() {
+        out.push("sign-off: none required, none given".into());
+    }
+    out
 }
 
 fn diff(d: cli::DiffArgs) -> anyhow::Result<i32> {

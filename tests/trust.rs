@@ -408,7 +408,7 @@ fn signoff_flow_and_verify() {
         "alice@example.com"
     );
     // The reports' sign-off block: the required role, who signed, and whether it verifies.
-    let (code, _, err) = run(
+    let (code, shown, err) = run(
         &[
             "render",
             b.to_str().unwrap(),
@@ -422,6 +422,11 @@ fn signoff_flow_and_verify() {
         Path::new("."),
     );
     assert_eq!(code, 0, "{err}");
+    assert!(
+        shown.contains("sign-off ✅ signed: `sre` 1 of 1 approving")
+            && shown.contains("✅ alice@example.com as `sre` (approve): verified"),
+        "{shown}"
+    );
     let md = std::fs::read_to_string(again.path().join("report.md")).unwrap();
     assert!(md.contains("## Sign-off"), "{md}");
     assert!(
