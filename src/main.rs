@@ -20,8 +20,8 @@ use shipshape::trust::signoff::{self, SignoffEntry};
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("shipshape: internal error: {info}");
-        eprintln!("This is a bug in shipshape; the run produced no verdict (exit 3).");
+        eprintln!("error: shipshape internal error: {info}");
+        eprintln!("error: this is a bug in shipshape; the run produced no verdict (exit 3)");
     }));
     on_signals();
     let code = std::panic::catch_unwind(run).unwrap_or(3);
