@@ -433,6 +433,34 @@ evidence.h = { http = "http://127.0.0.1:8080/healthz" }
 expect = ['h.status == 200']
 "#,
     },
+    SourceDoc {
+        name: "suppressions",
+        summary: "Vulnerability suppressions in each tool's own format: .trivyignore (comment block above each id), .trivyignore.yaml, .grype.yaml, osv-scanner.toml, .snyk, cargo-deny deny.toml.",
+        options: "none (the value lists the files; [] reads each tool's default file)",
+        names: &[
+            n(
+                "entries",
+                "list",
+                "{id, file, line, owner, justification, expires, expired, days_left, problems}",
+            ),
+            n("count", "int", "suppressions read"),
+            n("expired", "int", "suppressions past their expiry"),
+            n(
+                "problems",
+                "list",
+                "the entries with a problem (no owner, no justification, no or invalid expiry, expired)",
+            ),
+            n("files", "list", "files read"),
+        ],
+        example: r#"[[rule]]
+id = "cve-suppressions-governed"
+area = "example"
+title = "Every suppression has an owner, a reason and an unexpired date"
+evidence.s = { suppressions = [] }
+allow_empty = true
+expect = ['s.problems == []']
+"#,
+    },
 ];
 
 pub fn source(name: &str) -> Option<&'static SourceDoc> {
@@ -459,6 +487,7 @@ pub fn available(name: &str) -> bool {
         "manifests" => raw.manifests = list,
         "cluster" => raw.cluster = v,
         "http" => raw.http = v,
+        "suppressions" => raw.suppressions = list,
         _ => return false,
     }
     match Request::from_raw(&raw) {
@@ -590,6 +619,7 @@ pub fn describe_request(req: &Request) -> String {
             }
         ),
         Request::Http(s) => format!("http GET {} (timeout {} s)", s.url, s.timeout_secs),
+        Request::Suppressions(s) => format!("suppressions in {}", s.paths().join(", ")),
         Request::Git(s) => format!(
             "git {}{}",
             serde_json::to_value(s.query)

@@ -45,6 +45,7 @@ pub(crate) fn only_options(raw: &EvidenceRaw, allowed: &[&str]) -> Result<(), St
         "manifests",
         "cluster",
         "http",
+        "suppressions",
     ];
     if let Value::Object(m) = v {
         for (k, val) in m {

@@ -29,6 +29,7 @@ pub mod procs;
 pub mod run;
 pub mod scan;
 pub mod strict_yaml;
+pub mod suppressions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,7 @@ pub enum Request {
     Cluster(cluster::Spec),
     Manifests(manifests::Spec),
     Http(http::Spec),
+    Suppressions(suppressions::Spec),
 }
 
 impl Request {
@@ -133,6 +135,7 @@ impl Request {
             Request::Cluster(_) => "cluster",
             Request::Manifests(_) => "manifests",
             Request::Http(_) => "http",
+            Request::Suppressions(_) => "suppressions",
         }
     }
 
@@ -149,6 +152,7 @@ impl Request {
             Request::Git(s) => s.path.iter().cloned().collect(),
             Request::Cluster(_) | Request::Http(_) => vec![],
             Request::Manifests(s) => s.paths.clone(),
+            Request::Suppressions(s) => s.paths(),
         }
     }
 
@@ -163,6 +167,7 @@ impl Request {
             Request::Links(s) => (s.include.clone(), &s.exclude),
             Request::Data(s) => (vec![s.path.clone()], &[]),
             Request::Git(s) => (s.path.iter().cloned().collect(), &[]),
+            Request::Suppressions(s) => (s.paths(), &[]),
             // A manifests path is a file, a glob or a folder (every file under it).
             Request::Manifests(s) => (
                 s.paths
@@ -204,8 +209,9 @@ impl Request {
         seen!(manifests);
         seen!(cluster);
         seen!(http);
+        seen!(suppressions);
         match sources.as_slice() {
-            [] => Err("names no evidence source (one of artifact, files, run, scan, capture, data, git, links, manifests, cluster, http)".into()),
+            [] => Err("names no evidence source (one of artifact, files, run, scan, capture, data, git, links, manifests, cluster, http, suppressions)".into()),
             [one] => match *one {
                 "artifact" => artifact::Spec::from_raw(raw).map(Request::Artifact),
                 "files" => files::Spec::from_raw(raw).map(Request::Files),
@@ -218,6 +224,7 @@ impl Request {
                 "cluster" => cluster::Spec::from_raw(raw).map(Request::Cluster),
                 "manifests" => manifests::Spec::from_raw(raw).map(Request::Manifests),
                 "http" => http::Spec::from_raw(raw).map(Request::Http),
+                "suppressions" => suppressions::Spec::from_raw(raw).map(Request::Suppressions),
                 other => Err(format!(
                     "the `{other}` source is not available in this version of shipshape"
                 )),
@@ -719,6 +726,7 @@ fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
         Request::Cluster(s) => cluster::collect(ctx, s),
         Request::Manifests(s) => manifests::collect(ctx, s),
         Request::Http(s) => http::collect(ctx, s),
+        Request::Suppressions(s) => suppressions::collect(ctx, s),
     }));
     match outcome {
         Ok(Ok(mut v)) => {

@@ -184,6 +184,9 @@ pub struct EvidenceRaw {
     pub manifests: Option<Vec<String>>,
     pub cluster: Option<String>,
     pub http: Option<String>,
+    /// Vulnerability suppression files (`.trivyignore`, `.grype.yaml`, `osv-scanner.toml`,
+    /// `.snyk`, `deny.toml`…); `[]`: each tool's default file.
+    pub suppressions: Option<Vec<String>>,
     // options
     pub path: Option<String>,
     pub paths: Option<Vec<String>>,
