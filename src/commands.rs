@@ -132,6 +132,13 @@ pub fn init(a: cli::InitArgs) -> anyhow::Result<i32> {
             print!("{}", shipshape::init::summary(&w.findings));
             println!("wrote {}", w.path.display());
             println!("next:");
+            // An audit describes committed files (a dirty tree is reported, and a policy with
+            // require_clean cannot approve it): commit the new policy first.
+            println!(
+                "  git -C {} add shipshape.toml && git -C {} commit -m \"Add the shipshape release gate\"",
+                a.path.display(),
+                a.path.display()
+            );
             println!("  shipshape audit {}", a.path.display());
             println!("  shipshape explain RULE_ID {}", a.path.display());
             Ok(0)

@@ -164,6 +164,16 @@ fn init_policy_for_a_polyglot_repository_validates_and_audits() {
     let (code, stdout, stderr) = run(r, &["init"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("wrote"), "{stdout}");
+    // The first next step commits the policy: an audit describes committed files.
+    let next: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .collect();
+    assert!(
+        next[0].contains("add shipshape.toml") && next[0].contains("commit"),
+        "{stdout}"
+    );
     let text = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
     for cmd in [
         "'cargo test'",
