@@ -275,10 +275,49 @@ fn err_reason(err: &ignore::Error) -> String {
 pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
+        if p == NON_PRODUCTION {
+            for q in NON_PRODUCTION_GLOBS {
+                b.add(glob(q, case_insensitive)?);
+            }
+            continue;
+        }
         b.add(glob(p, case_insensitive)?);
     }
     b.build().map_err(|e| e.to_string())
 }
+
+/// A glob-list entry standing for [`NON_PRODUCTION_GLOBS`], so packs and policies exclude
+/// what does not ship with one word (`exclude = ["@non-production"]`).
+pub const NON_PRODUCTION: &str = "@non-production";
+
+/// Code and data that do not ship: tests, test data, fixtures, examples, vendored and
+/// third-party code, `node_modules`, generated code, CRD schemas and chart tests.
+pub const NON_PRODUCTION_GLOBS: &[&str] = &[
+    "**/test/**",
+    "**/tests/**",
+    "**/testdata/**",
+    "**/test-data/**",
+    "**/fixtures/**",
+    "**/__fixtures__/**",
+    "**/examples/**",
+    "**/example/**",
+    "**/vendor/**",
+    "**/third_party/**",
+    "**/third-party/**",
+    "**/node_modules/**",
+    "**/*_test.go",
+    "**/*_test.py",
+    "**/test_*.py",
+    "**/*.test.*",
+    "**/*.spec.*",
+    "**/zz_generated*",
+    "**/*.pb.go",
+    "**/*_generated.*",
+    "**/*.generated.*",
+    "**/generated/**",
+    "**/crds/**",
+    "**/charts/*/templates/tests/**",
+];
 
 pub fn glob(pattern: &str, case_insensitive: bool) -> Result<Glob, String> {
     GlobBuilder::new(pattern.trim_start_matches("./"))
@@ -469,6 +508,23 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn non_production_stands_for_its_globs() {
+        let set = globset(&[NON_PRODUCTION.to_string()], false).unwrap();
+        for p in [
+            "pkg/testdata/a.go",
+            "cmd/main_test.go",
+            "vendor/x/y.go",
+            "api/zz_generated.deepcopy.go",
+            "charts/app/templates/tests/t.yaml",
+        ] {
+            assert!(set.is_match(p), "{p}");
+        }
+        for p in ["cmd/main.go", "deploy/app.yaml", "src/testing.rs"] {
+            assert!(!set.is_match(p), "{p}");
+        }
+    }
     use super::*;
 
     #[test]
