@@ -355,7 +355,8 @@ pub struct Provenance {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stale: bool,
     /// One line naming the source, its age and whether it is simulated: what every format shows.
-    #[serde(default)]
+    /// (Absent from bundles written before it existed, which must still hash as they did.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
 }
 

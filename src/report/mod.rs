@@ -167,8 +167,9 @@ pub struct Recommendation {
 pub struct Gap {
     pub rule: String,
     pub icon: String,
-    /// The status word beside the icon (`Fail`, `Pending`, `Warning`…).
-    #[serde(default)]
+    /// The status word beside the icon (`Fail`, `Pending`, `Warning`…). Absent from bundles
+    /// written before it existed, which must still hash as they did.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub word: String,
     pub title: String,
     pub sentence: String,
