@@ -909,3 +909,56 @@ fn github_annotations_and_gitlab_code_quality() {
         && i["location"]["path"] == "docs/ops/dr-drill-20260209.md"
         && i["location"]["lines"]["begin"] == 3));
 }
+
+/// A bundle written before this version (no gap words, no cluster summary, no narrative or
+/// history) still loads, keeps its digest and renders in every format.
+#[test]
+fn bundles_from_before_the_new_report_fields_still_render() {
+    let f = Fixture::new();
+    f.audit("out", &[]);
+    let mut v: serde_json::Value = serde_json::from_str(&f.read("out/report.json")).unwrap();
+    let report = v["report"].as_object_mut().unwrap();
+    report.remove("narrative");
+    report.remove("history");
+    for key in ["blocking_gaps", "nonblocking_gaps"] {
+        for g in report[key].as_array_mut().unwrap() {
+            g.as_object_mut().unwrap().remove("word");
+        }
+    }
+    let prov = report["provenance"].as_object_mut().unwrap();
+    prov.remove("policy_found");
+    if let Some(c) = prov.get_mut("cluster").and_then(|c| c.as_object_mut()) {
+        c.remove("summary");
+    }
+    let mut old = shipshape::evidence::Bundle::from_json(&v.to_string()).unwrap();
+    old.sha256 = old.digest();
+    let text = serde_json::to_string_pretty(&old).unwrap();
+    assert!(!text.contains("\"narrative\""));
+    f.write("old/report.json", &text);
+    let o = f
+        .shipshape()
+        .args([
+            "render",
+            "old/report.json",
+            "--out",
+            "old-out",
+            "--format",
+            "md,html,json,junit,sarif,github,gitlab",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        f.read("old-out/report.json"),
+        f.read("old/report.json").trim_end().to_string() + "\n"
+    );
+    assert!(
+        f.read("old-out/report.md")
+            .contains("❌ **Fail** DR drill executed and recorded")
+    );
+}

@@ -212,7 +212,7 @@ impl Renderer {
         signoffs: Option<&super::signoffs::SignoffBlock>,
         out: &mut dyn Write,
     ) -> Result<(), RenderError> {
-        let mut ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        let mut ctx = tera::Context::from_serialize(&*with_words(report)).map_err(tera_error)?;
         ctx.insert("signoffs", &signoffs);
         let text = self.tera.render(HTML_TEMPLATE, &ctx).map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
@@ -230,12 +230,40 @@ impl Renderer {
         signoffs: Option<&super::signoffs::SignoffBlock>,
         out: &mut dyn Write,
     ) -> Result<(), RenderError> {
-        let mut ctx = tera::Context::from_serialize(report).map_err(tera_error)?;
+        let mut ctx = tera::Context::from_serialize(&*with_words(report)).map_err(tera_error)?;
         ctx.insert("signoffs", &signoffs);
         let text = self.tera.render(MD_TEMPLATE, &ctx).map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
         Ok(())
     }
+}
+
+/// A bundle written before gaps carried their status word gets it from the icon, so the
+/// templates render it as they render a new one.
+fn with_words(report: &Report) -> std::borrow::Cow<'_, Report> {
+    let missing = |g: &super::Gap| g.word.is_empty();
+    if !report.blocking_gaps.iter().any(missing) && !report.nonblocking_gaps.iter().any(missing) {
+        return std::borrow::Cow::Borrowed(report);
+    }
+    let mut r = report.clone();
+    for g in r
+        .blocking_gaps
+        .iter_mut()
+        .chain(r.nonblocking_gaps.iter_mut())
+    {
+        if g.word.is_empty() {
+            g.word = match g.icon.as_str() {
+                "❌" => "Fail",
+                "⚠️" => "Warning",
+                "ℹ️" => "Info",
+                "⏳" => "Pending",
+                "🔕" => "Waived",
+                _ => "Gap",
+            }
+            .into();
+        }
+    }
+    std::borrow::Cow::Owned(r)
 }
 
 /// Collapse runs of blank lines that template control flow leaves behind.
