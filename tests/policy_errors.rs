@@ -210,3 +210,14 @@ fn shipped_policies_validate() {
         assert_eq!(code, 0, "{name}: {err}");
     }
 }
+
+#[test]
+fn unknown_handoff_question() {
+    let e = one(
+        "[[rule]]\nid = \"r\"\narea = \"docs\"\nhandoff = [\"runbooks\", \"pager\"]\nevidence.d = { artifact = \"README.md\" }\nexpect = ['d.exists']\n",
+    );
+    assert_eq!(
+        e,
+        "error: p.toml:10:1: rule `r`: handoff `pager` is not one of runbooks, escalation, dr-drill, alerting"
+    );
+}
