@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::collect::cluster::rfc3339;
 use crate::collect::{self, Request, cluster};
 use crate::policy::model::Policy;
 
@@ -387,10 +388,6 @@ fn safe_chars(seed: &str, n: usize) -> String {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn micro(t: DateTime<Utc>) -> String {

@@ -514,7 +514,8 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
         }
     }
     let date_re = cached_regex!(r"\b(\d{4})-(\d{2})-(\d{2})\b");
-    let prose = super::comments::prose_spans(super::comments::Lang::Markdown, text);
+    // Where a reader sees text: worked out only for a file that has a placeholder at all.
+    let prose = std::cell::OnceCell::new();
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         // `line` is a slice of `text`: its offset places each match among the prose spans.
@@ -529,7 +530,12 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
                     line: lineno,
                     text: m.as_str().to_string(),
                     kind: kind.clone(),
-                    prose: super::comments::inside(&prose, at + m.start()),
+                    prose: super::comments::inside(
+                        prose.get_or_init(|| {
+                            super::comments::prose_spans(super::comments::Lang::Markdown, text)
+                        }),
+                        at + m.start(),
+                    ),
                 });
             }
         }

@@ -253,44 +253,52 @@ fn trivyignore(text: &str) -> Vec<Entry> {
     out
 }
 
-/// The 1-based line of the first occurrence of `needle` at or after line `from`.
-fn line_of(text: &str, needle: &str, from: usize) -> usize {
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .unwrap_or(from.max(1))
+/// Finds each entry of a YAML or TOML file by its id, in file order: the file's lines are split
+/// once, and each search starts where the previous entry was found.
+struct Locator<'t> {
+    lines: Vec<&'t str>,
+    /// 0-based line where the next search starts.
+    next: usize,
 }
 
-/// An entry of a YAML or TOML file: its line found by its id, and the `#` comment block above
-/// that line (for the fields the format has no key for).
-fn located(text: &str, id: &str, after: &mut usize) -> Entry {
-    let line = line_of(text, id, *after);
-    *after = line + 1;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut e = Entry {
-        id: id.to_string(),
-        line,
-        ..Entry::default()
-    };
-    // The item may start a line or two above its id (`- id:`); its comments sit above that.
-    let start = (line.saturating_sub(1)).min(lines.len());
-    let item_start = (0..start)
-        .rev()
-        .take(3)
-        .find(|&j| lines[j].trim_start().starts_with('-'))
-        .unwrap_or(start);
-    let top = if lines
-        .get(start)
-        .is_some_and(|l| l.trim_start().starts_with('-'))
-    {
-        start
-    } else {
-        item_start
-    };
-    block_above(&lines, top, &mut e);
-    e
+impl<'t> Locator<'t> {
+    fn new(text: &'t str) -> Self {
+        Locator {
+            lines: text.lines().collect(),
+            next: 0,
+        }
+    }
+
+    /// The entry for `id`: its line, and the `#` comment block above the item (for the fields
+    /// the format has no key for).
+    fn locate(&mut self, id: &str) -> Entry {
+        let lines = &self.lines;
+        let idx = (self.next..lines.len())
+            .find(|&i| lines[i].contains(id))
+            .unwrap_or(self.next.min(lines.len().saturating_sub(1)));
+        self.next = idx + 1;
+        let mut e = Entry {
+            id: id.to_string(),
+            line: idx + 1,
+            ..Entry::default()
+        };
+        // The item may start a line or two above its id (`- id:`); its comments sit above that.
+        let starts_item = |j: usize| {
+            lines
+                .get(j)
+                .is_some_and(|l| l.trim_start().starts_with('-'))
+        };
+        let top = if starts_item(idx) {
+            idx
+        } else {
+            (idx.saturating_sub(3)..idx)
+                .rev()
+                .find(|&j| starts_item(j))
+                .unwrap_or(idx)
+        };
+        block_above(lines, top.min(lines.len()), &mut e);
+        e
+    }
 }
 
 fn yaml(text: &str) -> Result<serde_yaml::Value, String> {
@@ -310,7 +318,7 @@ fn str_of(v: &serde_yaml::Value, key: &str) -> Option<String> {
 fn trivy_yaml(text: &str) -> Result<Vec<Entry>, String> {
     let doc = yaml(text)?;
     let mut out = Vec::new();
-    let mut after = 1;
+    let mut at = Locator::new(text);
     for section in [
         "vulnerabilities",
         "misconfigurations",
@@ -326,7 +334,7 @@ fn trivy_yaml(text: &str) -> Result<Vec<Entry>, String> {
             let Some(id) = str_of(item, "id") else {
                 continue;
             };
-            let mut e = located(text, &id, &mut after);
+            let mut e = at.locate(&id);
             e.justification = str_of(item, "statement").or(e.justification);
             e.expires = str_of(item, "expired_at").or(e.expires);
             e.owner = str_of(item, "owner").or(e.owner);
@@ -339,7 +347,7 @@ fn trivy_yaml(text: &str) -> Result<Vec<Entry>, String> {
 fn grype(text: &str) -> Result<Vec<Entry>, String> {
     let doc = yaml(text)?;
     let mut out = Vec::new();
-    let mut after = 1;
+    let mut at = Locator::new(text);
     for item in doc
         .get("ignore")
         .and_then(|s| s.as_sequence())
@@ -349,7 +357,7 @@ fn grype(text: &str) -> Result<Vec<Entry>, String> {
         let Some(id) = str_of(item, "vulnerability") else {
             continue;
         };
-        let mut e = located(text, &id, &mut after);
+        let mut e = at.locate(&id);
         e.justification = str_of(item, "reason").or(e.justification);
         out.push(e);
     }
@@ -359,7 +367,7 @@ fn grype(text: &str) -> Result<Vec<Entry>, String> {
 fn snyk(text: &str) -> Result<Vec<Entry>, String> {
     let doc = yaml(text)?;
     let mut out = Vec::new();
-    let mut after = 1;
+    let mut at = Locator::new(text);
     let Some(ignore) = doc.get("ignore").and_then(|i| i.as_mapping()) else {
         return Ok(out);
     };
@@ -368,7 +376,7 @@ fn snyk(text: &str) -> Result<Vec<Entry>, String> {
         // `SNYK-X: [{ '*': { reason, expires } }, …]`: one entry per path rule.
         for rule in rules.as_sequence().into_iter().flatten() {
             for (_, body) in rule.as_mapping().into_iter().flatten() {
-                let mut e = located(text, id, &mut after);
+                let mut e = at.locate(id);
                 e.justification = str_of(body, "reason").or(e.justification);
                 e.expires = str_of(body, "expires").or(e.expires);
                 out.push(e);
@@ -387,7 +395,7 @@ fn toml_doc(text: &str) -> Result<toml::Value, String> {
 fn osv(text: &str) -> Result<Vec<Entry>, String> {
     let doc = toml_doc(text)?;
     let mut out = Vec::new();
-    let mut after = 1;
+    let mut at = Locator::new(text);
     for item in doc
         .get("IgnoredVulns")
         .and_then(|v| v.as_array())
@@ -397,7 +405,7 @@ fn osv(text: &str) -> Result<Vec<Entry>, String> {
         let Some(id) = item.get("id").and_then(|v| v.as_str()) else {
             continue;
         };
-        let mut e = located(text, id, &mut after);
+        let mut e = at.locate(id);
         e.justification = item
             .get("reason")
             .and_then(|v| v.as_str())
@@ -415,7 +423,7 @@ fn osv(text: &str) -> Result<Vec<Entry>, String> {
 fn cargo_deny(text: &str) -> Result<Vec<Entry>, String> {
     let doc = toml_doc(text)?;
     let mut out = Vec::new();
-    let mut after = 1;
+    let mut at = Locator::new(text);
     let ignore = doc
         .get("advisories")
         .and_then(|a| a.get("ignore"))
@@ -432,7 +440,7 @@ fn cargo_deny(text: &str) -> Result<Vec<Entry>, String> {
             },
             _ => continue,
         };
-        let mut e = located(text, &id, &mut after);
+        let mut e = at.locate(&id);
         e.justification = reason.or(e.justification);
         out.push(e);
     }

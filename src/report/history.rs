@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Report;
-use super::publish::{is_audit_name, strip_superseded_note, unseal};
+use super::publish::{is_audit_name, stated_summary, strip_superseded_note, unseal};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryRow {
@@ -122,10 +122,8 @@ fn version_in(text: &str) -> Option<String> {
 /// hand-written audit (`Final verdict: **NOT APPROVED**`, `**7.3/10**`, numbered blocking gaps).
 fn from_markdown(date: &str, name: &str, body: &str) -> HistoryRow {
     let sealed = unseal(body).is_ok();
-    let ours = Regex::new(r"\*\*Verdict: ([A-Z ]+)\*\* · score \*\*([0-9.]+)/10\*\*")
-        .expect("static regex");
-    let (verdict, score) = match ours.captures(body) {
-        Some(c) => (c[1].to_string(), c[2].parse().ok()),
+    let (verdict, score) = match stated_summary(body) {
+        Some((verdict, score)) => (verdict, score.parse().ok()),
         None => (
             Regex::new(r"(?i)verdict:?\s*\**\s*(NOT APPROVED|APPROVED)")
                 .expect("static regex")

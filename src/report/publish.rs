@@ -300,12 +300,18 @@ fn index_table(names: &[String], entries: &BTreeMap<String, Entry>) -> String {
 
 /// Verdict and score as a shipshape report states them; "—" for a document that does not.
 fn summary_of(body: &str) -> (String, String) {
-    let re = Regex::new(r"\*\*Verdict: ([A-Z ]+)\*\* · score \*\*([0-9.]+)/10\*\*")
-        .expect("static regex");
-    match re.captures(body) {
-        Some(c) => (c[1].to_string(), format!("{}/10", &c[2])),
+    match stated_summary(body) {
+        Some((verdict, score)) => (verdict, format!("{score}/10")),
         None => ("—".into(), "—".into()),
     }
+}
+
+/// The verdict and score (as written) of a shipshape report's summary line, if it has one.
+pub(crate) fn stated_summary(body: &str) -> Option<(String, String)> {
+    let re = Regex::new(r"\*\*Verdict: ([A-Z ]+)\*\* · score \*\*([0-9.]+)/10\*\*")
+        .expect("static regex");
+    re.captures(body)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
 }
 
 #[cfg(test)]
