@@ -187,7 +187,7 @@ expect = ['drill.age_days <= stale_after_days']
     assert_eq!(status, "fail", "{sentence}");
     // Written seconds ago (mtime), but committed 254 days before --now: git wins.
     assert!(
-        sentence.contains("drill.age_days is 254; expected at most 92"),
+        sentence.contains("age in days is 254; expected at most 92"),
         "{sentence}"
     );
     let drill = evidence(&b, "artifact", "docs/operations-artifacts/dr-drill-*.md");
@@ -309,7 +309,7 @@ fn version_disagreeing_between_files_fails() {
     let (status, sentence) = outcome(&b, "version-coherent");
     assert_eq!(status, "fail");
     assert!(
-        sentence.contains("size(versions.values) is 2; expected 1"),
+        sentence.contains("the number of values is 2; expected 1"),
         "{sentence}"
     );
     // One finding per cause: the disagreement is version-coherent's, not the tag rule's.

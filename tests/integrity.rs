@@ -87,7 +87,12 @@ impl Run {
     fn expect(&self, rule: &str, status: &str, words: &[&str]) {
         let o = self.outcome(rule);
         assert_eq!(o["status"], status, "{rule}: {o}");
-        let sentence = o["sentence"].as_str().unwrap_or("");
+        // The headline is plain words; the CEL comparison with its values is the detail.
+        let sentence = format!(
+            "{} | {}",
+            o["sentence"].as_str().unwrap_or(""),
+            o["detail"].as_str().unwrap_or("")
+        );
         for w in words {
             assert!(sentence.contains(w), "{rule}: `{w}` not in: {sentence}");
         }

@@ -126,6 +126,22 @@ fn outcome<'a>(outcomes: &'a [Outcome], id: &str) -> &'a Outcome {
     outcomes.iter().find(|o| o.rule == id).unwrap()
 }
 
+/// Every offender of a rule as `key (path:line)`, one per line: what its findings name.
+fn named(o: &Outcome) -> String {
+    o.offenders
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({}:{})",
+                f.key,
+                f.path.as_deref().unwrap_or("?"),
+                f.line.map_or("?".to_string(), |l| l.to_string())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn good_repo(root: &Path) {
     write(root, "shipshape.toml", POLICY);
     let mut objs = support_objects("shop");
@@ -253,11 +269,7 @@ fn each_rule_fails_for_its_own_reason_with_file_and_line() {
         let o = outcome(&outcomes, rule);
         assert_eq!(o.status, Status::Fail, "{rule}: {}", o.sentence);
         for n in names {
-            assert!(
-                o.sentence.contains(n),
-                "{rule} should name {n}: {}",
-                o.sentence
-            );
+            assert!(named(o).contains(n), "{rule} should name {n}: {}", named(o));
             let (path, line) = n
                 .rsplit_once(" (")
                 .unwrap()
@@ -266,21 +278,24 @@ fn each_rule_fails_for_its_own_reason_with_file_and_line() {
                 .split_once(':')
                 .unwrap();
             assert!(
-                o.locations
+                o.offenders
                     .iter()
-                    .any(|l| l.path == path && l.line == Some(line.parse().unwrap())),
+                    .any(|l| l.path.as_deref() == Some(path)
+                        && l.line == Some(line.parse().unwrap())),
                 "{rule}: {:?}",
-                o.locations
+                o.offenders
             );
         }
         for other in all_names.iter().filter(|n| !names.contains(n)) {
             assert!(
-                !o.sentence.contains(other.as_str()),
+                !named(o).contains(other.as_str()),
                 "{rule} wrongly names {other}: {}",
-                o.sentence
+                named(o)
             );
         }
-        assert!(!o.sentence.contains("shop/good"), "{rule}: {}", o.sentence);
+        assert!(!named(o).contains("shop/good"), "{rule}: {}", named(o));
+        // Only the offenders are findings: one per named object.
+        assert_eq!(o.offenders.len(), names.len(), "{rule}: {}", named(o));
     }
 }
 
@@ -366,10 +381,9 @@ fn controller_rules_read_a_snapshot_and_the_report_says_how_old_it_is() {
     let o = outcome(&outcomes, "k8s-leader-lease-fresh");
     assert_eq!(o.status, Status::Fail, "{}", o.sentence);
     assert!(
-        o.sentence
-            .contains("Deployment shop/shipshape-controller ("),
+        named(o).contains("Deployment shop/shipshape-controller ("),
         "{}",
-        o.sentence
+        named(o)
     );
 }
 
@@ -439,10 +453,9 @@ fn kustomize_overlays_are_rendered_by_kubectl_and_point_at_their_sources() {
         .min()
         .unwrap();
     assert!(
-        o.sentence
-            .contains(&format!("Deployment shop/app (k8s/base/all.yaml:{want})")),
+        named(o).contains(&format!("Deployment shop/app (k8s/base/all.yaml:{want})")),
         "{}",
-        o.sentence
+        named(o)
     );
 }
 
@@ -681,7 +694,7 @@ fn pdb_coverage_understands_match_expressions() {
     let status = |root: &Path| {
         let outcomes = run(root, &CliOptions::default());
         let o = outcome(&outcomes, "k8s-pdb-coverage");
-        (o.status, o.sentence.clone())
+        (o.status, format!("{}\n{}", o.sentence, named(o)))
     };
     write(
         root,
@@ -753,9 +766,9 @@ fn the_pack_runs_on_manifests_given_on_the_command_line() {
     let o = outcome(&run(root, &cli), "k8s-no-latest-tag").clone();
     assert_eq!(o.status, Status::Fail, "{}", o.sentence);
     assert!(
-        o.sentence.contains("Deployment shop/bad (k8s/bad.yaml:2)"),
+        named(&o).contains("Deployment shop/bad (k8s/bad.yaml:2)"),
         "{}",
-        o.sentence
+        named(&o)
     );
 
     // The same run told to read the cluster: the snapshot's objects, not the manifests.

@@ -372,9 +372,34 @@ fn sarif_validates_against_the_official_schema() {
     let run = &sarif["runs"][0];
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
+    // Every finding is a result with a file; a line where the offender has one.
     for r in results {
-        assert!(r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64());
+        let place = &r["locations"][0]["physicalLocation"];
+        assert!(place["artifactLocation"]["uri"].is_string(), "{r}");
+        let region = &place["region"];
+        assert!(region.is_null() || region["startLine"].is_u64(), "{r}");
     }
+    let bundle: serde_json::Value = serde_json::from_str(&f.read("out/report.json")).unwrap();
+    assert_eq!(
+        results.len(),
+        bundle["report"]["findings"].as_array().unwrap().len()
+    );
+    // A missing file is a result too, placed at the missing path (no line).
+    let missing = results
+        .iter()
+        .find(|r| r["ruleId"] == "security-policy")
+        .unwrap();
+    assert_eq!(
+        missing["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "SECURITY.md"
+    );
+    // A waived finding is suppressed, not an open alert.
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["ruleId"] == "security-controls")
+            .all(|r| r["suppressions"][0]["kind"] == "external")
+    );
     let dr: Vec<_> = results
         .iter()
         .filter(|r| r["ruleId"] == "dr-drill-executed")
@@ -850,8 +875,18 @@ fn github_annotations_and_gitlab_code_quality() {
     assert_eq!(o.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let commands: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
-    assert!(
-        commands.contains(&"::error file=docs/ops/dr-drill-20260209.md,line=3,title=DR drill executed and recorded [dr-drill-executed]::doc.status is \"PENDING_EXECUTION\"; expected one of [\"PASS\", \"APPROVED\", \"COMPLETED\", \"READY\"]; size(doc.placeholders) is 3; expected 0 (line 3 PENDING_EXECUTION, line 8 TBD, line 9 YYYY-MM-DD)"),
+    // One annotation per offender, each on its own line with its own words.
+    let drill: Vec<&&str> = commands
+        .iter()
+        .filter(|c| c.contains("[dr-drill-executed]"))
+        .collect();
+    assert_eq!(
+        drill,
+        [
+            &"::error file=docs/ops/dr-drill-20260209.md,line=3,title=DR drill executed and recorded [dr-drill-executed]::status is PENDING_EXECUTION; approved statuses are PASS, APPROVED, COMPLETED, READY",
+            &"::error file=docs/ops/dr-drill-20260209.md,line=8,title=DR drill executed and recorded [dr-drill-executed]::placeholder `TBD`",
+            &"::error file=docs/ops/dr-drill-20260209.md,line=9,title=DR drill executed and recorded [dr-drill-executed]::placeholder `YYYY-MM-DD`",
+        ],
         "{stdout}"
     );
     assert!(

@@ -330,7 +330,7 @@ pub fn eval(expr: &str, ctx: &Context<'_, '_>) -> Result<Cel, String> {
 }
 
 /// Split `expr` at every top-level occurrence of `op` (outside brackets and strings).
-fn split_top(expr: &str, op: &str) -> Vec<String> {
+pub(crate) fn split_top(expr: &str, op: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
@@ -368,7 +368,7 @@ fn split_top(expr: &str, op: &str) -> Vec<String> {
     parts
 }
 
-fn strip_parens(expr: &str) -> &str {
+pub(crate) fn strip_parens(expr: &str) -> &str {
     let t = expr.trim();
     if !t.starts_with('(') {
         return t;

@@ -2,8 +2,11 @@
 //! touches the file system, so the same evidence always gives the same verdict.
 
 pub mod cel;
+pub mod offenders;
 pub mod score;
 pub mod shared;
+
+pub use offenders::Offender;
 
 use std::collections::BTreeMap;
 
@@ -89,12 +92,20 @@ pub struct Outcome {
     pub severity: Severity,
     /// The human sentence: why it passed, failed or is pending.
     pub sentence: String,
+    /// Context: the places the rule's evidence came from (not all of them are gaps).
     pub locations: Vec<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverNote>,
     pub warnings: Vec<String>,
+    /// What a failing or pending rule is about, one entry per offender, none dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offenders: Vec<Offender>,
+    /// The failed CEL comparisons with their values, for `explain` and the JSON.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }
 
+/// Context places kept per rule (offenders are never capped).
 const MAX_LOCATIONS: usize = 12;
 
 /// Evaluate every rule of `policy` over the collected evidence.
@@ -230,6 +241,8 @@ fn evaluate_rule(
         locations: Vec::new(),
         waiver: None,
         warnings: Vec::new(),
+        offenders: Vec::new(),
+        detail: String::new(),
     };
     let finish = |mut o: Outcome, status: Status, sentence: String| {
         o.status = status;
@@ -299,18 +312,15 @@ fn evaluate_rule(
     outcome.locations.dedup();
     outcome.locations.truncate(MAX_LOCATIONS);
 
+    let vars: offenders::Vars<'_> = values.iter().map(|(n, _, v)| (*n, *v)).collect();
     let mut failures = Vec::new();
     let mut errors = Vec::new();
-    let mut offenders: Vec<Location> = Vec::new();
+    let mut found: Vec<Vec<Offender>> = Vec::new();
     for (i, expr) in rule.expect.iter().enumerate() {
         match cel::eval(expr, &ctx) {
             Ok(::cel::Value::Bool(true)) => {}
             Ok(::cel::Value::Bool(false)) => {
-                offenders.extend(
-                    cel::offenders(expr, &ctx)
-                        .iter()
-                        .filter_map(offender_location),
-                );
+                found.push(offenders::find(expr, &ctx, &vars));
                 let why = cel::explain(expr, &ctx);
                 // An absent file makes every later expectation fail too; say the cause only.
                 let absent = why.ends_with("does not exist");
@@ -326,24 +336,18 @@ fn evaluate_rule(
             Err(e) => errors.push(format!("expect[{i}] could not be evaluated: {e}")),
         }
     }
-    if !offenders.is_empty() {
-        // The offending objects are the places to look; they go first.
-        offenders.dedup();
-        offenders.truncate(MAX_LOCATIONS);
-        let rest = std::mem::take(&mut outcome.locations);
-        outcome.locations = offenders;
-        for l in rest {
-            if outcome.locations.len() < MAX_LOCATIONS && !outcome.locations.contains(&l) {
-                outcome.locations.push(l);
-            }
-        }
-    }
     let (status, sentence) = if !failures.is_empty() {
-        let detail = failures.join("; ");
-        let sentence = match &rule.fail_message {
-            Some(m) => format!("{m}: {detail}"),
-            None => detail,
-        };
+        outcome.detail = failures.join("; ");
+        let found = distinct(found);
+        let sentence = headline(rule.fail_message.as_deref(), &found);
+        outcome.offenders = found
+            .into_iter()
+            .flatten()
+            .map(|mut o| {
+                o.sentence = sentence_of(rule.fail_message.as_deref(), &o);
+                o
+            })
+            .collect();
         (Status::Fail, sentence)
     } else if !errors.is_empty() {
         (Status::Pending, errors.join("; "))
@@ -356,7 +360,73 @@ fn evaluate_rule(
         (Status::Pass, sentence)
     };
     let (status, sentence) = completeness(rule, &values, status, sentence, &mut outcome);
+    offenders::fingerprint_all(&rule.id, &mut outcome.offenders);
     finish(outcome, status, sentence)
+}
+
+/// Each offender once: one an earlier expectation already found (the status line that is also
+/// a placeholder) is not repeated; repeats within one list (two `TBD` on a line) are kept.
+fn distinct(found: Vec<Vec<Offender>>) -> Vec<Vec<Offender>> {
+    let mut seen: Vec<(Option<String>, Option<usize>, String)> = Vec::new();
+    let mut out = Vec::with_capacity(found.len());
+    for list in found {
+        let kept: Vec<Offender> = list
+            .into_iter()
+            .filter(|o| !seen.contains(&(o.path.clone(), o.line, o.key.clone())))
+            .collect();
+        seen.extend(kept.iter().map(|o| (o.path.clone(), o.line, o.key.clone())));
+        out.push(kept);
+    }
+    out
+}
+
+/// One offender's sentence: the rule's `fail_message` for it (alone when shipshape's own
+/// wording would be CEL, not plain words), else shipshape's wording.
+fn sentence_of(fail_message: Option<&str>, o: &Offender) -> String {
+    match fail_message {
+        Some(m) if !offenders::placeholders(m).is_empty() => offenders::render(m, o),
+        Some(m) if !o.plain => m.to_string(),
+        Some(m) => format!("{m}: {}", o.sentence),
+        None => o.sentence.clone(),
+    }
+}
+
+/// The rule's headline: its `fail_message` (for the first offender, when it names offender
+/// fields), then what each failed expectation found, in plain words.
+fn headline(fail_message: Option<&str>, found: &[Vec<Offender>]) -> String {
+    let templated = fail_message.is_some_and(|m| !offenders::placeholders(m).is_empty());
+    if templated || fail_message.is_some() && found.iter().flatten().all(|o| !o.plain) {
+        let all: Vec<&Offender> = found.iter().flatten().collect();
+        let m = fail_message.unwrap_or_default();
+        return match all.as_slice() {
+            [] => m.to_string(),
+            [one] => sentence_of(fail_message, one),
+            [first, rest @ ..] if templated => {
+                format!(
+                    "{} (+{} more)",
+                    sentence_of(fail_message, first),
+                    rest.len()
+                )
+            }
+            _ => m.to_string(),
+        };
+    }
+    let summary: Vec<String> = found
+        .iter()
+        .filter_map(|list| {
+            let first = list.first()?;
+            Some(match list.len() {
+                1 => first.sentence.clone(),
+                n => format!("{} (+{} more)", first.sentence, n - 1),
+            })
+        })
+        .collect();
+    let summary = summary.join("; ");
+    match fail_message {
+        Some(m) if summary.is_empty() => m.to_string(),
+        Some(m) => format!("{m}: {summary}"),
+        None => summary,
+    }
 }
 
 /// Most unread files named in one sentence; the rest are counted.
@@ -408,6 +478,20 @@ fn completeness(
             if !outcome.locations.contains(&l) {
                 outcome.locations.push(l);
             }
+        }
+        if status != Status::Fail {
+            // Pending because of them: the unread files are what to look at.
+            outcome.offenders = unread
+                .iter()
+                .map(|(p, r)| {
+                    Offender::new(
+                        Some(p.clone()),
+                        None,
+                        r.clone(),
+                        format!("`{p}` not read: {r}"),
+                    )
+                })
+                .collect();
         }
         return match status {
             Status::Fail => (Status::Fail, format!("{sentence}; also not read: {list}")),
@@ -466,49 +550,6 @@ fn matched_nothing(name: &str, request: &Request, v: &Value) -> Option<String> {
                 "`{name}`: git knows no file matching `{}`",
                 s.path.as_deref().unwrap_or("")
             ))
-        }
-        _ => None,
-    }
-}
-
-/// An offender a failing `X == []` expectation listed: an object with `_path`/`_line` (from
-/// `manifests` or a snapshot), or a `_ref` string ending in `(path:line)`.
-fn offender_location(v: &::cel::Value) -> Option<Location> {
-    use ::cel::objects::Key;
-    match v {
-        ::cel::Value::Map(m) => {
-            let get = |k: &str| m.map.get(&Key::String(k.to_string().into())).cloned();
-            let path = match get("_path")? {
-                ::cel::Value::String(s) => s.to_string(),
-                _ => return None,
-            };
-            let line = match get("_line") {
-                Some(::cel::Value::Int(i)) => Some(i as usize),
-                Some(::cel::Value::UInt(u)) => Some(u as usize),
-                _ => None,
-            };
-            let text = match get("_ref") {
-                Some(::cel::Value::String(s)) => Some(s.to_string()),
-                _ => None,
-            };
-            Some(Location { path, line, text })
-        }
-        ::cel::Value::String(s) => {
-            let s = s.as_str();
-            let inner = s.strip_suffix(')')?;
-            let open = inner.rfind(" (")?;
-            let place = &inner[open + 2..];
-            let (path, line) = match place.rsplit_once(':') {
-                Some((p, l)) if l.chars().all(|c| c.is_ascii_digit()) && !l.is_empty() => {
-                    (p.to_string(), l.parse().ok())
-                }
-                _ => (place.to_string(), None),
-            };
-            Some(Location {
-                path,
-                line,
-                text: Some(inner[..open].to_string()),
-            })
         }
         _ => None,
     }

@@ -359,7 +359,9 @@ mod tests {
             message: "m".into(),
             path: None,
             line: None,
+            column: None,
             text: None,
+            fix: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! JUnit XML, so a CI system that already shows test results shows the audit the same way: one
-//! `<testsuite>` per area, one `<testcase>` per rule. Fail and pending become `<failure>`
-//! (the release is not ready), skipped and waived become `<skipped>`, each with the reason.
+//! `<testsuite>` per area, one `<testcase>` per rule. Fail and pending become one `<failure>` per
+//! finding (the release is not ready), skipped and waived become `<skipped>`, each with the reason.
 //! The shape follows the Jenkins xunit-plugin `junit-10.xsd`, which a test validates against.
 
 use std::io::{self, Write};
@@ -44,6 +44,19 @@ fn detail(r: &RuleRow) -> String {
     for w in &r.warnings {
         lines.push(format!("warning: {w}"));
     }
+    lines.join("\n")
+}
+
+/// Where one finding is, what identifies it and how to fix it.
+fn finding_detail(f: &super::Finding) -> String {
+    let mut lines = vec![format!("at {}", f.place())];
+    if let Some(k) = &f.text {
+        lines.push(format!("key: {k}"));
+    }
+    if let Some(fix) = &f.fix {
+        lines.push(format!("fix: {fix}"));
+    }
+    lines.push(format!("fingerprint: {}", f.fingerprint));
     lines.join("\n")
 }
 
@@ -100,12 +113,28 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                         r.severity.as_str()
                     };
                     writeln!(out, "{open}>")?;
-                    writeln!(
-                        out,
-                        r#"      <failure type="{kind}" message="{}">{}</failure>"#,
-                        xml_attr(&format!("{} {}: {}", r.icon, r.word, r.sentence)),
-                        xml_text(&detail(r))
-                    )?;
+                    // One failure per offender, each with its own place and words.
+                    let findings: Vec<&super::Finding> = report
+                        .findings
+                        .iter()
+                        .filter(|f| f.rule == r.id && f.active())
+                        .collect();
+                    if findings.is_empty() {
+                        writeln!(
+                            out,
+                            r#"      <failure type="{kind}" message="{}">{}</failure>"#,
+                            xml_attr(&format!("{} {}: {}", r.icon, r.word, r.sentence)),
+                            xml_text(&detail(r))
+                        )?;
+                    }
+                    for f in findings {
+                        writeln!(
+                            out,
+                            r#"      <failure type="{kind}" message="{}">{}</failure>"#,
+                            xml_attr(&format!("{} {}: {}", r.icon, r.word, f.message)),
+                            xml_text(&finding_detail(f))
+                        )?;
+                    }
                     writeln!(out, "    </testcase>")?;
                 }
                 Status::Waived | Status::Skipped => {

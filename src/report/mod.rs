@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::collect::{Item, Request};
 use crate::evaluate::score::{Score, Verdict};
@@ -197,33 +196,41 @@ pub struct Provenance {
     pub bundle_sha256: String,
 }
 
-/// One place a failing, pending or waived rule points at. The fingerprint identifies the
-/// finding across audits: it is made of the rule id, the file and the evidence at that place
-/// (the placeholder or matched text), never the line number, so a paragraph that moves is the
-/// same finding.
+/// One offender of a failing, pending or waived rule. The fingerprint identifies the finding
+/// across audits: it is made of the rule id, the file and the key that identifies the offender
+/// (the placeholder, status value, CVE id, link target, object, image, version or tag), never
+/// the line number, so a paragraph that moves is the same finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
-    /// `sha256("shipshape-finding/1", rule, path, text, occurrence)`, first 16 hex digits.
+    /// `sha256("shipshape-finding/1", rule, path, key, occurrence)`, first 16 hex digits.
     pub fingerprint: String,
     /// The policy rule id (stable across runs; SARIF `ruleId`).
     pub rule: String,
     pub area: String,
     pub title: String,
     pub severity: Severity,
-    /// `fail`, `pending` or `waived` (the rule's outcome).
+    /// `fail`, `pending` or `waived` (the rule's outcome, or `waived` for a finding a
+    /// per-finding waiver covers).
     pub status: Status,
-    /// The rule's sentence (why it fails or is pending).
+    /// What is wrong with this offender, in plain words.
     pub message: String,
-    /// File the finding points at, relative to the audited folder; absent for a finding about
-    /// the rule as a whole (for example a required file that is missing).
+    /// File the finding points at, relative to the audited folder: the offending file, the
+    /// missing path, or the policy file that holds the rule; absent when none is in the
+    /// audited folder (a rule of a built-in pack about the repository as a whole).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// 1-based line; shown, never part of the fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// The evidence at that place (placeholder text, matched text).
+    /// 1-based column, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// The key that identifies the offender (placeholder, status value, CVE id, link target…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The rule's fix (its remediation action).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Finding {
@@ -242,64 +249,61 @@ impl Finding {
     }
 }
 
-fn fingerprint(rule: &str, path: &str, text: &str, occurrence: usize) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        "shipshape-finding/1",
-        rule,
-        path,
-        text,
-        &occurrence.to_string(),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    hex::encode(h.finalize())[..16].to_string()
-}
-
-/// Whitespace-insensitive identity of a piece of evidence text.
-fn identity(text: Option<&str>) -> String {
-    text.unwrap_or("")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The findings of one rule: one per located piece of evidence (a line or a text), else one for
-/// the rule as a whole. Repeats of the same text in the same file are numbered in file order.
-pub fn findings_of(rule: &crate::policy::model::Rule, o: &Outcome) -> Vec<Finding> {
+/// The findings of one rule: one per offender (none dropped), else one for the rule as a
+/// whole, placed at the policy file that holds the rule when that file is in the audited
+/// folder (`policy_file`: that file for rules of a built-in pack it includes).
+pub fn findings_of(
+    rule: &crate::policy::model::Rule,
+    o: &Outcome,
+    policy_file: Option<&(String, usize)>,
+) -> Vec<Finding> {
     if !matches!(o.underlying, Status::Fail | Status::Pending) || o.status == Status::Skipped {
         return Vec::new();
     }
-    let make = |path: Option<&str>, line, text: Option<&str>, n| Finding {
-        fingerprint: fingerprint(&rule.id, path.unwrap_or(""), &identity(text), n),
+    let make = |fingerprint: String, message: String, status: Status| Finding {
+        fingerprint,
         rule: rule.id.clone(),
         area: rule.area.clone(),
         title: rule.title.clone(),
         severity: rule.severity,
-        status: o.status,
-        message: o.sentence.clone(),
-        path: path.map(str::to_string),
-        line,
-        text: text.map(str::to_string),
+        status,
+        message,
+        path: None,
+        line: None,
+        column: None,
+        text: None,
+        fix: rule.remediation.as_ref().and_then(|r| r.action.clone()),
     };
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut out = Vec::new();
-    for l in o
-        .locations
+    if o.offenders.is_empty() {
+        let mut f = make(
+            crate::evaluate::offenders::fingerprint(&rule.id, "", "", 0),
+            o.sentence.clone(),
+            o.status,
+        );
+        if let Some((p, l)) = policy_file {
+            f.path = Some(p.clone());
+            f.line = Some(*l);
+        }
+        return vec![f];
+    }
+    o.offenders
         .iter()
-        .filter(|l| l.line.is_some() || l.text.is_some())
-    {
-        let n = seen
-            .entry((l.path.clone(), identity(l.text.as_deref())))
-            .or_insert(0);
-        out.push(make(Some(&l.path), l.line, l.text.as_deref(), *n));
-        *n += 1;
-    }
-    if out.is_empty() {
-        out.push(make(None, None, None, 0));
-    }
-    out
+        .map(|off| {
+            let status = if off.waived { Status::Waived } else { o.status };
+            let mut f = make(off.fingerprint.clone(), off.sentence.clone(), status);
+            f.path = off.path.clone();
+            f.line = off.line;
+            f.column = off.column;
+            if f.path.is_none()
+                && let Some((p, l)) = policy_file
+            {
+                f.path = Some(p.clone());
+                f.line = Some(*l);
+            }
+            f.text = Some(off.key.clone()).filter(|k| !k.is_empty());
+            f
+        })
+        .collect()
 }
 
 /// Icon and word for an outcome, as the contract lists them.
@@ -339,6 +343,36 @@ pub struct Inputs<'a> {
     pub head: Option<crate::repo::Head>,
     /// Request keys of each `[[document]]`'s artifact and links evidence.
     pub document_keys: Vec<(String, String)>,
+}
+
+/// The policy file (relative to the audited folder) and line that hold `rule`: its own file, or
+/// for a rule of a built-in pack the first policy file of the audited folder.
+fn policy_place(
+    rule: &crate::policy::model::Rule,
+    target: &str,
+    policy: &Policy,
+) -> Option<(String, usize)> {
+    let inside = |file: &str| -> Option<String> {
+        if file.starts_with("builtin:") {
+            return None;
+        }
+        let root = std::path::Path::new(target);
+        let p = std::path::Path::new(file);
+        let rel = p
+            .strip_prefix(root)
+            .ok()
+            .or_else(|| (target == "." && p.is_relative()).then_some(p))?;
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        (!rel.starts_with("..") && !rel.is_empty()).then_some(rel)
+    };
+    if let Some(p) = inside(&rule.origin.file) {
+        return Some((p, rule.origin.line));
+    }
+    policy
+        .sources
+        .iter()
+        .find_map(|s| inside(&s.name))
+        .map(|p| (p, 1))
 }
 
 /// A path as the report shows it: control characters (a newline in a file name) written as
@@ -570,11 +604,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         let Some(rem) = &rule.remediation else {
             continue;
         };
-        let files = rem.files.clone().unwrap_or_else(|| {
-            let mut f: Vec<String> = o.locations.iter().map(|l| show_path(&l.path)).collect();
-            f.dedup();
-            f
-        });
+        let files = rem.files.clone().unwrap_or_else(|| files(o));
         let priority = rem.priority.clone().unwrap_or_else(|| {
             match rule.severity {
                 Severity::Blocking => "critical",
@@ -614,11 +644,7 @@ pub fn build(i: Inputs<'_>) -> Report {
             word: word.into(),
             title: rule.title.clone(),
             sentence: o.sentence.clone(),
-            locations: {
-                let mut p: Vec<String> = o.locations.iter().map(|l| show_path(&l.path)).collect();
-                p.dedup();
-                p
-            },
+            locations: files(o),
         }
     };
     let blocking_gaps = pairs
@@ -643,7 +669,10 @@ pub fn build(i: Inputs<'_>) -> Report {
         warnings.insert(0, w);
     }
 
-    let findings = pairs.iter().flat_map(|(r, o)| findings_of(r, o)).collect();
+    let findings = pairs
+        .iter()
+        .flat_map(|(r, o)| findings_of(r, o, policy_place(r, &i.target, policy).as_ref()))
+        .collect();
     let recommendations: Vec<Recommendation> = recommendations.into_iter().map(|r| r.3).collect();
     let narrative = narrative::build(&narrative::From {
         policy,
@@ -726,17 +755,57 @@ fn dirty_warning(head: &crate::repo::Head) -> Option<String> {
     ))
 }
 
-/// A table row names a few places; a failing rule shows more than a passing one needs.
+/// The places a rule points at: its offenders when it has any (the gaps), else its evidence.
+fn places(o: &Outcome) -> Vec<String> {
+    let mut v: Vec<String> = if o.offenders.is_empty() {
+        o.locations
+            .iter()
+            .map(|l| show_path(&l.to_string()))
+            .collect()
+    } else {
+        o.offenders
+            .iter()
+            .filter_map(|f| {
+                let p = f.path.as_deref()?;
+                Some(show_path(&match f.line {
+                    Some(l) => format!("{p}:{l}"),
+                    None => p.to_string(),
+                }))
+            })
+            .collect()
+    };
+    v.dedup();
+    v
+}
+
+/// The files a rule points at, each once, in order.
+fn files(o: &Outcome) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let paths: Vec<&str> = if o.offenders.is_empty() {
+        o.locations.iter().map(|l| l.path.as_str()).collect()
+    } else {
+        o.offenders
+            .iter()
+            .filter_map(|f| f.path.as_deref())
+            .collect()
+    };
+    for p in paths {
+        let p = show_path(p);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A table row names a few places (a display cap: the bundle's findings keep every one); a
+/// failing rule shows more than a passing one needs.
 fn shown_locations(o: &Outcome) -> Vec<String> {
     let keep = if o.status == Status::Pass { 3 } else { 8 };
-    let mut v: Vec<String> = o
-        .locations
-        .iter()
-        .take(keep)
-        .map(|l| show_path(&l.to_string()))
-        .collect();
-    if o.locations.len() > keep {
-        v.push(format!("+{} more", o.locations.len() - keep));
+    let all = places(o);
+    let mut v: Vec<String> = all.iter().take(keep).cloned().collect();
+    if all.len() > keep {
+        v.push(format!("+{} more", all.len() - keep));
     }
     v
 }

@@ -1,5 +1,6 @@
-//! SARIF 2.1.0, so code-scanning UIs can pin findings to lines: every finding of a failing or
-//! pending rule that has a file and a line becomes a result (blocking → `error`, warning →
+//! SARIF 2.1.0, so code-scanning UIs can pin findings to lines: every finding of a failing,
+//! pending or waived rule becomes a result (a waived one carries a suppression; one without a
+//! file points at the repository root) (blocking → `error`, warning →
 //! `warning`, info → `note`); `tool.driver.rules` lists every rule of the policy with its title.
 //! A test validates the output against the official OASIS schema.
 
@@ -37,10 +38,22 @@ pub fn uri_path(path: &str) -> String {
 }
 
 fn message(f: &Finding) -> String {
-    match &f.text {
-        Some(t) => format!("{}: {} (evidence here: `{}`)", f.title, f.message, t.trim()),
-        None => format!("{}: {}", f.title, f.message),
+    format!("{}: {}", f.title, f.message)
+}
+
+/// Where a finding is: its file (line and column when known), else the repository root — a
+/// rule of a built-in pack about the repository as a whole still shows in code scanning.
+fn location(f: &Finding) -> Value {
+    let mut physical = json!({
+        "artifactLocation": { "uri": f.path.as_deref().map(uri_path).unwrap_or_else(|| ".".into()) },
+    });
+    if let Some(line) = f.line {
+        physical["region"] = json!({ "startLine": line.max(1) });
+        if let Some(c) = f.column {
+            physical["region"]["startColumn"] = json!(c.max(1));
+        }
     }
+    json!([{ "physicalLocation": physical }])
 }
 
 /// The SARIF log as a JSON value.
@@ -80,9 +93,7 @@ pub fn to_value(report: &Report) -> Value {
     let results: Vec<Value> = report
         .findings
         .iter()
-        .filter(|f| f.active())
         .filter_map(|f| {
-            let (path, line) = (f.path.as_ref()?, f.line?);
             let index = rules.iter().position(|r| r.id == f.rule)?;
             let mut v = json!({
                 "ruleId": f.rule,
@@ -90,15 +101,20 @@ pub fn to_value(report: &Report) -> Value {
                 "level": level(f.severity),
                 "kind": "fail",
                 "message": { "text": message(f) },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri_path(path) },
-                        "region": { "startLine": line.max(1) },
-                    }
-                }],
+                "locations": location(f),
                 "fingerprints": { "shipshape/v1": f.fingerprint },
                 "properties": { "status": f.status.as_str(), "area": f.area },
             });
+            if let Some(k) = &f.text {
+                v["properties"]["key"] = json!(k);
+            }
+            if let Some(fix) = &f.fix {
+                v["properties"]["fix"] = json!(fix);
+            }
+            if !f.active() {
+                // Waived: shown as suppressed, not as an open alert.
+                v["suppressions"] = json!([{ "kind": "external" }]);
+            }
             if let Some(s) = state(&f.fingerprint) {
                 v["baselineState"] = json!(s);
             }
