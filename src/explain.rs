@@ -97,6 +97,11 @@ pub const SOURCES: &[SourceDoc] = &[
                 "map",
                 "`Key: value` lines, two-column table rows, front-matter keys",
             ),
+            n(
+                "field_lines",
+                "map",
+                "field → the line it was read from (absent for front-matter keys)",
+            ),
             n("tables", "list", "{line, headers, rows, row_lines}"),
             n("headings", "list", "{level, text, line, anchor}"),
             n(

@@ -218,6 +218,9 @@ fn parse_file(
     m.insert("status".into(), json!(parsed.status));
     m.insert("status_line".into(), json!(parsed.status_line));
     m.insert("fields".into(), json!(parsed.fields));
+    if !parsed.field_lines.is_empty() {
+        m.insert("field_lines".into(), json!(parsed.field_lines));
+    }
     m.insert("tables".into(), json!(parsed.tables));
     m.insert("headings".into(), json!(parsed.headings));
     m.insert("placeholders".into(), json!(parsed.placeholders));
@@ -353,6 +356,8 @@ pub struct Parsed {
     pub status: String,
     pub status_line: usize,
     pub fields: BTreeMap<String, String>,
+    /// The line each field was read from (front-matter fields have none).
+    pub field_lines: BTreeMap<String, usize>,
     pub tables: Vec<Table>,
     pub headings: Vec<Heading>,
     pub placeholders: Vec<Placeholder>,
@@ -630,7 +635,10 @@ fn paragraph_fields<'a>(
         if let Some(c) = field_re().captures(&l.with_code) {
             let key = c[1].trim().to_string();
             let value = clean_cell(&c[2]);
-            out.fields.entry(key).or_insert(value);
+            if !out.fields.contains_key(&key) {
+                out.field_lines.insert(key.clone(), lineno);
+                out.fields.insert(key, value);
+            }
         }
     }
 }
@@ -710,9 +718,10 @@ fn markdown_structure(text: &str, out: &mut Parsed, statuses: &mut Vec<(String, 
                                 .unwrap_or_default();
                             statuses.push((normalise_status(&shown), line));
                         }
-                        out.fields
-                            .entry(cells[0].clone())
-                            .or_insert(cells[1].clone());
+                        if !out.fields.contains_key(&cells[0]) {
+                            out.field_lines.insert(cells[0].clone(), line);
+                            out.fields.insert(cells[0].clone(), cells[1].clone());
+                        }
                     }
                     if table.rows.len() >= MAX_ITEMS {
                         out.truncated = true;

@@ -169,9 +169,15 @@ pub fn evaluate_with(
         let started = std::time::Instant::now();
         let mut o = evaluate_rule(policy, rule, evidence, &values, &approved, env, now);
         tracing::debug!(rule = %rule.id, ms = started.elapsed().as_millis() as u64, "evaluated");
+        let waivers: Vec<&Waiver> = policy
+            .waivers
+            .iter()
+            .filter(|w| w.rule == rule.id)
+            .collect();
+        apply_finding_waivers(&mut o, &waivers, now);
         apply_waiver(
             &mut o,
-            policy.waivers.iter().find(|w| w.rule == rule.id),
+            waivers.iter().find(|w| w.finding.is_none()).copied(),
             now,
         );
         o
@@ -614,18 +620,67 @@ fn locations_of(v: &Value, out: &mut Vec<Location>) {
     }
 }
 
+/// The last second a waiver holds: 23:59:59 UTC of its `expires` day.
+fn waiver_end(w: &Waiver, now: DateTime<Utc>) -> DateTime<Utc> {
+    w.expires
+        .and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc())
+        .unwrap_or(now)
+}
+
+/// Per-finding waivers: each covers the findings it names (by fingerprint, or file and key).
+/// When every offender of a failing or pending rule is covered, the rule is waived; a waiver
+/// that covers nothing this run, or has expired, says so.
+fn apply_finding_waivers(o: &mut Outcome, waivers: &[&Waiver], now: DateTime<Utc>) {
+    let mut applied: Option<&Waiver> = None;
+    for w in waivers {
+        let Some(sel) = &w.finding else { continue };
+        let expired = now > waiver_end(w, now);
+        let mut covered = 0;
+        for off in o.offenders.iter_mut() {
+            if sel.covers(&off.fingerprint, off.path.as_deref(), &off.key) {
+                covered += 1;
+                if !expired {
+                    off.waived = true;
+                }
+            }
+        }
+        if covered == 0 {
+            o.warnings.push(format!(
+                "waiver for {} (owner {}) covers no finding of this run: remove it",
+                sel.describe(),
+                w.owner
+            ));
+        } else if expired {
+            o.warnings.push(format!(
+                "waiver for {} expired on {} (owner {}): the finding stands",
+                sel.describe(),
+                w.expires,
+                w.owner
+            ));
+        } else {
+            applied.get_or_insert(w);
+        }
+    }
+    let all_waived = !o.offenders.is_empty() && o.offenders.iter().all(|f| f.waived);
+    if let (Some(w), true, true) = (
+        applied,
+        all_waived,
+        matches!(o.status, Status::Fail | Status::Pending),
+    ) {
+        let mut rule_wide = (*w).clone();
+        rule_wide.finding = None;
+        apply_waiver(o, Some(&rule_wide), now);
+    }
+}
+
 /// A waiver holds through 23:59:59 UTC of its `expires` day.
 fn apply_waiver(o: &mut Outcome, waiver: Option<&Waiver>, now: DateTime<Utc>) {
     let Some(w) = waiver else { return };
     if !matches!(o.status, Status::Fail | Status::Pending) {
         return;
     }
-    let end = w
-        .expires
-        .and_hms_opt(23, 59, 59)
-        .map(|t| t.and_utc())
-        .unwrap_or(now);
-    let expired = now > end;
+    let expired = now > waiver_end(w, now);
     let days_left = (w.expires - now.date_naive()).num_days();
     o.waiver = Some(WaiverNote {
         reason: w.reason.clone(),

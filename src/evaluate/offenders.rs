@@ -414,7 +414,7 @@ fn object(mut fields: BTreeMap<String, String>, word: &str, file: Option<&str>) 
     let key = ref_key
         .or_else(|| {
             [
-                "id", "target", "text", "image", "version", "tag", "name", "value", "entry",
+                "id", "target", "text", "image", "tag", "name", "version", "value", "entry",
             ]
             .iter()
             .find_map(|k| get(k))
@@ -509,11 +509,15 @@ fn comparison(expr: &str, ctx: &Context<'_, '_>, vars: &Vars<'_>) -> Option<Offe
             format!("{subject} is {shown}; {wording} {wanted}")
         };
         let line = simple_member(left, root).and_then(|m| {
-            vars.get(root)?
-                .get(format!("{m}_line"))?
-                .as_u64()
-                .filter(|l| *l > 0)
-                .map(|l| l as usize)
+            let v = vars.get(root)?;
+            // `status` → `status_line`; an artifact field → its entry in `field_lines`.
+            match m.strip_prefix("fields.") {
+                Some(name) => v.get("field_lines")?.get(name),
+                None => v.get(format!("{m}_line")),
+            }?
+            .as_u64()
+            .filter(|l| *l > 0)
+            .map(|l| l as usize)
         });
         let mut o = Offender::new(file_of(vars, root), line, plain(&value), sentence);
         o.plain = plain_words;

@@ -957,6 +957,13 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 continue;
             }
             let rule = w.rule.clone().unwrap_or_default();
+            if let Some(problem) = w.finding_problems().into_iter().next() {
+                diags.push(Diagnostic {
+                    origin: o.clone(),
+                    message: format!("waiver for `{rule}`: {problem}"),
+                });
+                continue;
+            }
             if !seen_rules.contains(&rule) {
                 diags.push(Diagnostic {
                     origin: o.clone(),
@@ -998,6 +1005,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
                 expires,
                 granted,
                 origin: o.clone(),
+                finding: w.finding(),
             });
         }
     }

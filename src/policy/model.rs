@@ -304,6 +304,91 @@ pub struct WaiverRaw {
     pub granted: Option<toml::value::Datetime>,
     #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<toml::value::Datetime>,
+    /// Waive one finding of the rule, by the fingerprint the report gives it.
+    pub fingerprint: Option<String>,
+    /// Waive the findings of the rule in this file and/or with this key.
+    #[serde(rename = "match")]
+    pub matches: Option<FindingMatch>,
+}
+
+/// `match = { file = "…", key = "…" }`: which findings of its rule a waiver covers.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
+pub struct FindingMatch {
+    /// The finding's file, relative to the audited folder.
+    pub file: Option<String>,
+    /// The finding's key (placeholder, status value, CVE id, link target, object…).
+    pub key: Option<String>,
+}
+
+impl WaiverRaw {
+    /// What is wrong with the finding this waiver names, if it names one.
+    pub fn finding_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.fingerprint
+            && !(f.len() == 16
+                && f.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        {
+            out.push(format!(
+                "fingerprint `{f}` is not a finding fingerprint (16 lowercase hex digits)"
+            ));
+        }
+        if let Some(m) = &self.matches
+            && m.file.as_deref().is_none_or(|s| s.trim().is_empty())
+            && m.key.as_deref().is_none_or(|s| s.trim().is_empty())
+        {
+            out.push("`match` needs a file, a key or both".into());
+        }
+        if self.fingerprint.is_some() && self.matches.is_some() {
+            out.push("give a fingerprint or a match, not both".into());
+        }
+        out
+    }
+
+    /// The finding selector, once valid.
+    pub fn finding(&self) -> Option<FindingSelector> {
+        match (&self.fingerprint, &self.matches) {
+            (Some(f), _) => Some(FindingSelector::Fingerprint(f.clone())),
+            (None, Some(m)) => Some(FindingSelector::Match(m.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Which finding of its rule a waiver covers (none: the whole rule).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSelector {
+    Fingerprint(String),
+    Match(FindingMatch),
+}
+
+impl FindingSelector {
+    /// Whether a finding (its fingerprint, file and key) is the one named.
+    pub fn covers(&self, fingerprint: &str, file: Option<&str>, key: &str) -> bool {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        match self {
+            FindingSelector::Fingerprint(f) => f == fingerprint,
+            FindingSelector::Match(m) => {
+                m.file.as_deref().is_none_or(|f| Some(f) == file)
+                    && m.key.as_deref().is_none_or(|k| words(k) == words(key))
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            FindingSelector::Fingerprint(f) => format!("finding {f}"),
+            FindingSelector::Match(m) => match (&m.file, &m.key) {
+                (Some(f), Some(k)) => format!("finding `{k}` in {f}"),
+                (Some(f), None) => format!("findings in {f}"),
+                (None, Some(k)) => format!("finding `{k}`"),
+                (None, None) => "findings".into(),
+            },
+        }
+    }
 }
 
 /// `[[document]]`: a row of the documentation matrix.
@@ -508,6 +593,9 @@ pub struct Waiver {
     #[serde(default)]
     pub granted: Option<chrono::NaiveDate>,
     pub origin: Origin,
+    /// A per-finding waiver: the one finding (or the findings of a file/key) it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<FindingSelector>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

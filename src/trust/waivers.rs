@@ -166,6 +166,7 @@ fn to_waiver(w: &WaiverRaw, origin: Origin, unknown: &[String]) -> Result<Waiver
     if !missing.is_empty() {
         reasons.push(format!("it needs {}", missing.join(", ")));
     }
+    reasons.extend(w.finding_problems());
     let expires = w.expires.as_ref().and_then(crate::policy::toml_date);
     if w.expires.is_some() && expires.is_none() {
         reasons.push("expires must be a date (YYYY-MM-DD)".into());
@@ -184,6 +185,7 @@ fn to_waiver(w: &WaiverRaw, origin: Origin, unknown: &[String]) -> Result<Waiver
             expires,
             granted: granted.flatten(),
             origin,
+            finding: w.finding(),
         }),
         _ => Err(reasons),
     }

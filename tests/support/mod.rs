@@ -98,3 +98,64 @@ pub fn have_kubectl() -> bool {
 pub fn have_python3() -> bool {
     have_tool("python3", &["--version"], "Debian: apt-get install python3")
 }
+
+/// Write `rel` under `root`, creating its folders.
+pub fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// One `shipshape audit` run: exit code, the bundle, the Markdown report and stderr.
+pub struct Run {
+    pub code: i32,
+    pub bundle: serde_json::Value,
+    pub md: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The outcome of `rule` in the bundle.
+    pub fn outcome(&self, rule: &str) -> &serde_json::Value {
+        self.bundle["outcomes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no bundle: {}", self.stderr))
+            .iter()
+            .find(|o| o["rule"] == rule)
+            .unwrap_or_else(|| panic!("no outcome for {rule}"))
+    }
+
+    /// The findings of `rule` in the bundle.
+    pub fn findings(&self, rule: &str) -> Vec<&serde_json::Value> {
+        self.bundle["report"]["findings"]
+            .as_array()
+            .map(|a| a.iter().filter(|f| f["rule"] == rule).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// `shipshape audit ROOT --out ROOT/out` at `now` (plus `extra`), reading back what it wrote.
+pub fn audit_at(root: &Path, now: &str, extra: &[&str]) -> Run {
+    let out_dir = root.join("out");
+    let out = assert_cmd::Command::cargo_bin("shipshape")
+        .unwrap()
+        .arg("audit")
+        .arg(root)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--now", now, "--format", "md,json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        bundle: std::fs::read_to_string(out_dir.join("report.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null),
+        md: std::fs::read_to_string(out_dir.join("report.md")).unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

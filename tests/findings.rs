@@ -1,0 +1,347 @@
+//! Findings name the exact offender: for each kind of evidence, a failing rule yields one finding
+//! per offender with its file, line and key — and nothing that is only context (a valid
+//! suppression, a field that is fine, a placeholder of a rule that failed for another reason).
+//! Per-finding waivers cover the findings they name and nothing else.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::{Run, audit_at, git, git_at, write};
+
+const NOW: &str = "2026-03-01T12:00:00Z";
+
+const POLICY: &str = r#"
+[audit]
+name = "fixture"
+title = "Findings Fixture"
+approve_min_score = 1.0
+
+[[area]]
+id = "all"
+title = "All"
+
+[[rule]]
+id = "owner"
+area = "all"
+title = "The drill names its owner team"
+severity = "warning"
+evidence.doc = { artifact = "docs/drill.md" }
+expect = ['doc.fields.Owner == "sre-team"']
+fail_message = "the drill is owned by `{offender.value}`, not sre-team"
+
+[[rule]]
+id = "placeholders"
+area = "all"
+title = "No placeholders in the drill"
+severity = "warning"
+evidence.doc = { artifact = "docs/drill.md" }
+expect = ['size(doc.placeholders) == 0']
+
+[[rule]]
+id = "suppressions"
+area = "all"
+title = "Suppressions are governed"
+severity = "warning"
+evidence.s = { suppressions = [] }
+expect = ['s.problems == []']
+
+[[rule]]
+id = "links"
+area = "all"
+title = "Links resolve"
+severity = "warning"
+evidence.links = { links = ["docs/**/*.md"] }
+expect = ['size(links.broken) == 0']
+
+[[rule]]
+id = "pinned"
+area = "all"
+title = "Images pinned by digest"
+severity = "warning"
+evidence.w = { manifests = ["k8s"], kind = "Deployment" }
+expect = ['''w.objects.filter(o, !o._containers.all(c, c.image.contains("@sha256:"))).map(o, o._ref) == []''']
+fail_message = "`{offender.key}` runs an image not pinned by digest"
+
+[[rule]]
+id = "tag"
+area = "all"
+title = "Latest release tag is annotated"
+severity = "warning"
+evidence.release = { git = "tags" }
+expect = ['release.tags.filter(t, t.name == release.latest_tag && !t.annotated) == []']
+fail_message = "the latest release tag `{offender.name}` is lightweight"
+
+[[rule]]
+id = "security-policy"
+area = "all"
+title = "Security policy"
+severity = "warning"
+evidence.files = { files = ["SECURITY.md"] }
+expect = ['size(files.missing) == 0']
+"#;
+
+const DRILL: &str = "# DR drill\n\nStatus: COMPLETED\n\nOwner: platform-team\nCoordinator: TBD\n\n| Step | Result |\n|---|---|\n| restore | <fill-me> |\n";
+
+const TRIVYIGNORE: &str = "\
+# owner: security-team
+# justification: not reachable, the parser is not used
+# expires: 2026-12-31
+CVE-2026-0001
+
+# owner: security-team
+CVE-2026-0002
+";
+
+const DEPLOY: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: pinned
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app@sha256:0000000000000000000000000000000000000000000000000000000000000000
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: floating
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app:1.2.3
+";
+
+fn fixture(root: &Path) {
+    write(root, "shipshape.toml", POLICY);
+    write(root, "docs/drill.md", DRILL);
+    write(root, ".trivyignore", TRIVYIGNORE);
+    write(
+        root,
+        "docs/guide.md",
+        "# Guide\n\nSee [the drill](drill.md).\n\nAnd [the runbook](runbook.md).\n",
+    );
+    write(root, "k8s/deploy.yaml", DEPLOY);
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "fixture"]);
+    git_at(root, "2026-02-20T09:00:00Z", &["tag", "v1.0.0"]);
+}
+
+/// `(path, line, key)` of each finding of `rule`.
+fn places(run: &Run, rule: &str) -> Vec<(String, Option<u64>, String)> {
+    run.findings(rule)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64(),
+                f["text"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn one(path: &str, line: Option<u64>, key: &str) -> (String, Option<u64>, String) {
+    (path.to_string(), line, key.to_string())
+}
+
+#[test]
+fn each_kind_of_offender_is_one_finding_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let run = audit_at(root, NOW, &[]);
+    assert!(run.bundle.is_object(), "{}", run.stderr);
+
+    // An artifact field: the line it was read from, its value as the key, the message filled.
+    assert_eq!(
+        places(&run, "owner"),
+        [one("docs/drill.md", Some(5), "platform-team")]
+    );
+    assert_eq!(
+        run.findings("owner")[0]["message"],
+        "the drill is owned by `platform-team`, not sre-team"
+    );
+    // Placeholders: each one, not the owner line or the status line.
+    assert_eq!(
+        places(&run, "placeholders"),
+        [
+            one("docs/drill.md", Some(6), "TBD"),
+            one("docs/drill.md", Some(10), "<fill-me>")
+        ]
+    );
+    // Suppressions: the ungoverned entry only; the governed one is context.
+    let s = places(&run, "suppressions");
+    assert_eq!(s, [one(".trivyignore", Some(7), "CVE-2026-0002")]);
+    let message = run.findings("suppressions")[0]["message"].as_str().unwrap();
+    assert!(message.contains("no justification"), "{message}");
+    // A broken link: its line and target, not the link that resolves.
+    assert_eq!(
+        places(&run, "links"),
+        [one("docs/guide.md", Some(5), "runbook.md")]
+    );
+    // A manifest object: the offending object at its document, not the pinned one.
+    assert_eq!(
+        places(&run, "pinned"),
+        [one("k8s/deploy.yaml", Some(13), "Deployment shop/floating")]
+    );
+    assert_eq!(
+        run.findings("pinned")[0]["message"],
+        "`Deployment shop/floating` runs an image not pinned by digest"
+    );
+    // A tag is not in a file: the finding sits at the policy rule that asks for it.
+    let tag = run.findings("tag");
+    assert_eq!(tag.len(), 1);
+    assert_eq!(tag[0]["text"], "v1.0.0");
+    assert_eq!(tag[0]["path"], "shipshape.toml");
+    assert_eq!(
+        tag[0]["message"],
+        "the latest release tag `v1.0.0` is lightweight"
+    );
+    // A missing file: at the path that should exist.
+    assert_eq!(
+        places(&run, "security-policy"),
+        [one("SECURITY.md", None, "SECURITY.md")]
+    );
+    // Every finding has a distinct fingerprint.
+    let all = run.bundle["report"]["findings"].as_array().unwrap();
+    let mut fps: Vec<&str> = all
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    fps.sort();
+    fps.dedup();
+    assert_eq!(fps.len(), all.len());
+}
+
+#[test]
+fn nothing_is_dropped_and_fingerprints_survive_a_line_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let many: String = (1..=40).map(|i| format!("Step {i}: TBD\n")).collect();
+    write(root, "docs/drill.md", format!("{DRILL}\n{many}"));
+    let run = audit_at(root, NOW, &[]);
+    // 2 + 40 placeholders: every one is a finding (no cap of 12).
+    assert_eq!(run.findings("placeholders").len(), 42);
+    let before: Vec<String> = run
+        .findings("placeholders")
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    // Three lines added above: the same findings, on other lines.
+    write(
+        root,
+        "docs/drill.md",
+        format!("<!-- a -->\n<!-- b -->\n<!-- c -->\n{DRILL}\n{many}"),
+    );
+    let run = audit_at(root, NOW, &[]);
+    let after: Vec<String> = run
+        .findings("placeholders")
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(run.findings("placeholders")[0]["line"], 9);
+}
+
+fn waiver(root: &Path, selector: &str) {
+    let text = format!(
+        "{POLICY}\n[[waiver]]\nrule = \"placeholders\"\n{selector}\nreason = \"the restore step is re-run next week\"\nowner = \"sre-team\"\nexpires = 2026-03-31\n"
+    );
+    write(root, "shipshape.toml", text);
+}
+
+fn status(run: &Run, rule: &str) -> Value {
+    run.outcome(rule)["status"].clone()
+}
+
+#[test]
+fn a_per_finding_waiver_covers_only_what_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+
+    // By key: the `<fill-me>` finding is waived, `TBD` still fails the rule.
+    waiver(root, "match = { key = \"<fill-me>\" }");
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(status(&run, "placeholders"), "fail");
+    let states: Vec<(&str, &str)> = run
+        .findings("placeholders")
+        .iter()
+        .map(|f| (f["text"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("TBD", "fail"), ("<fill-me>", "waived")]);
+
+    // By fingerprint, the TBD one too: now every finding is covered, so the rule is waived.
+    let tbd = run.findings("placeholders")[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = format!(
+        "{POLICY}\n[[waiver]]\nrule = \"placeholders\"\nmatch = {{ file = \"docs/drill.md\", key = \"<fill-me>\" }}\nreason = \"r\"\nowner = \"sre-team\"\nexpires = 2026-03-31\n\n[[waiver]]\nrule = \"placeholders\"\nfingerprint = \"{tbd}\"\nreason = \"r\"\nowner = \"sre-team\"\nexpires = 2026-03-31\n"
+    );
+    write(root, "shipshape.toml", text);
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(status(&run, "placeholders"), "waived");
+    assert!(
+        run.findings("placeholders")
+            .iter()
+            .all(|f| f["status"] == "waived")
+    );
+
+    // A waiver that names a finding this run does not have says so.
+    waiver(root, "fingerprint = \"0123456789abcdef\"");
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(status(&run, "placeholders"), "fail");
+    assert!(
+        run.md.contains("covers no finding of this run"),
+        "{}",
+        run.md
+    );
+
+    // An expired per-finding waiver covers nothing.
+    waiver(root, "match = { key = \"<fill-me>\" }");
+    let run = audit_at(root, "2026-04-01T00:00:00Z", &[]);
+    assert!(
+        run.findings("placeholders")
+            .iter()
+            .all(|f| f["status"] == "fail")
+    );
+    assert!(run.md.contains("expired on 2026-03-31"), "{}", run.md);
+}
+
+#[test]
+fn a_malformed_finding_selector_is_a_policy_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    waiver(root, "fingerprint = \"not-a-fingerprint\"");
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("shipshape.toml:")
+            && run
+                .stderr
+                .contains("fingerprint `not-a-fingerprint` is not a finding fingerprint"),
+        "{}",
+        run.stderr
+    );
+    waiver(root, "match = {}");
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`match` needs a file, a key or both"),
+        "{}",
+        run.stderr
+    );
+}
