@@ -351,19 +351,37 @@ fn ident(s: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// The rules `init` writes, grouped by area as they are added.
+#[derive(Default)]
+struct Rules {
+    areas: BTreeSet<&'static str>,
+    text: String,
+}
+
+impl Rules {
+    fn add(&mut self, area: &'static str, text: String) {
+        self.areas.insert(area);
+        self.text.push_str(&text);
+        self.text.push('\n');
+    }
+}
+
 /// The policy text for what `inspect` found.
 pub fn render(f: &Findings) -> String {
-    let mut areas: BTreeSet<&str> = BTreeSet::new();
-    let mut rules = String::new();
-    let mut rule = |area: &'static str, text: String| {
-        areas.insert(area);
-        rules.push_str(&text);
-        rules.push('\n');
-    };
+    let mut rules = Rules::default();
+    documentation_rules(f, &mut rules);
+    artifacts_rules(f, &mut rules);
+    testing_rules(f, &mut rules);
+    code_rules(f, &mut rules);
+    deployment_rules(f, &mut rules);
+    repository_rules(f, &mut rules);
+    assemble(f, &rules)
+}
 
-    // Documentation --------------------------------------------------------------------------
+/// README, CHANGELOG, the version's CHANGELOG entry and placeholders in docs/.
+fn documentation_rules(f: &Findings, rules: &mut Rules) {
     let readme = f.readme.clone().unwrap_or_else(|| "README.md".into());
-    rule(
+    rules.add(
         "documentation",
         format!(
             r#"# {why}
@@ -371,6 +389,7 @@ pub fn render(f: &Findings) -> String {
 id = "readme-complete"
 area = "documentation"
 title = "README present, with sections and no placeholders"
+fail_message = "the README is missing, unfinished or has no sections"
 severity = "blocking"
 evidence.readme = {{ artifact = {path} }}
 expect = ['readme.exists', 'size(readme.placeholders) == 0', 'size(readme.headings) >= 2']
@@ -385,7 +404,7 @@ remediation = {{ priority = "high", category = "Documentation", action = "Write 
         ),
     );
     let changelog = f.changelog.clone().unwrap_or_else(|| "CHANGELOG.md".into());
-    rule(
+    rules.add(
         "documentation",
         format!(
             r#"# {why}
@@ -393,6 +412,7 @@ remediation = {{ priority = "high", category = "Documentation", action = "Write 
 id = "changelog-maintained"
 area = "documentation"
 title = "CHANGELOG has release entries"
+fail_message = "the CHANGELOG is missing or has no release entry"
 severity = "warning"
 evidence.changelog = {{ artifact = {path} }}
 expect = ['changelog.exists', 'changelog.headings.exists(h, h.level == 2)']
@@ -407,7 +427,7 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Keep
         ),
     );
     if let (Some((file, re)), Some(log)) = (&f.version, &f.changelog) {
-        rule(
+        rules.add(
             "release",
             format!(
                 r#"# {file} declares a version; the CHANGELOG should have an entry for it.
@@ -429,7 +449,7 @@ remediation = {{ priority = "medium", category = "Release", action = "Add a `## 
         );
     }
     if !f.docs.is_empty() {
-        rule(
+        rules.add(
             "documentation",
             format!(
                 r#"# Found {n} Markdown file(s) under docs/: no unfinished placeholders there.
@@ -437,6 +457,7 @@ remediation = {{ priority = "medium", category = "Release", action = "Add a `## 
 id = "docs-free-of-placeholders"
 area = "documentation"
 title = "Docs free of placeholders"
+fail_message = "placeholder left in docs/"
 severity = "warning"
 evidence.ph = {{ scan = '\bTBD\b|<fill-me>|\bYYYY-MM-DD\b', include = ["docs/**/*.md"], exclude = ["docs/operations-artifacts/**"] }}
 expect = ['ph.count == 0']
@@ -446,8 +467,10 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Repl
             ),
         );
     }
+}
 
-    // Operations artifacts --------------------------------------------------------------------
+/// One rule per operations artifact found: present, approved, no placeholders, fresh.
+fn artifacts_rules(f: &Findings, rules: &mut Rules) {
     for (glob, seen) in &f.artifacts {
         let stem = glob
             .trim_start_matches("docs/operations-artifacts/")
@@ -471,7 +494,7 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Repl
             },
             seen.placeholders
         );
-        rule(
+        rules.add(
             "operations",
             format!(
                 r#"# Operations artifact {example}: {state}.
@@ -479,6 +502,7 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Repl
 id = "artifact-{id}"
 area = "operations"
 title = "{title} is complete"
+fail_message = "{example} is not finished"
 severity = "blocking"
 evidence.doc = {{ artifact = {glob} }}
 expect = [{expect}]
@@ -491,8 +515,10 @@ remediation = {{ priority = "high", category = "Operations", files = [{glob}], a
             ),
         );
     }
+}
 
-    // Testing ---------------------------------------------------------------------------------
+/// Each toolchain's test command, a committed JUnit report, committed coverage.
+fn testing_rules(f: &Findings, rules: &mut Rules) {
     for lang in &f.languages {
         let id = format!(
             "{}-tests-pass",
@@ -505,7 +531,7 @@ remediation = {{ priority = "high", category = "Operations", files = [{glob}], a
             ),
             None => (String::new(), String::new()),
         };
-        rule(
+        rules.add(
             "testing",
             format!(
                 r#"# {lang} ({evidence}): the test suite runs on every audit (`--skip-commands` previews without it, and then cannot approve).
@@ -529,7 +555,7 @@ remediation = {{ priority = "critical", category = "Testing", action = "Make `{c
         );
     }
     if let Some(junit) = &f.junit {
-        rule(
+        rules.add(
             "testing",
             format!(
                 r#"# A JUnit report is committed at {junit}: no failures or errors in it.
@@ -537,6 +563,7 @@ remediation = {{ priority = "critical", category = "Testing", action = "Make `{c
 id = "junit-report-green"
 area = "testing"
 title = "Recorded test report has no failures"
+fail_message = "the recorded test report is missing or has failures"
 severity = "blocking"
 evidence.junit = {{ data = {path}, format = "junit" }}
 expect = ['junit.exists', 'junit.failures == 0', 'junit.errors == 0']
@@ -546,7 +573,7 @@ expect = ['junit.exists', 'junit.failures == 0', 'junit.errors == 0']
         );
     }
     if let Some((cov, format)) = &f.coverage {
-        rule(
+        rules.add(
             "testing",
             format!(
                 r#"# A coverage report is committed at {cov}.
@@ -554,6 +581,7 @@ expect = ['junit.exists', 'junit.failures == 0', 'junit.errors == 0']
 id = "coverage-threshold"
 area = "testing"
 title = "Line coverage at least 80%"
+fail_message = "recorded line coverage is missing or below 80%"
 severity = "warning"
 evidence.cov = {{ data = {path}, format = "{format}" }}
 expect = ['cov.exists', 'cov.percent >= 80.0']
@@ -562,8 +590,10 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
             ),
         );
     }
+}
 
-    // Code ------------------------------------------------------------------------------------
+/// Unfinished-work markers in the languages found.
+fn code_rules(f: &Findings, rules: &mut Rules) {
     let exts: BTreeSet<&str> = f
         .languages
         .iter()
@@ -581,7 +611,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
     } else {
         format!("**/*.{{{}}}", exts.join(","))
     };
-    rule(
+    rules.add(
         "code",
         format!(
             r#"# Unfinished-work markers in {exts} source (tests and vendored code excluded).
@@ -589,6 +619,7 @@ expect = ['cov.exists', 'cov.percent >= 80.0']
 id = "no-unfinished-markers"
 area = "code"
 title = "No TODO/FIXME/HACK/XXX markers in source"
+fail_message = "unfinished-work marker in source"
 severity = "warning"
 evidence.markers = {{ scan = '\b(TODO|FIXME|HACK|XXX)\b', within = "comments", include = [{include}], exclude = ["@non-production"] }}
 expect = ['markers.count == 0']
@@ -598,11 +629,13 @@ remediation = {{ priority = "medium", category = "Code Quality", action = "Resol
             include = lit(&include)
         ),
     );
+}
 
-    // Deployment ------------------------------------------------------------------------------
+/// Line-based manifest checks and the kustomizations that must parse.
+fn deployment_rules(f: &Findings, rules: &mut Rules) {
     if !f.manifest_globs.is_empty() {
         let globs = lits(&f.manifest_globs);
-        rule(
+        rules.add(
             "deployment",
             format!(
                 r#"# Found {n} Kubernetes manifest file(s) in {globs}.
@@ -612,6 +645,7 @@ remediation = {{ priority = "medium", category = "Code Quality", action = "Resol
 id = "images-not-latest"
 area = "deployment"
 title = "No image uses the `latest` tag"
+fail_message = "an image uses the `latest` tag"
 severity = "blocking"
 evidence.latest = {{ scan = 'image:\s*\S+:latest\b', include = {globs} }}
 expect = ['latest.count == 0']
@@ -650,7 +684,7 @@ remediation = {{ priority = "medium", category = "Security", action = "Set runAs
             );
             expect.push(format!("'k{i}.exists'"));
         }
-        rule(
+        rules.add(
             "deployment",
             format!(
                 r#"# Kustomize: {list}. A file that does not parse leaves the rule pending.
@@ -658,6 +692,7 @@ remediation = {{ priority = "medium", category = "Security", action = "Set runAs
 id = "kustomizations-parse"
 area = "deployment"
 title = "Kustomize overlays parse"
+fail_message = "a kustomization is missing"
 severity = "blocking"
 {entries}expect = [{expect}]
 "#,
@@ -670,15 +705,18 @@ severity = "blocking"
             ),
         );
     }
+}
 
-    // Repository ------------------------------------------------------------------------------
-    rule(
+/// License, security policy and CI configuration.
+fn repository_rules(f: &Findings, rules: &mut Rules) {
+    rules.add(
         "repository",
         r#"# Standard files, found as GitHub finds them (any case; root, .github/ or docs/).
 [[rule]]
 id = "license-present"
 area = "repository"
 title = "License"
+fail_message = "no license file"
 severity = "blocking"
 evidence.files = { files = [["LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"]] }
 expect = ['size(files.missing) == 0']
@@ -688,6 +726,7 @@ remediation = { priority = "high", category = "Legal", action = "Add a LICENSE f
 id = "security-policy"
 area = "repository"
 title = "Security policy"
+fail_message = "no SECURITY.md saying how to report a vulnerability"
 severity = "warning"
 evidence.files = { files = ["SECURITY.md"] }
 expect = ['size(files.missing) == 0']
@@ -705,7 +744,7 @@ remediation = { priority = "medium", category = "Security", action = "Add SECURI
     };
     let mut ci_alts: Vec<String> = vec![".github/workflows/*.{yml,yaml}".into()];
     ci_alts.extend(CI_FILES.iter().map(|s| s.to_string()));
-    rule(
+    rules.add(
         "release",
         format!(
             r#"# {ci_why}
@@ -713,6 +752,7 @@ remediation = { priority = "medium", category = "Security", action = "Add SECURI
 id = "ci-configured"
 area = "release"
 title = "Continuous integration configured"
+fail_message = "no CI configuration"
 severity = "warning"
 evidence.ci = {{ files = [{alts}] }}
 expect = ['size(ci.missing) == 0']
@@ -720,8 +760,10 @@ expect = ['size(ci.missing) == 0']
             alts = lits(&ci_alts)
         ),
     );
+}
 
-    // Assemble --------------------------------------------------------------------------------
+/// The header, `[audit]`, the areas used, the rules and the documentation matrix.
+fn assemble(f: &Findings, rules: &Rules) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -762,11 +804,11 @@ expect = ['size(ci.missing) == 0']
         "release",
         "repository",
     ] {
-        if areas.contains(a) {
+        if rules.areas.contains(a) {
             let _ = writeln!(s, "[[area]]\nid = \"{a}\"\ntitle = \"{}\"\n", titles[a]);
         }
     }
-    s.push_str(&rules);
+    s.push_str(&rules.text);
     // The documentation matrix: the documents a reader of the report should find.
     let mut docs: Vec<String> = f.readme.iter().chain(f.changelog.iter()).cloned().collect();
     docs.extend(

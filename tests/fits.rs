@@ -468,3 +468,44 @@ fn completions_and_man_page_come_from_the_cli() {
     assert!(dir.path().join("man/shipshape.1").is_file());
     assert!(dir.path().join("man/shipshape-audit.1").is_file());
 }
+
+/// Every rule of every shipped policy (the built-in packs, the example's policy and what `init`
+/// writes) says in plain words what is wrong when it fails.
+#[test]
+fn every_shipped_rule_has_a_fail_message() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.push(root.join("examples/shipshape/shipshape.toml"));
+    let repo = polyglot_repo();
+    let (code, _, err) = run(repo.path(), &["init", "."]);
+    assert_eq!(code, 0, "{err}");
+    files.push(repo.path().join("shipshape.toml"));
+    let mut without = Vec::new();
+    let mut rules = 0;
+    for f in &files {
+        let doc: toml::Table = toml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        for r in doc
+            .get("rule")
+            .and_then(|r| r.as_array())
+            .into_iter()
+            .flatten()
+        {
+            rules += 1;
+            if r.get("fail_message")
+                .and_then(|m| m.as_str())
+                .is_none_or(str::is_empty)
+            {
+                without.push(format!("{}: {}", f.display(), r["id"]));
+            }
+        }
+    }
+    assert!(rules > 60, "only {rules} rules found");
+    assert!(
+        without.is_empty(),
+        "rules without a fail_message: {without:#?}"
+    );
+}
