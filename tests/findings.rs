@@ -189,10 +189,11 @@ fn each_kind_of_offender_is_one_finding_at_its_line() {
         places(&run, "links"),
         [one("docs/guide.md", Some(5), "runbook.md")]
     );
-    // A manifest object: the offending object at its document, not the pinned one.
+    // A manifest object: the line of the field its check reads (the unpinned image), not the
+    // document's first line, and not the pinned object.
     assert_eq!(
         places(&run, "pinned"),
-        [one("k8s/deploy.yaml", Some(13), "Deployment shop/floating")]
+        [one("k8s/deploy.yaml", Some(23), "Deployment shop/floating")]
     );
     assert_eq!(
         run.findings("pinned")[0]["message"],

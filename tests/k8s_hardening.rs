@@ -244,51 +244,66 @@ fn each_rule_fails_for_its_own_reason_with_file_and_line() {
     );
 
     let outcomes = run(root, &CliOptions::default());
-    let mut expected: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    // Each offender: the object, its file, and what the line it points at sets (the field the
+    // check reads; the object's first line when the check is about the object as a whole).
+    let field = |name: &str| -> &'static str {
+        match name {
+            "root" => "runAsNonRoot",
+            "writable" => "readOnlyRootFilesystem",
+            "caps" => "drop",
+            "noseccomp" => "securityContext",
+            "hostnet" => "hostNetwork",
+            "tagonly" | "latest" => "image:",
+            // The container has no such field: its first line.
+            "nores" | "noprobe" => "- ",
+            _ => "apiVersion",
+        }
+    };
+    let mut expected: std::collections::BTreeMap<&str, Vec<(String, String, &str)>> =
+        Default::default();
     for (name, rule, _) in &bad {
         let ns = if *name == "open" { "open" } else { "shop" };
-        expected
-            .entry(rule)
-            .or_default()
-            .push(format!("Deployment {ns}/{name} (k8s/bad-{name}.yaml:2)"));
+        expected.entry(rule).or_default().push((
+            format!("Deployment {ns}/{name}"),
+            format!("k8s/bad-{name}.yaml"),
+            field(name),
+        ));
     }
-    expected
-        .entry("k8s-no-latest-tag")
-        .or_default()
-        .push("Deployment shop/latest (k8s/bad-latest.yaml:2)".into());
-    expected
-        .entry("k8s-images-pinned-by-digest")
-        .or_default()
-        .push("Deployment shop/latest (k8s/bad-latest.yaml:2)".into());
-    expected
-        .entry("k8s-hpa-targets")
-        .or_default()
-        .push("HorizontalPodAutoscaler shop/ghost (k8s/bad-hpa.yaml:2)".into());
-    let all_names: Vec<String> = expected.values().flatten().cloned().collect();
+    for rule in ["k8s-no-latest-tag", "k8s-images-pinned-by-digest"] {
+        expected.entry(rule).or_default().push((
+            "Deployment shop/latest".into(),
+            "k8s/bad-latest.yaml".into(),
+            field("latest"),
+        ));
+    }
+    expected.entry("k8s-hpa-targets").or_default().push((
+        "HorizontalPodAutoscaler shop/ghost".into(),
+        "k8s/bad-hpa.yaml".into(),
+        "apiVersion",
+    ));
+    let all_names: Vec<String> = expected.values().flatten().map(|e| e.0.clone()).collect();
     for (rule, names) in &expected {
         let o = outcome(&outcomes, rule);
         assert_eq!(o.status, Status::Fail, "{rule}: {}", o.sentence);
-        for n in names {
-            assert!(named(o).contains(n), "{rule} should name {n}: {}", named(o));
-            let (path, line) = n
-                .rsplit_once(" (")
-                .unwrap()
-                .1
-                .trim_end_matches(')')
-                .split_once(':')
-                .unwrap();
+        for (object, file, what) in names {
+            let off = o
+                .offenders
+                .iter()
+                .find(|f| &f.key == object)
+                .unwrap_or_else(|| panic!("{rule} should name {object}: {}", named(o)));
+            assert_eq!(off.path.as_deref(), Some(file.as_str()), "{rule}: {off:?}");
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let line = text.lines().nth(off.line.unwrap() - 1).unwrap();
             assert!(
-                o.offenders
-                    .iter()
-                    .any(|l| l.path.as_deref() == Some(path)
-                        && l.line == Some(line.parse().unwrap())),
-                "{rule}: {:?}",
-                o.offenders
+                line.contains(what),
+                "{rule}: {object} points at {file}:{} `{line}`, not at `{what}`",
+                off.line.unwrap()
             );
         }
-        for other in all_names.iter().filter(|n| !names.contains(n)) {
+        let keys: Vec<&String> = names.iter().map(|n| &n.0).collect();
+        for other in all_names.iter().filter(|n| !keys.contains(n)) {
             assert!(
-                !named(o).contains(other.as_str()),
+                !o.offenders.iter().any(|f| &f.key == other),
                 "{rule} wrongly names {other}: {}",
                 named(o)
             );
@@ -444,18 +459,73 @@ fn kustomize_overlays_are_rendered_by_kubectl_and_point_at_their_sources() {
     let outcomes = run(root, &CliOptions::default());
     let o = outcome(&outcomes, "k8s-images-pinned-by-digest");
     assert_eq!(o.status, Status::Fail);
-    let text = std::fs::read_to_string(root.join("k8s/base/all.yaml")).unwrap();
-    let want = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| *l == "kind: Deployment" || *l == "apiVersion: apps/v1")
-        .map(|(i, _)| i + 1)
-        .min()
-        .unwrap();
+    // It points at the line of the base file that sets the image, not the rendered stream.
+    let at = |o: &Outcome| {
+        let off = o
+            .offenders
+            .iter()
+            .find(|f| f.key == "Deployment shop/app")
+            .unwrap_or_else(|| panic!("{}", named(o)));
+        let path = off.path.clone().unwrap();
+        let text = std::fs::read_to_string(root.join(&path)).unwrap();
+        let line = text.lines().nth(off.line.unwrap() - 1).unwrap().to_string();
+        (path, line, off.sentence.clone())
+    };
+    let (path, line, sentence) = at(o);
+    assert_eq!(path, "k8s/base/all.yaml");
+    assert!(line.contains("image: registry.example/app:1.2.3"), "{line}");
     assert!(
-        named(o).contains(&format!("Deployment shop/app (k8s/base/all.yaml:{want})")),
-        "{}",
-        named(o)
+        sentence.contains("spec.template.spec.containers[name=app].image"),
+        "{sentence}"
+    );
+
+    // A strategic-merge patch in the overlay sets the image: the finding is in the patch.
+    write(
+        root,
+        "k8s/overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\npatches:\n- path: image.yaml\n",
+    );
+    write(
+        root,
+        "k8s/overlays/prod/image.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example/app:2.0.0\n",
+    );
+    let outcomes = run(root, &CliOptions::default());
+    let (path, line, _) = at(outcome(&outcomes, "k8s-images-pinned-by-digest"));
+    assert_eq!(
+        (path.as_str(), line.trim()),
+        (
+            "k8s/overlays/prod/image.yaml",
+            "image: registry.example/app:2.0.0"
+        )
+    );
+    // A field the patch does not touch still points into the base.
+    let outcomes_no_probe = {
+        let text = std::fs::read_to_string(root.join("k8s/base/all.yaml")).unwrap();
+        write(
+            root,
+            "k8s/base/all.yaml",
+            &text.replace("livenessProbe", "startupProbe"),
+        );
+        run(root, &CliOptions::default())
+    };
+    let (path, _, _) = at(outcome(&outcomes_no_probe, "k8s-probes"));
+    assert_eq!(path, "k8s/base/all.yaml");
+
+    // An `images:` entry of the overlay sets the tag: the finding is at that entry.
+    write(
+        root,
+        "k8s/overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\nimages:\n- name: registry.example/app\n  newTag: 3.0.0\n",
+    );
+    let outcomes = run(root, &CliOptions::default());
+    let (path, line, _) = at(outcome(&outcomes, "k8s-images-pinned-by-digest"));
+    assert_eq!(
+        (path.as_str(), line.as_str()),
+        (
+            "k8s/overlays/prod/kustomization.yaml",
+            "- name: registry.example/app"
+        )
     );
 }
 
@@ -765,8 +835,14 @@ fn the_pack_runs_on_manifests_given_on_the_command_line() {
     write(root, "k8s/bad.yaml", &yaml_stream(&[bad]));
     let o = outcome(&run(root, &cli), "k8s-no-latest-tag").clone();
     assert_eq!(o.status, Status::Fail, "{}", o.sentence);
+    let line = std::fs::read_to_string(root.join("k8s/bad.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("image: nginx:latest"))
+        .unwrap()
+        + 1;
     assert!(
-        named(&o).contains("Deployment shop/bad (k8s/bad.yaml:2)"),
+        named(&o).contains(&format!("Deployment shop/bad (k8s/bad.yaml:{line})")),
         "{}",
         named(&o)
     );

@@ -1240,6 +1240,7 @@ pub async fn fetch(
             value: v,
             path: None,
             line: None,
+            fields: Default::default(),
         }
     };
     if let Some(name) = &spec.name {

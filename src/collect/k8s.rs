@@ -4,6 +4,8 @@
 //! Keeping this in one place is what lets one rule run unchanged on manifests, on a recorded
 //! snapshot and on the live API.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 /// Nesting deeper than this is refused before parsing: no Kubernetes object comes close, and a
@@ -19,6 +21,10 @@ pub struct Located {
     pub path: Option<String>,
     /// 1-based line where the object's document (or `List` item) starts.
     pub line: Option<usize>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Workload fields → `file:line` that sets them (`_lines` in the evidence), so a finding
+    /// about a container's image points at the image line, in the patch when a patch set it.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// A document of a YAML stream that could not be parsed.
@@ -274,10 +280,12 @@ fn flatten(
         .is_some_and(|k| k == "List" || k.ends_with("List"))
         && v.get("items").is_some_and(Value::is_array);
     if !is_list {
+        let fields = super::yaml_lines::field_lines(&v, doc, path, first_line);
         out.push(Located {
             value: v,
             path: Some(path.to_string()),
             line: Some(line),
+            fields,
         });
         return;
     }
@@ -293,6 +301,7 @@ fn flatten(
             value: item,
             path: Some(path.to_string()),
             line: Some(if exact { lines[i] } else { line }),
+            fields: BTreeMap::new(),
         });
     }
 }
@@ -583,6 +592,14 @@ pub fn annotate(o: Located) -> Value {
         if let Some(l) = o.line {
             m.insert("_line".into(), Value::from(l as u64));
         }
+        if !o.fields.is_empty() {
+            let lines: serde_json::Map<String, Value> = o
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+            m.insert("_lines".into(), Value::Object(lines));
+        }
     }
     v
 }
@@ -746,6 +763,7 @@ mod tests {
             value: json!({"kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"}}),
             path: Some("k8s/d.yaml".into()),
             line: Some(4),
+            fields: BTreeMap::new(),
         });
         assert_eq!(v["_ref"], "Deployment ns/app (k8s/d.yaml:4)");
         assert_eq!(v["_line"], 4);

@@ -367,7 +367,7 @@ fn kustomize_cached(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Locate
     let key = {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(b"shipshape-kustomize-cache/2\0");
+        h.update(b"shipshape-kustomize-cache/3\0");
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(ctx.options.now.date_naive().to_string().as_bytes());
         h.update(kubectl.to_string_lossy().as_bytes());
@@ -433,7 +433,9 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
         "../".repeat(depth),
         dir.to_string_lossy().trim_start_matches('/')
     );
-    let kz = format!("resources:\n- {rel}\nbuildMetadata: [originAnnotations]\n");
+    let kz = format!(
+        "resources:\n- {rel}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n"
+    );
     std::fs::write(wrap.0.join("kustomization.yaml"), kz)
         .map_err(|e| CollectError::new(format!("cannot write the kustomize wrapper: {e}")))?;
     let limit = ctx.options.max_file_bytes.saturating_mul(8);
@@ -470,6 +472,7 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
     let mut out = Vec::new();
     for mut o in objs {
         let origin = take_origin(&mut o.value);
+        let transformations = super::kustomize_lines::take_transformations(&mut o.value);
         let kfile = KUSTOMIZATION_FILES
             .iter()
             .map(|k| format!("{entry}/{k}"))
@@ -481,22 +484,34 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
                 .ok()
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
         });
-        let (path, line) = match src {
+        let (path, line, mut fields) = match src {
             Some(src) => {
                 let docs = sources.entry(src.clone()).or_insert_with(|| {
                     ctx.read_text(&src)
                         .map(|t| k8s::parse_stream(&t.text, &src).0)
                         .unwrap_or_default()
                 });
-                (src, find_line(docs, &o.value))
+                match find_doc(docs, &o.value) {
+                    Some(d) => (src, d.line, d.fields.clone()),
+                    None => (src, None, BTreeMap::new()),
+                }
             }
             // Generated objects (configMapGenerator…) come from the kustomization itself.
-            None => (kfile, None),
+            None => (kfile, None, BTreeMap::new()),
         };
+        let read = |rel: &str| ctx.read_text(rel).ok().map(|t| t.text);
+        for t in &transformations {
+            let abs = absolute(&wrap.0.join(&t.configured_in));
+            if let Ok(rel) = abs.strip_prefix(&ctx.root) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                super::kustomize_lines::apply(&o.value, t, &rel, &read, &mut fields);
+            }
+        }
         out.push(Located {
             value: o.value,
             path: Some(path),
             line,
+            fields,
         });
     }
     tracing::debug!(
@@ -535,9 +550,9 @@ fn absolute(p: &Path) -> PathBuf {
     out
 }
 
-/// The line of the source document a rendered object came from: same kind, and the source
-/// name equal to (or contained in, after namePrefix/nameSuffix) the rendered name.
-fn find_line(docs: &[Located], v: &Value) -> Option<usize> {
+/// The source document a rendered object came from: same kind, and the source name equal to
+/// (or contained in, after namePrefix/nameSuffix) the rendered name.
+fn find_doc<'d>(docs: &'d [Located], v: &Value) -> Option<&'d Located> {
     let kind = v.get("kind").and_then(Value::as_str);
     let name = v
         .pointer("/metadata/name")
@@ -563,7 +578,7 @@ fn find_line(docs: &[Located], v: &Value) -> Option<usize> {
                 .find(|d| !src_name(d).is_empty() && name.contains(&src_name(d)))
         })
         .or_else(|| (same_kind.len() == 1).then(|| &same_kind[0]))
-        .and_then(|d| d.line)
+        .copied()
 }
 
 pub(crate) fn which(cmd: &str) -> Option<PathBuf> {

@@ -23,6 +23,7 @@ pub mod git;
 pub mod http;
 pub mod k8s;
 pub mod kustomize;
+pub mod kustomize_lines;
 pub mod links;
 pub mod manifests;
 pub mod procs;
@@ -30,6 +31,7 @@ pub mod run;
 pub mod scan;
 pub mod strict_yaml;
 pub mod suppressions;
+pub mod yaml_lines;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

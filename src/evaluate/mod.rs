@@ -2,6 +2,7 @@
 //! touches the file system, so the same evidence always gives the same verdict.
 
 pub mod cel;
+mod fields;
 pub mod offenders;
 pub mod score;
 pub mod shared;

@@ -58,6 +58,18 @@ impl Offender {
         }
     }
 
+    /// Point at the line that sets `field` (`file:line`), and say which field it is.
+    fn locate_field(&mut self, field: String, place: &str) {
+        if let Some((path, line)) = place.rsplit_once(':')
+            && let Ok(line) = line.parse()
+        {
+            self.path = Some(path.to_string());
+            self.line = Some(line);
+        }
+        self.sentence = format!("`{}`: {field} ({place})", self.key);
+        self.fields.insert("field".into(), field);
+    }
+
     /// The value of `{offender.NAME}`.
     fn field(&self, name: &str) -> Option<String> {
         match name {
@@ -335,9 +347,22 @@ fn elements(list: &str, ctx: &Context<'_, '_>, vars: &Vars<'_>) -> Vec<Offender>
     let member = member_of(list, vars);
     let word = noun(member);
     let file = file_of(vars, root);
+    let filter = top_level_call(expr, ".filter(").and_then(|i| {
+        let inner = expr[i + ".filter(".len()..].strip_suffix(')')?;
+        let parts = split_top(inner, ",");
+        (parts.len() == 2).then(|| (parts[0].trim().to_string(), parts[1].trim().to_string()))
+    });
     items
         .iter()
-        .map(|item| element(item, &word, member, file.as_deref()))
+        .map(|item| {
+            let mut o = element(item, &word, member, file.as_deref());
+            if let Some((var, pred)) = &filter
+                && let Some((field, place)) = super::fields::field_of(item, var, pred, ctx)
+            {
+                o.locate_field(field, &place);
+            }
+            o
+        })
         .collect()
 }
 
