@@ -629,10 +629,66 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let central_end = l.central_end;
     // Overlay rules that redefine a central rule: reported by the overlay check, then left out.
     let redefined = overlay::check_overlay(&files, central_end, &mut diags);
+    let (audit, require_clean) = merge_audit(&files, &name, &mut diags);
+    let areas = merge_areas(&files, &mut diags);
+    let scope = RuleScope {
+        areas: &areas,
+        environments: &audit.environments,
+        central_end,
+        redefined: &redefined,
+    };
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut seen_rules: BTreeSet<String> = BTreeSet::new();
+    for (fi, f) in files.iter().enumerate() {
+        for ri in 0..f.raw.rule.len() {
+            if let Some(rule) = check_rule(&scope, fi, f, ri, &mut seen_rules, &mut diags) {
+                rules.push(rule);
+            }
+        }
+    }
+    let waivers = merge_waivers(&files, &seen_rules, &mut diags);
+    let documents = files
+        .iter()
+        .flat_map(|f| f.raw.document.iter())
+        .map(|d| Document {
+            path: d.path.clone(),
+            title: d.title.clone().unwrap_or_else(|| d.path.clone()),
+            sections: d.sections.clone(),
+        })
+        .collect();
+    let placeholders = merge_placeholders(&files, &name, &mut diags);
+    let redact_patterns = merge_redact(&files, &name, &mut diags);
+    let cluster = merge_cluster(&files, &name, &mut diags);
+
+    overlay::apply_overrides(&files, &mut rules, &mut diags);
+    let trust = overlay::trust_policy(&files, l, require_clean);
+
+    l.diags.extend(diags);
+    let mut policy = Policy {
+        name,
+        digest: String::new(),
+        sources: l.sources.clone(),
+        audit,
+        areas,
+        rules,
+        waivers,
+        documents,
+        placeholders,
+        redact_patterns,
+        cluster,
+        trust,
+    };
+    policy.digest = canonical_digest(&policy);
+    Some(policy)
+}
+
+/// `[audit]` of every file, later files overriding earlier ones key by key; and whether the
+/// audit requires a clean work tree.
+fn merge_audit(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> (Audit, bool) {
     // Audit settings: later files override earlier ones key by key.
     let mut audit = AuditRaw::default();
-    let mut audit_origin = origin_of_file(&name);
-    for f in &files {
+    let mut audit_origin = origin_of_file(name);
+    for f in files {
         if let Some(a) = &f.raw.audit {
             macro_rules! over {
                 ($($k:ident),*) => { $( if a.$k.is_some() { audit.$k = a.$k.clone(); } )* };
@@ -713,8 +769,13 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             .unwrap_or_else(|| "docs/operations-artifacts".into()),
     };
 
+    (audit, require_clean)
+}
+
+/// Every `[[area]]`, each id once.
+fn merge_areas(files: &[Loaded], diags: &mut Vec<Diagnostic>) -> Vec<Area> {
     let mut areas: Vec<Area> = Vec::new();
-    for f in &files {
+    for f in files {
         for (a, o) in f.raw.area.iter().zip(&f.area_origins) {
             if !is_kebab(&a.id) {
                 diags.push(Diagnostic {
@@ -748,193 +809,251 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         }
     }
 
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut seen_rules: BTreeSet<String> = BTreeSet::new();
-    for (fi, f) in files.iter().enumerate() {
-        for (ri, (r, o)) in f.raw.rule.iter().zip(&f.rule_origins).enumerate() {
-            if redefined.contains(&(fi, ri)) {
-                continue;
-            }
-            let fields = f.rule_field_origins.get(ri);
-            let at = |field: &str| {
-                fields
-                    .and_then(|m| m.get(field))
-                    .cloned()
-                    .unwrap_or_else(|| o.clone())
-            };
-            let err_at = |field: &str, msg: String| Diagnostic {
-                origin: at(field),
-                message: format!("rule `{}`: {msg}", r.id),
-            };
-            let err = |msg: String| err_at("id", msg);
-            if !is_kebab(&r.id) {
-                diags.push(err("id must be kebab-case (a-z, 0-9, -)".into()));
-            }
-            // A duplicate is reported, and the rest of the rule is still checked.
-            let duplicate = !seen_rules.insert(r.id.clone());
-            if duplicate {
-                diags.push(Diagnostic {
-                    origin: at("id"),
-                    message: format!("duplicate rule id `{}`", r.id),
-                });
-            }
-            if !areas.iter().any(|a| a.id == r.area) {
-                diags.push(err_at("area", format!("unknown area `{}`", r.area)));
-            }
-            let weight = r.weight.unwrap_or(1.0);
-            if !(weight.is_finite() && weight > 0.0) {
+    areas
+}
+
+/// What a rule is checked against: the areas and environments declared, which files are the
+/// central policy, and the overlay rules left out.
+struct RuleScope<'a> {
+    areas: &'a [Area],
+    environments: &'a [String],
+    central_end: Option<usize>,
+    redefined: &'a BTreeSet<(usize, usize)>,
+}
+
+/// Check rule `ri` of file `fi` and build it (None when it is left out or a duplicate).
+fn check_rule(
+    scope: &RuleScope<'_>,
+    fi: usize,
+    f: &Loaded,
+    ri: usize,
+    seen_rules: &mut BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    if scope.redefined.contains(&(fi, ri)) {
+        return None;
+    }
+    let (r, o) = (&f.raw.rule[ri], &f.rule_origins[ri]);
+    let areas = scope.areas;
+    let environments = scope.environments;
+    let central_end = scope.central_end;
+    let fields = f.rule_field_origins.get(ri);
+    let at = |field: &str| {
+        fields
+            .and_then(|m| m.get(field))
+            .cloned()
+            .unwrap_or_else(|| o.clone())
+    };
+    let err_at = |field: &str, msg: String| Diagnostic {
+        origin: at(field),
+        message: format!("rule `{}`: {msg}", r.id),
+    };
+    let err = |msg: String| err_at("id", msg);
+    if !is_kebab(&r.id) {
+        diags.push(err("id must be kebab-case (a-z, 0-9, -)".into()));
+    }
+    // A duplicate is reported, and the rest of the rule is still checked.
+    let duplicate = !seen_rules.insert(r.id.clone());
+    if duplicate {
+        diags.push(Diagnostic {
+            origin: at("id"),
+            message: format!("duplicate rule id `{}`", r.id),
+        });
+    }
+    if !areas.iter().any(|a| a.id == r.area) {
+        diags.push(err_at("area", format!("unknown area `{}`", r.area)));
+    }
+    let weight = r.weight.unwrap_or(1.0);
+    if !(weight.is_finite() && weight > 0.0) {
+        diags.push(err_at(
+            "weight",
+            format!("weight must be a finite number above 0, not {weight}"),
+        ));
+    }
+    if let Some(envs) = &r.environments {
+        for e in envs {
+            if !environments.contains(e) {
                 diags.push(err_at(
-                    "weight",
-                    format!("weight must be a finite number above 0, not {weight}"),
-                ));
-            }
-            if let Some(envs) = &r.environments {
-                for e in envs {
-                    if !environments.contains(e) {
-                        diags.push(err_at("environments", format!(
-                            "environment `{e}` is not declared in [audit] environments {environments:?}"
-                        )));
-                    }
-                }
-            }
-            let mut evidence = BTreeMap::new();
-            for (ename, raw) in &r.evidence {
-                let ekey = format!("evidence.{ename}");
-                if GLOBALS.contains(&ename.as_str()) {
-                    diags.push(err_at(
-                        &ekey,
-                        format!("evidence name `{ename}` hides a global of the same name"),
-                    ));
-                }
-                match Request::from_raw(raw) {
-                    Ok(req) => {
-                        for p in req.paths() {
-                            if Path::new(&p).is_absolute() {
-                                diags.push(err_at(&ekey, format!(
-                                    "evidence `{ename}`: `{p}` is absolute; evidence paths are relative to the audited folder"
-                                )));
-                            }
-                        }
-                        evidence.insert(ename.clone(), req);
-                    }
-                    Err(e) => diags.push(err_at(
-                        &ekey,
-                        format!("evidence `{ename}` {}", one_line(&e)),
-                    )),
-                }
-            }
-            if r.expect.is_empty() {
-                diags.push(err("has no `expect` expressions".into()));
-            }
-            if let Some(d) = r.stale_after_days
-                && d < 0
-            {
-                diags.push(err(format!(
-                    "stale_after_days must be zero or more days, not {d}"
-                )));
-            }
-            let declared: BTreeSet<&str> = r
-                .evidence
-                .keys()
-                .map(String::as_str)
-                .chain(GLOBALS.iter().copied())
-                .collect();
-            for (ei, e) in r.expect.iter().enumerate() {
-                let eo = f
-                    .expect_origins
-                    .get(&(ri, ei))
-                    .cloned()
-                    .unwrap_or_else(|| o.clone());
-                match crate::evaluate::cel::check(e.get_ref()) {
-                    Err(se) => {
-                        // Point into the expression when it is on one line: past the quote.
-                        let mut origin = eo;
-                        if se.line == 1 {
-                            origin.column += se.column;
-                        }
-                        diags.push(Diagnostic {
-                            origin,
-                            message: format!(
-                                "rule `{}`: expect[{ei}] does not compile: {}",
-                                r.id, se.message
-                            ),
-                        })
-                    }
-                    Ok(names) => {
-                        for n in names {
-                            if !declared.contains(n.as_str()) {
-                                diags.push(Diagnostic {
-                                    origin: eo.clone(),
-                                    message: format!(
-                                        "rule `{}`: expect[{ei}] uses `{n}`, which the rule does not declare (declared: {})",
-                                        r.id,
-                                        r.evidence.keys().cloned().collect::<Vec<_>>().join(", ")
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            let allow_empty = match &r.allow_empty {
-                None | Some(AllowEmpty::All(false)) => Vec::new(),
-                Some(AllowEmpty::All(true)) => r.evidence.keys().cloned().collect(),
-                Some(AllowEmpty::Names(names)) => {
-                    for n in names.iter().filter(|n| !r.evidence.contains_key(*n)) {
-                        diags.push(err_at(
-                            "allow_empty",
-                            format!("allow_empty names `{n}`, which is not an evidence entry of the rule"),
-                        ));
-                    }
-                    names.clone()
-                }
-            };
-            let handoff = r.handoff.clone().unwrap_or_default();
-            for h in handoff.iter().filter(|h| {
-                !crate::policy::model::HANDOFF_QUESTIONS
-                    .iter()
-                    .any(|(k, _)| k == h)
-            }) {
-                diags.push(err_at(
-                    "handoff",
+                    "environments",
                     format!(
-                        "handoff `{h}` is not one of {}",
-                        crate::policy::model::HANDOFF_QUESTIONS
-                            .iter()
-                            .map(|(k, _)| *k)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "environment `{e}` is not declared in [audit] environments {environments:?}"
                     ),
                 ));
             }
-            if duplicate {
-                continue;
-            }
-            rules.push(Rule {
-                id: r.id.clone(),
-                area: r.area.clone(),
-                title: r.title.clone().unwrap_or_else(|| r.id.clone()),
-                description: r.description.clone(),
-                severity: r.severity.unwrap_or(Severity::Blocking),
-                weight,
-                environments: r.environments.clone(),
-                evidence,
-                expect: r.expect.iter().map(|e| e.get_ref().clone()).collect(),
-                pass_message: r.pass_message.clone(),
-                fail_message: r.fail_message.clone(),
-                remediation: r.remediation.clone(),
-                origin: o.clone(),
-                stale_after_days: r.stale_after_days,
-                allow_empty,
-                central: central_end.is_some_and(|end| fi < end),
-                handoff,
-                deselected: false,
-            });
         }
     }
+    let evidence = rule_evidence(r, &err_at, diags);
+    if r.expect.is_empty() {
+        diags.push(err("has no `expect` expressions".into()));
+    }
+    if let Some(d) = r.stale_after_days
+        && d < 0
+    {
+        diags.push(err(format!(
+            "stale_after_days must be zero or more days, not {d}"
+        )));
+    }
+    check_expectations(f, ri, r, o, diags);
+    let allow_empty = allow_empty_of(r, &err_at, diags);
+    let handoff = handoff_of(r, &err_at, diags);
+    if duplicate {
+        return None;
+    }
+    Some(Rule {
+        id: r.id.clone(),
+        area: r.area.clone(),
+        title: r.title.clone().unwrap_or_else(|| r.id.clone()),
+        description: r.description.clone(),
+        severity: r.severity.unwrap_or(Severity::Blocking),
+        weight,
+        environments: r.environments.clone(),
+        evidence,
+        expect: r.expect.iter().map(|e| e.get_ref().clone()).collect(),
+        pass_message: r.pass_message.clone(),
+        fail_message: r.fail_message.clone(),
+        remediation: r.remediation.clone(),
+        origin: o.clone(),
+        stale_after_days: r.stale_after_days,
+        allow_empty,
+        central: central_end.is_some_and(|end| fi < end),
+        handoff,
+        deselected: false,
+    })
+}
 
+/// Places a rule's problems are reported at: `field` → `rule `id`: message`.
+type ErrAt<'a> = dyn Fn(&str, String) -> Diagnostic + 'a;
+
+/// A rule's evidence entries, each parsed into a request; paths must be relative.
+fn rule_evidence(
+    r: &RuleRaw,
+    err_at: &ErrAt<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Request> {
+    let mut evidence = BTreeMap::new();
+    for (ename, raw) in &r.evidence {
+        let ekey = format!("evidence.{ename}");
+        if GLOBALS.contains(&ename.as_str()) {
+            diags.push(err_at(
+                &ekey,
+                format!("evidence name `{ename}` hides a global of the same name"),
+            ));
+        }
+        match Request::from_raw(raw) {
+            Ok(req) => {
+                for p in req.paths() {
+                    if Path::new(&p).is_absolute() {
+                        diags.push(err_at(&ekey, format!(
+                            "evidence `{ename}`: `{p}` is absolute; evidence paths are relative to the audited folder"
+                        )));
+                    }
+                }
+                evidence.insert(ename.clone(), req);
+            }
+            Err(e) => diags.push(err_at(
+                &ekey,
+                format!("evidence `{ename}` {}", one_line(&e)),
+            )),
+        }
+    }
+    evidence
+}
+
+/// Every `expect` compiles and names only the rule's evidence and the globals.
+fn check_expectations(f: &Loaded, ri: usize, r: &RuleRaw, o: &Origin, diags: &mut Vec<Diagnostic>) {
+    let declared: BTreeSet<&str> = r
+        .evidence
+        .keys()
+        .map(String::as_str)
+        .chain(GLOBALS.iter().copied())
+        .collect();
+    for (ei, e) in r.expect.iter().enumerate() {
+        let eo = f
+            .expect_origins
+            .get(&(ri, ei))
+            .cloned()
+            .unwrap_or_else(|| o.clone());
+        match crate::evaluate::cel::check(e.get_ref()) {
+            Err(se) => {
+                // Point into the expression when it is on one line: past the quote.
+                let mut origin = eo;
+                if se.line == 1 {
+                    origin.column += se.column;
+                }
+                diags.push(Diagnostic {
+                    origin,
+                    message: format!(
+                        "rule `{}`: expect[{ei}] does not compile: {}",
+                        r.id, se.message
+                    ),
+                })
+            }
+            Ok(names) => {
+                for n in names {
+                    if !declared.contains(n.as_str()) {
+                        diags.push(Diagnostic {
+                            origin: eo.clone(),
+                            message: format!(
+                                "rule `{}`: expect[{ei}] uses `{n}`, which the rule does not declare (declared: {})",
+                                r.id,
+                                r.evidence.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `allow_empty`: every evidence name (`true`) or the names given, each one of the rule's.
+fn allow_empty_of(r: &RuleRaw, err_at: &ErrAt<'_>, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    match &r.allow_empty {
+        None | Some(AllowEmpty::All(false)) => Vec::new(),
+        Some(AllowEmpty::All(true)) => r.evidence.keys().cloned().collect(),
+        Some(AllowEmpty::Names(names)) => {
+            for n in names.iter().filter(|n| !r.evidence.contains_key(*n)) {
+                diags.push(err_at(
+                    "allow_empty",
+                    format!("allow_empty names `{n}`, which is not an evidence entry of the rule"),
+                ));
+            }
+            names.clone()
+        }
+    }
+}
+
+/// `handoff`: each key one of [`HANDOFF_QUESTIONS`](crate::policy::model::HANDOFF_QUESTIONS).
+fn handoff_of(r: &RuleRaw, err_at: &ErrAt<'_>, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    let handoff = r.handoff.clone().unwrap_or_default();
+    for h in handoff.iter().filter(|h| {
+        !crate::policy::model::HANDOFF_QUESTIONS
+            .iter()
+            .any(|(k, _)| k == h)
+    }) {
+        diags.push(err_at(
+            "handoff",
+            format!(
+                "handoff `{h}` is not one of {}",
+                crate::policy::model::HANDOFF_QUESTIONS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    handoff
+}
+
+/// Every `[[waiver]]` of every file, checked.
+fn merge_waivers(
+    files: &[Loaded],
+    seen_rules: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Waiver> {
     let mut waivers = Vec::new();
-    for f in &files {
+    for f in files {
         for (w, o) in f.raw.waiver.iter().zip(&f.waiver_origins) {
             let mut missing = Vec::new();
             if w.rule.is_none() {
@@ -1010,24 +1129,19 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         }
     }
 
-    let documents = files
-        .iter()
-        .flat_map(|f| f.raw.document.iter())
-        .map(|d| Document {
-            path: d.path.clone(),
-            title: d.title.clone().unwrap_or_else(|| d.path.clone()),
-            sections: d.sections.clone(),
-        })
-        .collect();
+    waivers
+}
 
+/// `[placeholders]`: the built-in kinds minus `disable`, plus each file's patterns.
+fn merge_placeholders(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> PlaceholderSet {
     let mut placeholders = PlaceholderSet::default();
-    for f in &files {
+    for f in files {
         if let Some(p) = &f.raw.placeholders {
             if let Some(disable) = &p.disable {
                 for k in disable {
                     if !builtin_placeholders().iter().any(|(b, _)| b == k) {
                         diags.push(Diagnostic {
-                            origin: origin_of_file(&name),
+                            origin: origin_of_file(name),
                             message: format!("placeholders.disable: unknown built-in kind `{k}`"),
                         });
                     }
@@ -1037,7 +1151,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             for (k, re) in p.patterns.iter().flatten() {
                 if let Err(e) = regex::Regex::new(re) {
                     diags.push(Diagnostic {
-                        origin: origin_of_file(&name),
+                        origin: origin_of_file(name),
                         message: format!("placeholders.patterns.{k}: bad regex: {e}"),
                     });
                 }
@@ -1046,13 +1160,18 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
         }
     }
 
+    placeholders
+}
+
+/// `[redact] patterns` of every file, each a valid regex.
+fn merge_redact(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> Vec<String> {
     let mut redact_patterns = Vec::new();
-    for f in &files {
+    for f in files {
         for p in f.raw.redact.iter().flat_map(|r| r.patterns.iter()) {
             match regex::Regex::new(p) {
                 Ok(_) => redact_patterns.push(p.clone()),
                 Err(e) => diags.push(Diagnostic {
-                    origin: origin_of_file(&name),
+                    origin: origin_of_file(name),
                     message: format!(
                         "redact.patterns: bad regex `{p}`: {}",
                         one_line(&e.to_string())
@@ -1061,28 +1180,7 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
             }
         }
     }
-    let cluster = merge_cluster(&files, &name, &mut diags);
-
-    overlay::apply_overrides(&files, &mut rules, &mut diags);
-    let trust = overlay::trust_policy(&files, l, require_clean);
-
-    l.diags.extend(diags);
-    let mut policy = Policy {
-        name,
-        digest: String::new(),
-        sources: l.sources.clone(),
-        audit,
-        areas,
-        rules,
-        waivers,
-        documents,
-        placeholders,
-        redact_patterns,
-        cluster,
-        trust,
-    };
-    policy.digest = canonical_digest(&policy);
-    Some(policy)
+    redact_patterns
 }
 
 /// The effective policy as canonical JSON (sorted keys): everything that decides a verdict —
