@@ -411,135 +411,9 @@ pub fn build(i: Inputs<'_>) -> Report {
     let policy = i.policy;
     let pairs: Vec<(&crate::policy::model::Rule, &Outcome)> =
         policy.rules.iter().zip(i.outcomes).collect();
-
-    let mut counts = Counts {
-        rules: pairs.len(),
-        ..Counts::default()
-    };
-    for (_, o) in &pairs {
-        match o.status {
-            Status::Pass => counts.pass += 1,
-            Status::Fail => counts.fail += 1,
-            Status::Pending => counts.pending += 1,
-            Status::Waived => counts.waived += 1,
-            Status::Skipped => counts.skipped += 1,
-        }
-    }
-
-    let row = |rule: &crate::policy::model::Rule, o: &Outcome| {
-        let (icon, word) = icon_word(o.status, rule.severity);
-        RuleRow {
-            id: rule.id.clone(),
-            title: rule.title.clone(),
-            severity: rule.severity,
-            weight: rule.weight,
-            status: o.status,
-            icon: icon.into(),
-            word: word.into(),
-            sentence: o.sentence.clone(),
-            locations: shown_locations(o),
-            waiver: o.waiver.as_ref().map(|w| {
-                format!(
-                    "{} (owner {}, until {}{})",
-                    w.reason,
-                    w.owner,
-                    w.expires,
-                    if w.expired { ", EXPIRED" } else { "" }
-                )
-            }),
-            warnings: o.warnings.clone(),
-        }
-    };
-
-    let areas = policy
-        .areas
-        .iter()
-        .map(|a| {
-            let s = i.score.areas.iter().find(|s| s.area == a.id);
-            AreaSection {
-                id: a.id.clone(),
-                title: a.title.clone(),
-                description: a.description.clone(),
-                score: s
-                    .and_then(|s| s.score)
-                    .map(|v| format!("{:.0}%", v * 100.0))
-                    .unwrap_or_else(|| "n/a".into()),
-                rules: pairs
-                    .iter()
-                    .filter(|(r, _)| r.area == a.id)
-                    .map(|(r, o)| row(r, o))
-                    .collect(),
-            }
-        })
-        .collect();
-
-    // Evidence commands, in the order rules first use them.
-    let mut commands: Vec<CommandRow> = Vec::new();
-    for (rule, _) in &pairs {
-        for req in rule.evidence.values() {
-            let Request::Run(spec) = req else { continue };
-            if let Some(c) = commands.iter_mut().find(|c| c.command == spec.command) {
-                if !c.rules.contains(&rule.id) {
-                    c.rules.push(rule.id.clone());
-                }
-                continue;
-            }
-            let item = i.evidence.get(&req.key());
-            let cached_at = item
-                .and_then(|it| it.as_result().ok())
-                .filter(|v| v["cached"] == true)
-                .and_then(|v| v["produced_at"].as_str())
-                .map(str::to_string);
-            let (status, exit_code, notes) = match item.map(Item::as_result) {
-                Some(Ok(v)) => {
-                    let code = v["exit_code"].as_i64();
-                    let caps: Vec<String> = v["captures"]
-                        .as_object()
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}: {}", plain(v)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let status = if code == Some(0) {
-                        Status::Pass
-                    } else {
-                        Status::Fail
-                    };
-                    let mut notes = format!("exit code {}", code.unwrap_or(-1));
-                    if !caps.is_empty() {
-                        notes = format!("{notes}; {}", caps.join(", "));
-                    }
-                    if status == Status::Fail {
-                        let tail = last_lines(v["stderr"].as_str().unwrap_or(""), 1);
-                        let tail = if tail.is_empty() {
-                            last_lines(v["stdout"].as_str().unwrap_or(""), 1)
-                        } else {
-                            tail
-                        };
-                        if !tail.is_empty() {
-                            notes = format!("{notes}; {tail}");
-                        }
-                    }
-                    (status, code, notes)
-                }
-                Some(Err(e)) => (Status::Pending, None, e.to_string()),
-                None => (Status::Pending, None, "not collected".into()),
-            };
-            let (icon, word) = icon_word(status, Severity::Blocking);
-            commands.push(CommandRow {
-                command: spec.command.clone(),
-                status: status.as_str().into(),
-                icon: icon.into(),
-                word: word.into(),
-                exit_code,
-                notes,
-                rules: vec![rule.id.clone()],
-                cached_at,
-            });
-        }
-    }
-
+    let counts = count(&pairs);
+    let areas = area_sections(policy, &pairs, &i.score);
+    let commands = command_rows(&pairs, i.evidence);
     let documents = policy
         .documents
         .iter()
@@ -554,113 +428,19 @@ pub fn build(i: Inputs<'_>) -> Report {
         })
         .collect();
 
-    let mut repository_files: Vec<FileRow> = Vec::new();
-    for (rule, _) in &pairs {
-        for req in rule.evidence.values() {
-            let Request::Files(_) = req else { continue };
-            let Some(Ok(v)) = i.evidence.get(&req.key()).map(Item::as_result) else {
-                continue;
-            };
-            for p in v["present"].as_array().into_iter().flatten() {
-                if repository_files
-                    .iter()
-                    .any(|f| f.entry == plain(&p["entry"]))
-                {
-                    continue;
-                }
-                repository_files.push(FileRow {
-                    entry: plain(&p["entry"]),
-                    present: true,
-                    icon: "✅".into(),
-                    path: plain(&p["path"]),
-                    rule: rule.id.clone(),
-                });
-            }
-            for m in v["missing"].as_array().into_iter().flatten() {
-                if repository_files.iter().any(|f| f.entry == plain(m)) {
-                    continue;
-                }
-                let icon = if rule.severity == Severity::Blocking {
-                    "❌"
-                } else {
-                    "⚠️"
-                };
-                repository_files.push(FileRow {
-                    entry: plain(m),
-                    present: false,
-                    icon: icon.into(),
-                    path: String::new(),
-                    rule: rule.id.clone(),
-                });
-            }
-        }
-    }
-
-    let mut recommendations: Vec<(u8, Severity, usize, Recommendation)> = Vec::new();
-    for (idx, (rule, o)) in pairs.iter().enumerate() {
-        if !matches!(o.status, Status::Fail | Status::Pending) {
-            continue;
-        }
-        let Some(rem) = &rule.remediation else {
-            continue;
-        };
-        let files = rem.files.clone().unwrap_or_else(|| files(o));
-        let priority = rem.priority.clone().unwrap_or_else(|| {
-            match rule.severity {
-                Severity::Blocking => "critical",
-                Severity::Warning => "medium",
-                Severity::Info => "low",
-            }
-            .into()
-        });
-        recommendations.push((
-            priority_rank(&priority),
-            rule.severity,
-            idx,
-            Recommendation {
-                rule: rule.id.clone(),
-                priority: priority.to_ascii_uppercase(),
-                category: rem.category.clone().unwrap_or_else(|| {
-                    policy
-                        .area(&rule.area)
-                        .map(|a| a.title.clone())
-                        .unwrap_or_default()
-                }),
-                files,
-                action: rem.action.clone().unwrap_or_else(|| rule.title.clone()),
-                rationale: rem.rationale.clone().unwrap_or_else(|| o.sentence.clone()),
-                effort: rem.effort.clone().unwrap_or_else(|| "unestimated".into()),
-                dependencies: rem.dependencies.clone().unwrap_or_else(|| "none".into()),
-            },
-        ));
-    }
-    recommendations.sort_by_key(|r| (r.0, r.1, r.2));
-
-    let gap = |rule: &crate::policy::model::Rule, o: &Outcome| {
-        let (icon, word) = icon_word(o.status, rule.severity);
-        Gap {
-            rule: rule.id.clone(),
-            icon: icon.into(),
-            word: word.into(),
-            title: rule.title.clone(),
-            sentence: o.sentence.clone(),
-            locations: files(o),
-        }
+    let repository_files = file_rows(&pairs, i.evidence);
+    let recommendations = recommendations(policy, &pairs);
+    let gaps = |blocking: bool| -> Vec<Gap> {
+        pairs
+            .iter()
+            .filter(|(r, o)| {
+                (r.severity == Severity::Blocking) == blocking
+                    && matches!(o.status, Status::Fail | Status::Pending)
+            })
+            .map(|(r, o)| gap(r, o))
+            .collect()
     };
-    let blocking_gaps = pairs
-        .iter()
-        .filter(|(r, o)| {
-            r.severity == Severity::Blocking && matches!(o.status, Status::Fail | Status::Pending)
-        })
-        .map(|(r, o)| gap(r, o))
-        .collect();
-    let nonblocking_gaps = pairs
-        .iter()
-        .filter(|(r, o)| {
-            r.severity != Severity::Blocking && matches!(o.status, Status::Fail | Status::Pending)
-        })
-        .map(|(r, o)| gap(r, o))
-        .collect();
+    let (blocking_gaps, nonblocking_gaps) = (gaps(true), gaps(false));
     let mut warnings: Vec<String> = pairs
         .iter()
         .flat_map(|(r, o)| o.warnings.iter().map(move |w| format!("`{}`: {w}", r.id)))
@@ -673,7 +453,6 @@ pub fn build(i: Inputs<'_>) -> Report {
         .iter()
         .flat_map(|(r, o)| findings_of(r, o, policy_place(r, &i.target, policy).as_ref()))
         .collect();
-    let recommendations: Vec<Recommendation> = recommendations.into_iter().map(|r| r.3).collect();
     let narrative = narrative::build(&narrative::From {
         policy,
         pairs: &pairs,
@@ -730,6 +509,269 @@ pub fn build(i: Inputs<'_>) -> Report {
         narrative: Some(narrative),
         history: Vec::new(),
         file_findings: Vec::new(),
+    }
+}
+
+/// How many rules ended in each status.
+fn count(pairs: &[(&crate::policy::model::Rule, &Outcome)]) -> Counts {
+    let mut counts = Counts {
+        rules: pairs.len(),
+        ..Counts::default()
+    };
+    for (_, o) in pairs {
+        match o.status {
+            Status::Pass => counts.pass += 1,
+            Status::Fail => counts.fail += 1,
+            Status::Pending => counts.pending += 1,
+            Status::Waived => counts.waived += 1,
+            Status::Skipped => counts.skipped += 1,
+        }
+    }
+
+    counts
+}
+
+/// One report row for a rule's outcome.
+fn row(rule: &crate::policy::model::Rule, o: &Outcome) -> RuleRow {
+    let (icon, word) = icon_word(o.status, rule.severity);
+    RuleRow {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        severity: rule.severity,
+        weight: rule.weight,
+        status: o.status,
+        icon: icon.into(),
+        word: word.into(),
+        sentence: o.sentence.clone(),
+        locations: shown_locations(o),
+        waiver: o.waiver.as_ref().map(|w| {
+            format!(
+                "{} (owner {}, until {}{})",
+                w.reason,
+                w.owner,
+                w.expires,
+                if w.expired { ", EXPIRED" } else { "" }
+            )
+        }),
+        warnings: o.warnings.clone(),
+    }
+}
+
+/// Each area with its score and its rules' rows.
+fn area_sections(
+    policy: &Policy,
+    pairs: &[(&crate::policy::model::Rule, &Outcome)],
+    score: &Score,
+) -> Vec<AreaSection> {
+    policy
+        .areas
+        .iter()
+        .map(|a| {
+            let s = score.areas.iter().find(|s| s.area == a.id);
+            AreaSection {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                description: a.description.clone(),
+                score: s
+                    .and_then(|s| s.score)
+                    .map(|v| format!("{:.0}%", v * 100.0))
+                    .unwrap_or_else(|| "n/a".into()),
+                rules: pairs
+                    .iter()
+                    .filter(|(r, _)| r.area == a.id)
+                    .map(|(r, o)| row(r, o))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The evidence commands, in the order rules first use them.
+fn command_rows(
+    pairs: &[(&crate::policy::model::Rule, &Outcome)],
+    evidence: &BTreeMap<String, Item>,
+) -> Vec<CommandRow> {
+    let mut commands: Vec<CommandRow> = Vec::new();
+    for (rule, _) in pairs {
+        for req in rule.evidence.values() {
+            let Request::Run(spec) = req else { continue };
+            if let Some(c) = commands.iter_mut().find(|c| c.command == spec.command) {
+                if !c.rules.contains(&rule.id) {
+                    c.rules.push(rule.id.clone());
+                }
+                continue;
+            }
+            let item = evidence.get(&req.key());
+            let cached_at = item
+                .and_then(|it| it.as_result().ok())
+                .filter(|v| v["cached"] == true)
+                .and_then(|v| v["produced_at"].as_str())
+                .map(str::to_string);
+            let (status, exit_code, notes) = command_result(item);
+            let (icon, word) = icon_word(status, Severity::Blocking);
+            commands.push(CommandRow {
+                command: spec.command.clone(),
+                status: status.as_str().into(),
+                icon: icon.into(),
+                word: word.into(),
+                exit_code,
+                notes,
+                rules: vec![rule.id.clone()],
+                cached_at,
+            });
+        }
+    }
+
+    commands
+}
+
+/// A command's outcome in the commands table: status, exit code and a note.
+fn command_result(item: Option<&Item>) -> (Status, Option<i64>, String) {
+    match item.map(Item::as_result) {
+        Some(Ok(v)) => {
+            let code = v["exit_code"].as_i64();
+            let caps: Vec<String> = v["captures"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}: {}", plain(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let status = if code == Some(0) {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            let mut notes = format!("exit code {}", code.unwrap_or(-1));
+            if !caps.is_empty() {
+                notes = format!("{notes}; {}", caps.join(", "));
+            }
+            if status == Status::Fail {
+                let tail = last_lines(v["stderr"].as_str().unwrap_or(""), 1);
+                let tail = if tail.is_empty() {
+                    last_lines(v["stdout"].as_str().unwrap_or(""), 1)
+                } else {
+                    tail
+                };
+                if !tail.is_empty() {
+                    notes = format!("{notes}; {tail}");
+                }
+            }
+            (status, code, notes)
+        }
+        Some(Err(e)) => (Status::Pending, None, e.to_string()),
+        None => (Status::Pending, None, "not collected".into()),
+    }
+}
+
+/// The standard repository files the policy asks for, present or missing, each entry once.
+fn file_rows(
+    pairs: &[(&crate::policy::model::Rule, &Outcome)],
+    evidence: &BTreeMap<String, Item>,
+) -> Vec<FileRow> {
+    let mut repository_files: Vec<FileRow> = Vec::new();
+    for (rule, _) in pairs {
+        for req in rule.evidence.values() {
+            let Request::Files(_) = req else { continue };
+            let Some(Ok(v)) = evidence.get(&req.key()).map(Item::as_result) else {
+                continue;
+            };
+            for p in v["present"].as_array().into_iter().flatten() {
+                if repository_files
+                    .iter()
+                    .any(|f| f.entry == plain(&p["entry"]))
+                {
+                    continue;
+                }
+                repository_files.push(FileRow {
+                    entry: plain(&p["entry"]),
+                    present: true,
+                    icon: "✅".into(),
+                    path: plain(&p["path"]),
+                    rule: rule.id.clone(),
+                });
+            }
+            for m in v["missing"].as_array().into_iter().flatten() {
+                if repository_files.iter().any(|f| f.entry == plain(m)) {
+                    continue;
+                }
+                let icon = if rule.severity == Severity::Blocking {
+                    "❌"
+                } else {
+                    "⚠️"
+                };
+                repository_files.push(FileRow {
+                    entry: plain(m),
+                    present: false,
+                    icon: icon.into(),
+                    path: String::new(),
+                    rule: rule.id.clone(),
+                });
+            }
+        }
+    }
+
+    repository_files
+}
+
+/// The remediation of every failing or pending rule, most urgent first.
+fn recommendations(
+    policy: &Policy,
+    pairs: &[(&crate::policy::model::Rule, &Outcome)],
+) -> Vec<Recommendation> {
+    let mut recommendations: Vec<(u8, Severity, usize, Recommendation)> = Vec::new();
+    for (idx, (rule, o)) in pairs.iter().enumerate() {
+        if !matches!(o.status, Status::Fail | Status::Pending) {
+            continue;
+        }
+        let Some(rem) = &rule.remediation else {
+            continue;
+        };
+        let files = rem.files.clone().unwrap_or_else(|| files(o));
+        let priority = rem.priority.clone().unwrap_or_else(|| {
+            match rule.severity {
+                Severity::Blocking => "critical",
+                Severity::Warning => "medium",
+                Severity::Info => "low",
+            }
+            .into()
+        });
+        recommendations.push((
+            priority_rank(&priority),
+            rule.severity,
+            idx,
+            Recommendation {
+                rule: rule.id.clone(),
+                priority: priority.to_ascii_uppercase(),
+                category: rem.category.clone().unwrap_or_else(|| {
+                    policy
+                        .area(&rule.area)
+                        .map(|a| a.title.clone())
+                        .unwrap_or_default()
+                }),
+                files,
+                action: rem.action.clone().unwrap_or_else(|| rule.title.clone()),
+                rationale: rem.rationale.clone().unwrap_or_else(|| o.sentence.clone()),
+                effort: rem.effort.clone().unwrap_or_else(|| "unestimated".into()),
+                dependencies: rem.dependencies.clone().unwrap_or_else(|| "none".into()),
+            },
+        ));
+    }
+    recommendations.sort_by_key(|r| (r.0, r.1, r.2));
+    recommendations.into_iter().map(|r| r.3).collect()
+}
+
+/// A gap of the summary: a failing or pending rule, where to look.
+fn gap(rule: &crate::policy::model::Rule, o: &Outcome) -> Gap {
+    let (icon, word) = icon_word(o.status, rule.severity);
+    Gap {
+        rule: rule.id.clone(),
+        icon: icon.into(),
+        word: word.into(),
+        title: rule.title.clone(),
+        sentence: o.sentence.clone(),
+        locations: files(o),
     }
 }
 
