@@ -239,56 +239,8 @@ impl Loader {
             });
             return;
         }
-        let text: String = match location {
-            Location::Builtin(n) => match builtin_text(n) {
-                Some(t) => t.to_string(),
-                None => {
-                    let names: Vec<String> = BUILTINS
-                        .iter()
-                        .map(|(n, _)| format!("builtin:{n}"))
-                        .collect();
-                    self.diags.push(Diagnostic {
-                        origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
-                        message: format!(
-                            "unknown built-in policy `builtin:{n}` (available: {})",
-                            names.join(", ")
-                        ),
-                    });
-                    return;
-                }
-            },
-            Location::Text { text, .. } => text.clone(),
-            Location::File(_) if self.no_files => {
-                self.diags.push(Diagnostic {
-                    origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
-                    message: format!(
-                        "`{name}`: a policy given as text may refer to built-in policies only"
-                    ),
-                });
-                return;
-            }
-            Location::File(p) => match std::fs::read(p) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(t) => t,
-                    Err(_) => {
-                        self.diags.push(Diagnostic {
-                            origin: origin_of_file(&name),
-                            message: "policy file is not valid UTF-8".into(),
-                        });
-                        return;
-                    }
-                },
-                Err(e) => {
-                    self.diags.push(Diagnostic {
-                        origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
-                        message: format!(
-                            "cannot read policy `{name}`: {}",
-                            crate::collect::fs::io_reason(&e)
-                        ),
-                    });
-                    return;
-                }
-            },
+        let Some(text) = self.read_location(location, &name, included_at) else {
+            return;
         };
         self.sources.push(PolicySource {
             name: name.clone(),
@@ -383,68 +335,7 @@ impl Loader {
                         });
                         continue;
                     };
-                    for item in items.iter() {
-                        let o = at(item.span().start);
-                        match k {
-                            "area" => {
-                                if let Some(a) = self.typed::<AreaRaw>(item, "area", &at) {
-                                    loaded.raw.area.push(a);
-                                    loaded.area_origins.push(o);
-                                }
-                            }
-                            "rule" => {
-                                if let Some(r) = self.typed::<RuleRaw>(item, "rule", &at) {
-                                    let ri = loaded.raw.rule.len();
-                                    for (ei, e) in r.expect.iter().enumerate() {
-                                        loaded.expect_origins.insert((ri, ei), at(e.span().start));
-                                    }
-                                    let mut fields = BTreeMap::new();
-                                    for key in ["id", "area", "environments", "weight", "allow_empty", "handoff"] {
-                                        let (off, found) = locate(item, &[key.to_string()]);
-                                        if found == key && off != item.span().start {
-                                            fields.insert(key.to_string(), at(off));
-                                        }
-                                    }
-                                    for name in r.evidence.keys() {
-                                        let segs = ["evidence".to_string(), name.clone()];
-                                        let (off, _) = locate(item, &segs);
-                                        fields.insert(format!("evidence.{name}"), at(off));
-                                    }
-                                    loaded.raw.rule.push(r);
-                                    loaded.rule_origins.push(o);
-                                    loaded.rule_field_origins.push(fields);
-                                }
-                            }
-                            "override" => {
-                                if let Some(ov) = self.typed::<OverrideRaw>(item, "override", &at)
-                                {
-                                    let mut fields = BTreeMap::new();
-                                    for key in overlay::OVERRIDE_KEYS {
-                                        let (off, found) = locate(item, &[key.to_string()]);
-                                        if found == *key && off != item.span().start {
-                                            fields.insert(key.to_string(), at(off));
-                                        }
-                                    }
-                                    for (ei, e) in ov.expect.iter().enumerate() {
-                                        fields.insert(format!("expect.{ei}"), at(e.span().start));
-                                    }
-                                    loaded.raw.overrides.push(ov);
-                                    loaded.override_origins.push((o, fields));
-                                }
-                            }
-                            "waiver" => {
-                                if let Some(w) = self.typed::<WaiverRaw>(item, "waiver", &at) {
-                                    loaded.raw.waiver.push(w);
-                                    loaded.waiver_origins.push(o);
-                                }
-                            }
-                            _ => {
-                                if let Some(d) = self.typed::<DocumentRaw>(item, "document", &at) {
-                                    loaded.raw.document.push(d);
-                                }
-                            }
-                        }
-                    }
+                    self.read_items(k, items, &at, &mut loaded);
                 }
                 other => self.diags.push(Diagnostic {
                     origin: key_origin,
@@ -459,8 +350,164 @@ impl Loader {
             Location::File(p) => p.parent().map(Path::to_path_buf),
             Location::Builtin(_) | Location::Text { .. } => None,
         };
-        // The central policy is loaded before this file's own includes, so everything loaded
-        // from here on is the overlay.
+        self.load_extends(&loaded, &name, base.as_deref());
+        self.load_includes(location, includes, base.as_deref());
+        self.stack.pop();
+        self.files.push(loaded);
+    }
+
+    /// The text of a policy location, or a diagnostic saying why there is none.
+    fn read_location(
+        &mut self,
+        location: &Location,
+        name: &str,
+        included_at: Option<Origin>,
+    ) -> Option<String> {
+        let text: String = match location {
+            Location::Builtin(n) => match builtin_text(n) {
+                Some(t) => t.to_string(),
+                None => {
+                    let names: Vec<String> = BUILTINS
+                        .iter()
+                        .map(|(n, _)| format!("builtin:{n}"))
+                        .collect();
+                    self.diags.push(Diagnostic {
+                        origin: included_at.unwrap_or_else(|| origin_of_file(name)),
+                        message: format!(
+                            "unknown built-in policy `builtin:{n}` (available: {})",
+                            names.join(", ")
+                        ),
+                    });
+                    return None;
+                }
+            },
+            Location::Text { text, .. } => text.clone(),
+            Location::File(_) if self.no_files => {
+                self.diags.push(Diagnostic {
+                    origin: included_at.unwrap_or_else(|| origin_of_file(name)),
+                    message: format!(
+                        "`{name}`: a policy given as text may refer to built-in policies only"
+                    ),
+                });
+                return None;
+            }
+            Location::File(p) => match std::fs::read(p) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        self.diags.push(Diagnostic {
+                            origin: origin_of_file(name),
+                            message: "policy file is not valid UTF-8".into(),
+                        });
+                        return None;
+                    }
+                },
+                Err(e) => {
+                    self.diags.push(Diagnostic {
+                        origin: included_at.unwrap_or_else(|| origin_of_file(name)),
+                        message: format!(
+                            "cannot read policy `{name}`: {}",
+                            crate::collect::fs::io_reason(&e)
+                        ),
+                    });
+                    return None;
+                }
+            },
+        };
+        Some(text)
+    }
+
+    /// The items of an array of tables (`[[area]]`, `[[rule]]`, `[[waiver]]`, `[[document]]`,
+    /// `[[override]]`), each typed and kept with its origin.
+    fn read_items(
+        &mut self,
+        k: &str,
+        items: &toml::de::DeArray<'_>,
+        at: &dyn Fn(usize) -> Origin,
+        loaded: &mut Loaded,
+    ) {
+        for item in items.iter() {
+            let o = at(item.span().start);
+            match k {
+                "area" => {
+                    if let Some(a) = self.typed::<AreaRaw>(item, "area", at) {
+                        loaded.raw.area.push(a);
+                        loaded.area_origins.push(o);
+                    }
+                }
+                "rule" => self.read_rule(item, o, at, loaded),
+                "override" => {
+                    if let Some(ov) = self.typed::<OverrideRaw>(item, "override", at) {
+                        let mut fields = BTreeMap::new();
+                        for key in overlay::OVERRIDE_KEYS {
+                            let (off, found) = locate(item, &[key.to_string()]);
+                            if found == *key && off != item.span().start {
+                                fields.insert(key.to_string(), at(off));
+                            }
+                        }
+                        for (ei, e) in ov.expect.iter().enumerate() {
+                            fields.insert(format!("expect.{ei}"), at(e.span().start));
+                        }
+                        loaded.raw.overrides.push(ov);
+                        loaded.override_origins.push((o, fields));
+                    }
+                }
+                "waiver" => {
+                    if let Some(w) = self.typed::<WaiverRaw>(item, "waiver", at) {
+                        loaded.raw.waiver.push(w);
+                        loaded.waiver_origins.push(o);
+                    }
+                }
+                _ => {
+                    if let Some(d) = self.typed::<DocumentRaw>(item, "document", at) {
+                        loaded.raw.document.push(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One `[[rule]]`: the rule, and the origins of its `expect` entries and checked keys.
+    fn read_rule(
+        &mut self,
+        item: &toml::Spanned<DeValue<'_>>,
+        o: Origin,
+        at: &dyn Fn(usize) -> Origin,
+        loaded: &mut Loaded,
+    ) {
+        if let Some(r) = self.typed::<RuleRaw>(item, "rule", at) {
+            let ri = loaded.raw.rule.len();
+            for (ei, e) in r.expect.iter().enumerate() {
+                loaded.expect_origins.insert((ri, ei), at(e.span().start));
+            }
+            let mut fields = BTreeMap::new();
+            for key in [
+                "id",
+                "area",
+                "environments",
+                "weight",
+                "allow_empty",
+                "handoff",
+            ] {
+                let (off, found) = locate(item, &[key.to_string()]);
+                if found == key && off != item.span().start {
+                    fields.insert(key.to_string(), at(off));
+                }
+            }
+            for name in r.evidence.keys() {
+                let segs = ["evidence".to_string(), name.clone()];
+                let (off, _) = locate(item, &segs);
+                fields.insert(format!("evidence.{name}"), at(off));
+            }
+            loaded.raw.rule.push(r);
+            loaded.rule_origins.push(o);
+            loaded.rule_field_origins.push(fields);
+        }
+    }
+
+    /// `[audit] extends`: the central policy is loaded before this file's own includes, so
+    /// everything loaded from here on is the overlay.
+    fn load_extends(&mut self, loaded: &Loaded, name: &str, base: Option<&Path>) {
         if let Some(a) = &loaded.raw.audit
             && let Some(ext) = a.extends.clone()
         {
@@ -468,7 +515,7 @@ impl Loader {
                 .audit_key_origins
                 .get("extends")
                 .cloned()
-                .unwrap_or_else(|| origin_of_file(&name));
+                .unwrap_or_else(|| origin_of_file(name));
             let pin = a.extends_sha256.clone().map(|p| {
                 let o = loaded
                     .audit_key_origins
@@ -477,7 +524,7 @@ impl Loader {
                     .unwrap_or_else(|| origin.clone());
                 (p, o)
             });
-            overlay::load_central(self, &ext, pin, origin, base.as_deref());
+            overlay::load_central(self, &ext, pin, origin, base);
         } else if loaded
             .raw
             .audit
@@ -489,10 +536,19 @@ impl Loader {
                     .audit_key_origins
                     .get("extends_sha256")
                     .cloned()
-                    .unwrap_or_else(|| origin_of_file(&name)),
+                    .unwrap_or_else(|| origin_of_file(name)),
                 message: "extends_sha256 without extends".into(),
             });
         }
+    }
+
+    /// This file's `include`s, in order.
+    fn load_includes(
+        &mut self,
+        location: &Location,
+        includes: Vec<(String, Origin)>,
+        base: Option<&Path>,
+    ) {
         for (inc, origin) in includes {
             if self.pinned && !inc.starts_with("builtin:") {
                 self.diags.push(Diagnostic {
@@ -514,12 +570,10 @@ impl Loader {
                     });
                     continue;
                 }
-                _ => Location::parse(&inc, base.as_deref()),
+                _ => Location::parse(&inc, base),
             };
             self.load_file(&loc, Some(origin));
         }
-        self.stack.pop();
-        self.files.push(loaded);
     }
 
     /// Deserialize one item, reporting every unknown key and the first type error with spans.
