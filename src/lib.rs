@@ -166,6 +166,107 @@ pub fn run(
     cluster: &collect::cluster::CliOptions,
 ) -> Result<AuditResult, Error> {
     let started = Instant::now();
+    let (root, boundary) = audited_folder(opts, cluster)?;
+    let governed = governed_policy(opts, &root, &boundary)?;
+    let (mut policy, env) = (governed.policy, governed.env);
+    select_rules(&mut policy, &opts.only_rules)?;
+    let (plan, document_keys) = plan_of(&policy);
+    let (publish_dir, publish_rel) = publish_folder(publish, &root, &boundary, &policy)?;
+    let mut ctx = collection_ctx(
+        opts,
+        &policy,
+        &root,
+        boundary,
+        publish_rel.as_deref(),
+        progress,
+    )
+    .with_cluster(cluster_state(cluster, &policy, &root, &env));
+    tracing::info!(
+        policy = %policy.name,
+        rules = policy.rules.len(),
+        requests = plan.len(),
+        "collecting evidence"
+    );
+    memtrace("before collect");
+    let (mut evidence, timings) = collect::collect_all(&ctx, &plan);
+    // Evidence completeness: each request learns which files in its scope were not read.
+    // Matched against scopes as they are; file names are repository text too, so what is
+    // attached and what the report lists is redacted.
+    let raw_findings = ctx.findings();
+    collect::attach_unread(&mut evidence, &raw_findings, &ctx.redactor);
+    let file_findings: Vec<collect::fs::WalkFinding> = raw_findings
+        .into_iter()
+        .map(|f| collect::fs::WalkFinding {
+            path: ctx.redactor.text(&f.path),
+            reason: ctx.redactor.text(&f.reason),
+        })
+        .collect();
+    // Parsed manifest files and kustomize renders were for collecting; the evidence holds
+    // what rules need.
+    ctx.release_caches();
+    memtrace("after collect");
+    let judged = judge(
+        opts,
+        &policy,
+        &evidence,
+        &env,
+        &root,
+        &ctx,
+        &governed.ignored,
+    );
+    let mut report = report::build(report::Inputs {
+        policy: &policy,
+        evidence: &evidence,
+        outcomes: &judged.outcomes,
+        score: judged.score,
+        verdict: judged.verdict,
+        reasons: judged.reasons,
+        target: opts.path.to_string_lossy().replace('\\', "/"),
+        env,
+        now: opts.now,
+        head: judged.head,
+        document_keys,
+    });
+    report.warnings.extend(judged.loose);
+    report::add_file_findings(&mut report, file_findings);
+    report.trust = trust::TrustSection::of(&policy, governed.waivers_source, governed.ignored);
+    report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
+    report.provenance.policy_found = Some(governed.policy_found);
+    let history_dir = publish_rel
+        .clone()
+        .unwrap_or_else(|| policy.audit.publish_dir.clone());
+    report.history = report::history::collect(&root, &ctx.boundary, &history_dir, &report)
+        .into_iter()
+        .map(|mut h| {
+            h.version = ctx.redactor.text(&h.version);
+            h
+        })
+        .collect();
+    // This audit alone is no history.
+    if report.history.len() < 2 {
+        report.history.clear();
+    }
+    let run = RunInfo {
+        duration_ms: started.elapsed().as_millis() as u64,
+        timings_ms: timings,
+        cached: BTreeMap::new(),
+    };
+    memtrace("after report");
+    let bundle = Bundle::new(report, judged.outcomes, evidence, run);
+    memtrace("after bundle");
+    Ok(AuditResult {
+        policy,
+        bundle,
+        publish_dir,
+    })
+}
+
+/// The audited folder (canonical) and the boundary nothing may be read beyond (its git work
+/// tree, else itself), once the command line's folder and cluster options are usable.
+fn audited_folder(
+    opts: &AuditOptions,
+    cluster: &collect::cluster::CliOptions,
+) -> Result<(PathBuf, PathBuf), Error> {
     if !opts.path.is_dir() {
         return Err(Error::Usage(format!(
             "`{}` is not a folder to audit",
@@ -182,9 +283,23 @@ pub fn run(
     if let Some(dir) = &opts.cache_dir {
         collect::cache::check_outside(dir, &boundary).map_err(Error::Usage)?;
     }
+    Ok((root, boundary))
+}
+
+/// The policy in force, its waivers governed, and the environment audited.
+struct Governed {
+    policy: policy::model::Policy,
+    policy_found: String,
+    env: String,
+    ignored: Vec<trust::waivers::IgnoredWaiver>,
+    waivers_source: Option<policy::model::PolicySource>,
+}
+
+/// Load the policy, govern its waivers (and the waivers file's), and pick the environment.
+fn governed_policy(opts: &AuditOptions, root: &Path, boundary: &Path) -> Result<Governed, Error> {
     let (location, policy_found) = find_policy(&opts.path, opts.policy.as_deref());
     let mut policy = policy::load(&location)?;
-    policy::check_boundary(&policy, &root, &boundary)?;
+    policy::check_boundary(&policy, root, boundary)?;
     if let Some(w) = &opts.waivers
         && !w.is_file()
     {
@@ -217,8 +332,18 @@ pub fn run(
         )));
     }
 
-    select_rules(&mut policy, &opts.only_rules)?;
-    // Plan: every distinct request once.
+    Ok(Governed {
+        policy,
+        policy_found,
+        env,
+        ignored,
+        waivers_source,
+    })
+}
+
+/// Every distinct request once, plus the artifact and links requests of each `[[document]]`
+/// row (whose keys are returned in document order).
+fn plan_of(policy: &policy::model::Policy) -> (BTreeMap<String, Request>, Vec<(String, String)>) {
     let mut plan: BTreeMap<String, Request> = BTreeMap::new();
     for rule in policy.rules.iter().filter(|r| !r.deselected) {
         for req in rule.evidence.values() {
@@ -244,11 +369,22 @@ pub fn run(
         })
         .collect();
 
+    (plan, document_keys)
+}
+
+/// Where `--publish` writes (it must resolve inside the repository), and that folder relative
+/// to the audited folder when it is inside it.
+fn publish_folder(
+    publish: Option<Option<PathBuf>>,
+    root: &Path,
+    boundary: &Path,
+    policy: &policy::model::Policy,
+) -> Result<(Option<PathBuf>, Option<String>), Error> {
     let publish_dir =
         publish.map(|dir| dir.unwrap_or_else(|| root.join(&policy.audit.publish_dir)));
     // Published audits are the repository's record: the folder must really be inside it.
     if let Some(d) = &publish_dir
-        && !collect::fs::resolved(d).starts_with(&boundary)
+        && !collect::fs::resolved(d).starts_with(boundary)
     {
         return Err(Error::Usage(format!(
             "the publish folder `{}` resolves to `{}`, outside the repository ({}): published audits belong in it (is a folder on the way a symlink?)",
@@ -265,12 +401,24 @@ pub fn run(
             std::env::current_dir().ok()?.join(d)
         };
         let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
-        abs.strip_prefix(&root)
+        abs.strip_prefix(root)
             .ok()
             .map(|r| r.to_string_lossy().replace('\\', "/"))
     });
+    Ok((publish_dir, publish_rel))
+}
+
+/// The collection context of a run: its options, placeholders, redactor and own outputs.
+fn collection_ctx<'a>(
+    opts: &AuditOptions,
+    policy: &'a policy::model::Policy,
+    root: &Path,
+    boundary: PathBuf,
+    publish_rel: Option<&str>,
+    progress: Option<&'a dyn collect::Progress>,
+) -> collect::Ctx<'a> {
     let mut ctx = collect::Ctx::new(
-        root.clone(),
+        root.to_path_buf(),
         boundary,
         collect::Options {
             now: opts.now,
@@ -282,14 +430,13 @@ pub fn run(
         },
         &policy.placeholders,
         publish_rel
-            .clone()
+            .map(str::to_string)
             .unwrap_or_else(|| policy.audit.publish_dir.clone()),
     )
     .with_redactor(redact::Redactor::new(&policy.redact_patterns))
     .with_read_tracking(policy.trust.require_clean)
-    .with_progress(progress)
-    .with_cluster(cluster_state(cluster, &policy, &root, &env));
-    if let Some(rel) = &publish_rel {
+    .with_progress(progress);
+    if let Some(rel) = publish_rel {
         let join = |name: &str| {
             if rel.is_empty() {
                 name.to_string()
@@ -304,35 +451,35 @@ pub fn run(
             join(report::publish::INDEX),
         ];
     }
-    tracing::info!(
-        policy = %policy.name,
-        rules = policy.rules.len(),
-        requests = plan.len(),
-        "collecting evidence"
-    );
-    memtrace("before collect");
-    let (mut evidence, timings) = collect::collect_all(&ctx, &plan);
-    // Evidence completeness: each request learns which files in its scope were not read.
-    // Matched against scopes as they are; file names are repository text too, so what is
-    // attached and what the report lists is redacted.
-    let raw_findings = ctx.findings();
-    collect::attach_unread(&mut evidence, &raw_findings, &ctx.redactor);
-    let file_findings: Vec<collect::fs::WalkFinding> = raw_findings
-        .into_iter()
-        .map(|f| collect::fs::WalkFinding {
-            path: ctx.redactor.text(&f.path),
-            reason: ctx.redactor.text(&f.reason),
-        })
-        .collect();
-    // Parsed manifest files and kustomize renders were for collecting; the evidence holds
-    // what rules need.
-    ctx.release_caches();
-    memtrace("after collect");
-    let mut outcomes = evaluate::evaluate(&policy, &evidence, &env, opts.now);
+    ctx
+}
+
+/// What evaluation decided: outcomes, score, verdict and its reasons, the repository head.
+struct Judged {
+    outcomes: Vec<evaluate::Outcome>,
+    loose: Vec<String>,
+    score: evaluate::score::Score,
+    verdict: evaluate::score::Verdict,
+    reasons: Vec<String>,
+    head: Option<repo::Head>,
+}
+
+/// Evaluate, score and decide; a partial run and a dirty tree (under `require_clean`) never
+/// approve; repository text in the reasons and head is redacted.
+fn judge(
+    opts: &AuditOptions,
+    policy: &policy::model::Policy,
+    evidence: &BTreeMap<String, collect::Item>,
+    env: &str,
+    root: &Path,
+    ctx: &collect::Ctx<'_>,
+    ignored: &[trust::waivers::IgnoredWaiver],
+) -> Judged {
+    let mut outcomes = evaluate::evaluate(policy, evidence, env, opts.now);
     memtrace("after evaluate");
-    let loose = trust::waivers::annotate(&mut outcomes, &ignored);
-    let score = evaluate::score::score(&policy, &outcomes);
-    let (mut verdict, mut reasons) = evaluate::score::verdict(&policy, &outcomes, &score);
+    let loose = trust::waivers::annotate(&mut outcomes, ignored);
+    let score = evaluate::score::score(policy, &outcomes);
+    let (mut verdict, mut reasons) = evaluate::score::verdict(policy, &outcomes, &score);
     if !opts.only_rules.is_empty() {
         verdict = evaluate::score::Verdict::NotApproved;
         reasons.push(format!(
@@ -342,11 +489,11 @@ pub fn run(
             opts.only_rules.join(", ")
         ));
     }
-    let mut head = repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok();
+    let mut head = repo::head_checked(root, &|rel| ctx.is_own_output(rel)).ok();
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
     if policy.trust.require_clean {
-        clean_tree_check(&root, &ctx, head.as_mut(), &mut verdict, &mut reasons);
+        clean_tree_check(root, ctx, head.as_mut(), &mut verdict, &mut reasons);
     }
     // Provenance is text from the repository too: a branch or a file name can carry a secret.
     if let Some(h) = head.as_mut() {
@@ -359,51 +506,14 @@ pub fn run(
         *r = ctx.redactor.text(r);
     }
 
-    let mut report = report::build(report::Inputs {
-        policy: &policy,
-        evidence: &evidence,
-        outcomes: &outcomes,
+    Judged {
+        outcomes,
+        loose,
         score,
         verdict,
         reasons,
-        target: opts.path.to_string_lossy().replace('\\', "/"),
-        env,
-        now: opts.now,
         head,
-        document_keys,
-    });
-    report.warnings.extend(loose);
-    report::add_file_findings(&mut report, file_findings);
-    report.trust = trust::TrustSection::of(&policy, waivers_source, ignored);
-    report.provenance.cluster = Some(ctx.cluster().provenance(opts.now));
-    report.provenance.policy_found = Some(policy_found);
-    let history_dir = publish_rel
-        .clone()
-        .unwrap_or_else(|| policy.audit.publish_dir.clone());
-    report.history = report::history::collect(&root, &ctx.boundary, &history_dir, &report)
-        .into_iter()
-        .map(|mut h| {
-            h.version = ctx.redactor.text(&h.version);
-            h
-        })
-        .collect();
-    // This audit alone is no history.
-    if report.history.len() < 2 {
-        report.history.clear();
     }
-    let run = RunInfo {
-        duration_ms: started.elapsed().as_millis() as u64,
-        timings_ms: timings,
-        cached: BTreeMap::new(),
-    };
-    memtrace("after report");
-    let bundle = Bundle::new(report, outcomes, evidence, run);
-    memtrace("after bundle");
-    Ok(AuditResult {
-        policy,
-        bundle,
-        publish_dir,
-    })
 }
 
 /// `require_clean`: a dirty work tree cannot be APPROVED. Dirty means what git status says,
