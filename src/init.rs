@@ -93,8 +93,7 @@ pub fn inspect(root: &Path) -> Findings {
         .map(String::as_str)
         .filter(|f| !foreign(f))
         .collect();
-    let has = |p: &str| files.contains(&p);
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
+    let t = Tree { root: &root, files };
 
     let mut f = Findings {
         name: root
@@ -105,7 +104,7 @@ pub fn inspect(root: &Path) -> Findings {
     };
 
     let root_file = |names: &[&str]| -> Option<String> {
-        files
+        t.files
             .iter()
             .find(|p| !p.contains('/') && names.iter().any(|n| n.eq_ignore_ascii_case(p)))
             .map(|p| p.to_string())
@@ -113,11 +112,57 @@ pub fn inspect(root: &Path) -> Findings {
     f.readme = root_file(&["README.md"]);
     f.changelog = root_file(&["CHANGELOG.md", "CHANGES.md", "HISTORY.md"]);
 
-    // Operations artifacts, grouped by name with the date taken out, so a dated series
-    // (dr-drill-20260209.md, dr-drill-20260512.md) becomes one rule about the newest.
+    artifacts(&t, &mut f);
+    f.docs = t
+        .files
+        .iter()
+        .filter(|p| {
+            p.starts_with("docs/")
+                && p.ends_with(".md")
+                && !p.starts_with("docs/operations-artifacts/")
+        })
+        .map(|p| p.to_string())
+        .collect();
+
+    manifests(&t, &mut f);
+    languages(&t, &mut f);
+    f.ci = t
+        .files
+        .iter()
+        .filter(|p| {
+            (p.starts_with(".github/workflows/") && (p.ends_with(".yml") || p.ends_with(".yaml")))
+                || CI_FILES.contains(p)
+        })
+        .map(|p| p.to_string())
+        .collect();
+
+    reports(&t, &mut f);
+    f.version = version(&t);
+    f
+}
+
+/// The files of the inspected tree (vendored and generated code left out), and its root.
+struct Tree<'a> {
+    root: &'a Path,
+    files: Vec<&'a str>,
+}
+
+impl Tree<'_> {
+    fn has(&self, p: &str) -> bool {
+        self.files.contains(&p)
+    }
+
+    fn read(&self, p: &str) -> String {
+        std::fs::read_to_string(self.root.join(p)).unwrap_or_default()
+    }
+}
+
+/// Operations artifacts, grouped by name with the date taken out, so a dated series
+/// (dr-drill-20260209.md, dr-drill-20260512.md) becomes one rule about the newest.
+fn artifacts(t: &Tree<'_>, f: &mut Findings) {
     let placeholders = PlaceholderSet::default().compile();
     let date_suffix = Regex::new(r"[-_]?(\d{8}|\d{4}-\d{2}-\d{2})").expect("static regex");
-    for p in &files {
+    for p in &t.files {
         let Some(name) = p.strip_prefix("docs/operations-artifacts/") else {
             continue;
         };
@@ -137,7 +182,7 @@ pub fn inspect(root: &Path) -> Findings {
         } else {
             p.to_string()
         };
-        let parsed = parse_markdown(&read(p), &placeholders);
+        let parsed = parse_markdown(&t.read(p), &placeholders);
         f.artifacts.entry(glob).or_insert(ArtifactSeen {
             example: p.to_string(),
             status: parsed.status,
@@ -145,20 +190,12 @@ pub fn inspect(root: &Path) -> Findings {
             dated,
         });
     }
+}
 
-    f.docs = files
-        .iter()
-        .filter(|p| {
-            p.starts_with("docs/")
-                && p.ends_with(".md")
-                && !p.starts_with("docs/operations-artifacts/")
-        })
-        .map(|p| p.to_string())
-        .collect();
-
-    // Kubernetes manifests: YAML with apiVersion and kind; kustomizations.
+/// Kubernetes manifests (YAML with apiVersion and kind) and kustomizations.
+fn manifests(t: &Tree<'_>, f: &mut Findings) {
     let mut dirs = BTreeSet::new();
-    for p in &files {
+    for p in &t.files {
         if !(p.ends_with(".yaml") || p.ends_with(".yml")) || p.starts_with(".github/") {
             continue;
         }
@@ -166,7 +203,7 @@ pub fn inspect(root: &Path) -> Findings {
         if name == "kustomization.yaml" || name == "kustomization.yml" {
             f.kustomizations.push(p.to_string());
         }
-        let text = read(p);
+        let text = t.read(p);
         let k8s = text.lines().any(|l| l.starts_with("apiVersion:"))
             && text.lines().any(|l| l.starts_with("kind:"));
         if k8s {
@@ -178,9 +215,11 @@ pub fn inspect(root: &Path) -> Findings {
         }
     }
     f.manifest_globs = dirs.into_iter().collect();
+}
 
-    // Languages and the command that runs their tests.
-    if has("Cargo.toml") {
+/// Languages and the command that runs their tests.
+fn languages(t: &Tree<'_>, f: &mut Findings) {
+    if t.has("Cargo.toml") {
         f.languages.push(Language {
             name: "Rust",
             evidence: "Cargo.toml".into(),
@@ -196,54 +235,12 @@ pub fn inspect(root: &Path) -> Findings {
             extensions: &["rs"],
         });
     }
-    let py_tests = files
-        .iter()
-        .any(|p| p.starts_with("tests/") && p.ends_with(".py"));
-    if has("pyproject.toml") || has("setup.py") || has("setup.cfg") || py_tests {
-        let mentions_pytest = [
-            "pyproject.toml",
-            "setup.cfg",
-            "requirements-dev.txt",
-            "tox.ini",
-        ]
-        .iter()
-        .any(|p| read(p).contains("pytest"))
-            || has("pytest.ini")
-            || has("conftest.py")
-            || has("tests/conftest.py");
-        let evidence = ["pyproject.toml", "setup.py", "setup.cfg"]
-            .iter()
-            .find(|p| has(p))
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "tests/*.py".into());
-        let (cmd, ran) = if mentions_pytest {
-            (
-                "python3 -m pytest -q".to_string(),
-                ("passed", r"(\d+) passed", "tests.captures.passed > 0"),
-            )
-        } else if py_tests {
-            (
-                "python3 -m unittest discover -s tests -t .".to_string(),
-                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
-            )
-        } else {
-            (
-                "python3 -m unittest discover".to_string(),
-                ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
-            )
-        };
-        f.languages.push(Language {
-            name: "Python",
-            evidence,
-            test_command: cmd,
-            ran: Some(ran),
-            timeout: 600,
-            extensions: &["py"],
-        });
+    if let Some(python) = python_language(t) {
+        f.languages.push(python);
     }
-    if has("package.json") {
+    if t.has("package.json") {
         let pkg: serde_json::Value =
-            serde_json::from_str(&read("package.json")).unwrap_or_default();
+            serde_json::from_str(&t.read("package.json")).unwrap_or_default();
         let test = pkg
             .pointer("/scripts/test")
             .and_then(|v| v.as_str())
@@ -260,7 +257,7 @@ pub fn inspect(root: &Path) -> Findings {
             });
         }
     }
-    if has("go.mod") {
+    if t.has("go.mod") {
         f.languages.push(Language {
             name: "Go",
             evidence: "go.mod".into(),
@@ -270,8 +267,8 @@ pub fn inspect(root: &Path) -> Findings {
             extensions: &["go"],
         });
     }
-    if f.languages.is_empty() && has("Makefile") {
-        let mk = read("Makefile");
+    if f.languages.is_empty() && t.has("Makefile") {
+        let mk = t.read("Makefile");
         if mk.lines().any(|l| l.starts_with("test:")) {
             f.languages.push(Language {
                 name: "make",
@@ -283,18 +280,62 @@ pub fn inspect(root: &Path) -> Findings {
             });
         }
     }
+}
 
-    f.ci = files
+/// Python, and whether its tests run with pytest or unittest.
+fn python_language(t: &Tree<'_>) -> Option<Language> {
+    let py_tests = t
+        .files
         .iter()
-        .filter(|p| {
-            (p.starts_with(".github/workflows/") && (p.ends_with(".yml") || p.ends_with(".yaml")))
-                || CI_FILES.contains(p)
-        })
+        .any(|p| p.starts_with("tests/") && p.ends_with(".py"));
+    if !(t.has("pyproject.toml") || t.has("setup.py") || t.has("setup.cfg") || py_tests) {
+        return None;
+    }
+    let mentions_pytest = [
+        "pyproject.toml",
+        "setup.cfg",
+        "requirements-dev.txt",
+        "tox.ini",
+    ]
+    .iter()
+    .any(|p| t.read(p).contains("pytest"))
+        || t.has("pytest.ini")
+        || t.has("conftest.py")
+        || t.has("tests/conftest.py");
+    let evidence = ["pyproject.toml", "setup.py", "setup.cfg"]
+        .iter()
+        .find(|p| t.has(p))
         .map(|p| p.to_string())
-        .collect();
+        .unwrap_or_else(|| "tests/*.py".into());
+    let (cmd, ran) = if mentions_pytest {
+        (
+            "python3 -m pytest -q".to_string(),
+            ("passed", r"(\d+) passed", "tests.captures.passed > 0"),
+        )
+    } else if py_tests {
+        (
+            "python3 -m unittest discover -s tests -t .".to_string(),
+            ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
+        )
+    } else {
+        (
+            "python3 -m unittest discover".to_string(),
+            ("tests", r"Ran (\d+) tests?", "tests.captures.tests > 0"),
+        )
+    };
+    Some(Language {
+        name: "Python",
+        evidence,
+        test_command: cmd,
+        ran: Some(ran),
+        timeout: 600,
+        extensions: &["py"],
+    })
+}
 
-    // Reports CI already produced and committed (gitignored ones are not evidence yet).
-    for p in &files {
+/// Reports CI already produced and committed (gitignored ones are not evidence yet).
+fn reports(t: &Tree<'_>, f: &mut Findings) {
+    for p in &t.files {
         let name = p.rsplit('/').next().unwrap_or(p);
         if f.coverage.is_none() && (name == "coverage.xml" || name == "cobertura.xml") {
             f.coverage = Some((p.to_string(), "cobertura"));
@@ -307,20 +348,22 @@ pub fn inspect(root: &Path) -> Findings {
             f.junit = Some(p.to_string());
         }
     }
+}
 
-    // A version string the CHANGELOG should mention.
+/// A version string the CHANGELOG should mention: the file that declares it, and the regex.
+fn version(t: &Tree<'_>) -> Option<(String, &'static str)> {
     let version_sources: &[(&str, &str)] = &[
         ("Cargo.toml", r#"^version\s*=\s*"([^"]+)""#),
         ("pyproject.toml", r#"^version\s*=\s*"([^"]+)""#),
         ("package.json", r#"^\s*"version"\s*:\s*"([^"]+)""#),
     ];
     for (file, re) in version_sources {
-        if has(file) && Regex::new(re).is_ok_and(|r| read(file).lines().any(|l| r.is_match(l))) {
-            f.version = Some((file.to_string(), re));
-            break;
+        if t.has(file) && Regex::new(re).is_ok_and(|r| t.read(file).lines().any(|l| r.is_match(l)))
+        {
+            return Some((file.to_string(), re));
         }
     }
-    f
+    None
 }
 
 /// A TOML string literal: single-quoted (no escapes) when possible, so regexes stay readable.
