@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use shipshape::report::diff::FailOn;
+use shipshape::report::render::Format;
+use shipshape::trust::signoff::Decision;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -108,7 +111,7 @@ pub struct AuditArgs {
     /// report.html, report.json, report.junit.xml, report.sarif, report.intoto.json). Never
     /// changes the exit code.
     #[arg(long, default_value = "md,json", value_delimiter = ',')]
-    pub format: Vec<String>,
+    pub format: Vec<Format>,
     /// Audit time (RFC 3339). Default: SOURCE_DATE_EPOCH if set, else now (UTC).
     #[arg(long)]
     pub now: Option<String>,
@@ -146,8 +149,8 @@ pub struct AuditArgs {
     pub baseline: Option<PathBuf>,
     /// Which findings fail the run besides a NOT APPROVED verdict (which always does):
     /// blocking (none), warning (any failing warning), new (warnings new since --baseline).
-    #[arg(long, value_name = "MODE", default_value = "blocking", value_parser = ["blocking", "warning", "new"])]
-    pub fail_on: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = FailOn::Blocking)]
+    pub fail_on: FailOn,
     /// Also publish the Markdown report as DIR/final-production-readiness-audit-YYYYMMDD.md
     /// (date from --now), update DIR/audits.md and mark earlier audits superseded. DIR defaults
     /// to the policy's [audit] publish_dir inside PATH (docs/operations-artifacts).
@@ -237,7 +240,7 @@ pub struct RenderArgs {
     pub out: PathBuf,
     /// Comma-separated output formats: md, html, json, junit, sarif, intoto.
     #[arg(long, default_value = "md", value_delimiter = ',')]
-    pub format: Vec<String>,
+    pub format: Vec<Format>,
     /// Folder whose templates replace the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
@@ -299,8 +302,8 @@ pub struct SignoffArgs {
     #[arg(long)]
     pub role: String,
     /// approve or reject.
-    #[arg(long, value_parser = ["approve", "reject"])]
-    pub decision: String,
+    #[arg(long, value_enum)]
+    pub decision: Decision,
     /// A comment kept with the sign-off (and signed).
     #[arg(long)]
     pub comment: Option<String>,

@@ -154,7 +154,7 @@ pub fn diff(old: &Report, new: &Report) -> Changes {
 }
 
 /// Which findings fail an audit run besides a NOT APPROVED verdict (which always fails it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
     /// Only the verdict decides.
     Blocking,
@@ -166,12 +166,12 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    pub fn parse(s: &str) -> Option<FailOn> {
-        match s {
-            "blocking" => Some(FailOn::Blocking),
-            "warning" => Some(FailOn::Warning),
-            "new" => Some(FailOn::New),
-            _ => None,
+    /// The name `--fail-on` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Blocking => "blocking",
+            FailOn::Warning => "warning",
+            FailOn::New => "new",
         }
     }
 }

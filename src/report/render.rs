@@ -31,15 +31,23 @@ pub enum RenderError {
     Json(#[from] serde_json::Error),
 }
 
-/// Output formats this build knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats this build knows (`--format`, comma-separated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// report.md
+    #[value(name = "md", alias = "markdown")]
     Markdown,
+    /// report.html (no JavaScript)
     Html,
+    /// report.json, the evidence bundle
     Json,
+    /// report.junit.xml
+    #[value(alias = "xml")]
     Junit,
+    /// report.sarif (SARIF 2.1.0)
     Sarif,
     /// The verdict as an in-toto Statement v1 (see `crate::trust::intoto`).
+    #[value(alias = "in-toto")]
     Intoto,
     /// GitHub Actions workflow commands (also printed, and a job summary written).
     Github,
@@ -60,19 +68,6 @@ impl Format {
         Format::Gitlab,
     ];
 
-    pub fn parse(s: &str) -> Option<Format> {
-        match s.to_ascii_lowercase().as_str() {
-            "md" | "markdown" => Some(Format::Markdown),
-            "html" => Some(Format::Html),
-            "json" => Some(Format::Json),
-            "junit" | "xml" => Some(Format::Junit),
-            "sarif" => Some(Format::Sarif),
-            "intoto" | "in-toto" => Some(Format::Intoto),
-            "github" => Some(Format::Github),
-            "gitlab" => Some(Format::Gitlab),
-            _ => None,
-        }
-    }
     pub fn name(self) -> &'static str {
         match self {
             Format::Markdown => "md",

@@ -22,7 +22,9 @@ pub const FORMAT: &str = "shipshape-signoff/1";
 /// The log's file name beside the bundle.
 pub const LOG_NAME: &str = "signoffs.jsonl";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Approve,
@@ -30,13 +32,6 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn parse(s: &str) -> Option<Decision> {
-        match s {
-            "approve" => Some(Decision::Approve),
-            "reject" => Some(Decision::Reject),
-            _ => None,
-        }
-    }
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Approve => "approve",
