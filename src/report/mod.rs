@@ -11,6 +11,7 @@ pub mod publish;
 pub mod render;
 pub mod sarif;
 pub mod signoffs;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 

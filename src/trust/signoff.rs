@@ -138,6 +138,61 @@ pub fn sign_message(key: &Path, namespace: &str, message: &[u8]) -> Result<Strin
         .map_err(|e| SignoffError::Ssh(format!("no signature written: {e}")))
 }
 
+/// What a person signing off a bundle gives.
+pub struct SignoffRequest<'a> {
+    pub bundle_sha256: &'a str,
+    /// `--identity`, else `git config user.email`.
+    pub identity: Option<String>,
+    pub role: &'a str,
+    pub decision: Decision,
+    pub comment: Option<String>,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub key: &'a Path,
+}
+
+/// Build and sign one sign-off: the identity (given, else git's `user.email`) and a one-word
+/// role are required.
+pub fn sign_off(req: SignoffRequest<'_>) -> Result<SignoffEntry, SignoffError> {
+    let identity = match req.identity.or_else(git_email) {
+        Some(i) if !i.trim().is_empty() => i.trim().to_string(),
+        _ => {
+            return Err(SignoffError::Input(
+                "no identity: give --identity EMAIL (or set git config user.email)".into(),
+            ));
+        }
+    };
+    let role = req.role.trim();
+    if role.is_empty() || role.contains(char::is_whitespace) {
+        return Err(SignoffError::Input(format!(
+            "--role `{}` must be one word",
+            req.role
+        )));
+    }
+    let mut entry = SignoffEntry {
+        format: FORMAT.into(),
+        bundle_sha256: req.bundle_sha256.to_string(),
+        identity,
+        role: role.to_string(),
+        decision: req.decision,
+        comment: req.comment,
+        time: req.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        signature: String::new(),
+    };
+    sign(&mut entry, req.key)?;
+    Ok(entry)
+}
+
+/// `git config user.email`, when git has one.
+fn git_email() -> Option<String> {
+    let out = Command::new("git")
+        .args(["config", "--get", "user.email"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// Append one entry to the log (created if absent).
 pub fn append(log: &Path, entry: &SignoffEntry) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
