@@ -276,43 +276,13 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     }
     // Never over a bundle someone signed.
     refuse_signed_overwrite(&a.out, a.force)?;
-    let jobs = a.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
-    let opts = shipshape::AuditOptions {
-        path: a.path.clone(),
-        policy: a.policy.clone(),
-        env: a.env.clone(),
-        now,
-        jobs,
-        skip_commands: a.skip_commands,
-        max_file_bytes: a.max_file_bytes,
-        waivers: a.waivers.clone(),
-        only_rules: a.rules.clone(),
-        cache_dir: if a.no_cache {
-            None
-        } else {
-            a.cache_dir
-                .clone()
-                .or_else(shipshape::collect::cache::default_dir)
-        },
-    };
+    let opts = audit_options(&a, now);
     // A live display only for a person watching a terminal; logs (-v) replace it.
     let progress = commands::progress(a.quiet || verbose > 0);
     let progress_ref = progress
         .as_ref()
         .map(|p| p as &dyn shipshape::collect::Progress);
-    let cluster = shipshape::collect::cluster::CliOptions {
-        snapshots: a.cluster_snapshot.clone(),
-        context: a.context.clone(),
-        namespaces: a.namespace.clone(),
-        in_cluster: a.in_cluster,
-        kubeconfig: a.kubeconfig.clone(),
-        manifests: a.manifests.clone(),
-        objects_from: a.objects_from.clone(),
-    };
+    let cluster = cluster_options(&a);
     let publish = a.publish.clone();
     let result = shipshape::run(&opts, publish, progress_ref, &cluster);
     drop(progress);
@@ -345,45 +315,17 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
         )?
     };
     if a.publish.is_some() {
-        let renderer = Renderer::new(a.templates.as_deref())
-            .map_err(|e| shipshape::Error::Usage(e.to_string()))?;
-        let mut md = Vec::new();
-        renderer
-            .markdown(&result.bundle.report, &mut md)
-            .map_err(|e| shipshape::Error::Tool(e.to_string()))?;
-        let published = shipshape::publish(&result, &String::from_utf8_lossy(&md))?;
-        if published.written.is_empty() {
-            written.push(format!(
-                "{} (published; unchanged)",
-                published.audit.display()
-            ));
-        }
-        for p in &published.written {
-            written.push(format!("{} (published)", p.display()));
-        }
-        for (p, why) in &published.ignored {
-            eprintln!(
-                "warning: {} looks like a published audit but was not indexed or superseded: {why}",
-                p.display()
-            );
-        }
+        written.extend(publish_report(&result, a.templates.as_deref())?);
     }
     let bundle = result.bundle;
     if let Some(key) = &a.sign_key {
-        if to_stdout {
-            return Err(shipshape::Error::Usage(
-                "--sign-key signs report.json, and --out - writes no files: give --out DIR".into(),
-            )
-            .into());
-        }
-        let path = a.out.join("report.json");
         if !formats.contains(&Format::Json) {
             return Err(shipshape::Error::Usage(
                 "--sign-key signs report.json: include json in --format".into(),
             )
             .into());
         }
-        let sig = shipshape::trust::auditor::sign(&path, &bundle, key)
+        let sig = shipshape::trust::auditor::sign(&a.out.join("report.json"), &bundle, key)
             .map_err(|e| shipshape::Error::Tool(format!("--sign-key: {e}")))?;
         written.push(format!("{} (auditor signature)", sig.display()));
     }
@@ -410,6 +352,76 @@ fn audit(a: cli::AuditArgs, verbose: u8) -> anyhow::Result<i32> {
     // run, and the OS reclaims it anyway.
     std::mem::forget(bundle);
     Ok(if fails { 1 } else { 0 })
+}
+
+/// The library's audit options from the command line.
+fn audit_options(a: &cli::AuditArgs, now: DateTime<Utc>) -> shipshape::AuditOptions {
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    shipshape::AuditOptions {
+        path: a.path.clone(),
+        policy: a.policy.clone(),
+        env: a.env.clone(),
+        now,
+        jobs,
+        skip_commands: a.skip_commands,
+        max_file_bytes: a.max_file_bytes,
+        waivers: a.waivers.clone(),
+        only_rules: a.rules.clone(),
+        cache_dir: if a.no_cache {
+            None
+        } else {
+            a.cache_dir
+                .clone()
+                .or_else(shipshape::collect::cache::default_dir)
+        },
+    }
+}
+
+/// Where cluster evidence comes from, as the command line says.
+fn cluster_options(a: &cli::AuditArgs) -> shipshape::collect::cluster::CliOptions {
+    shipshape::collect::cluster::CliOptions {
+        snapshots: a.cluster_snapshot.clone(),
+        context: a.context.clone(),
+        namespaces: a.namespace.clone(),
+        in_cluster: a.in_cluster,
+        kubeconfig: a.kubeconfig.clone(),
+        manifests: a.manifests.clone(),
+        objects_from: a.objects_from.clone(),
+    }
+}
+
+/// `--publish`: the Markdown report into the repository's audit folder; what was written.
+fn publish_report(
+    result: &shipshape::AuditResult,
+    templates: Option<&Path>,
+) -> Result<Vec<String>, shipshape::Error> {
+    let renderer = Renderer::new(templates).map_err(|e| shipshape::Error::Usage(e.to_string()))?;
+    let mut md = Vec::new();
+    renderer
+        .markdown(&result.bundle.report, &mut md)
+        .map_err(|e| shipshape::Error::Tool(e.to_string()))?;
+    let published = shipshape::publish(result, &String::from_utf8_lossy(&md))?;
+    let mut written = Vec::new();
+    if published.written.is_empty() {
+        written.push(format!(
+            "{} (published; unchanged)",
+            published.audit.display()
+        ));
+    }
+    for p in &published.written {
+        written.push(format!("{} (published)", p.display()));
+    }
+    for (p, why) in &published.ignored {
+        eprintln!(
+            "warning: {} looks like a published audit but was not indexed or superseded: {why}",
+            p.display()
+        );
+    }
+    Ok(written)
 }
 
 fn validate(file: &str) -> anyhow::Result<i32> {
