@@ -163,24 +163,44 @@ pub(super) fn check_overlay(
     central_end: Option<usize>,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeSet<(usize, usize)> {
-    let mut redefined = BTreeSet::new();
     let Some(end) = central_end else {
-        return redefined;
+        return BTreeSet::new();
     };
     let (central, overlay) = files.split_at(end.min(files.len()));
+    let redefined = overlay_rules(central, overlay, end, diags);
+    overlay_cluster(central, overlay, diags);
+    let c = fold_audit(central);
+    let cw = fold_waivers(central).unwrap_or_default();
+    for f in overlay {
+        overlay_audit(&c, f, diags);
+        overlay_waivers(&cw, f, diags);
+        overlay_text_settings(f, diags);
+    }
+    redefined
+}
+
+fn loosen(origin: Origin, what: String) -> Diagnostic {
+    Diagnostic {
+        origin,
+        message: format!("overlay loosens the central policy: {what}"),
+    }
+}
+
+/// Rules: an overlay adds rules; it never redefines a central one, and never lets its own
+/// rules pass over evidence that matched nothing.
+fn overlay_rules(
+    central: &[Loaded],
+    overlay: &[Loaded],
+    end: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeSet<(usize, usize)> {
+    let mut redefined = BTreeSet::new();
     let mut central_rules: BTreeMap<&str, &Origin> = BTreeMap::new();
     for f in central {
         for (r, o) in f.raw.rule.iter().zip(&f.rule_origins) {
             central_rules.entry(r.id.as_str()).or_insert(o);
         }
     }
-    let loosen = |origin: Origin, what: String| Diagnostic {
-        origin,
-        message: format!("overlay loosens the central policy: {what}"),
-    };
-
-    // Rules: an overlay adds rules; it never redefines a central one, and never lets its own
-    // rules pass over evidence that matched nothing.
     for (k, f) in overlay.iter().enumerate() {
         for (ri, r) in f.raw.rule.iter().enumerate() {
             if r.allow_empty.is_some() {
@@ -213,8 +233,12 @@ pub(super) fn check_overlay(
         }
     }
 
-    // [cluster]: where cluster evidence comes from is the central policy's choice when its
-    // rules read the cluster (an overlay could point them at a snapshot of its own making).
+    redefined
+}
+
+/// [cluster]: where cluster evidence comes from is the central policy's choice when its rules
+/// read the cluster (an overlay could point them at a snapshot of its own making).
+fn overlay_cluster(central: &[Loaded], overlay: &[Loaded], diags: &mut Vec<Diagnostic>) {
     let central_reads_cluster = central.iter().any(|f| {
         f.raw
             .rule
@@ -229,9 +253,10 @@ pub(super) fn check_overlay(
             ));
         }
     }
+}
 
-    // [audit]: thresholds may only rise, windows only narrow, the rest stays the central's.
-    let c = fold_audit(central);
+/// [audit]: thresholds may only rise, windows only narrow, the rest stays the central's.
+fn overlay_audit(c: &AuditRaw, f: &Loaded, diags: &mut Vec<Diagnostic>) {
     let c_min = c.approve_min_score.unwrap_or(8.0);
     let c_stale = c.stale_after_days.unwrap_or(92);
     let c_clean = c.require_clean.unwrap_or(false);
@@ -253,144 +278,150 @@ pub(super) fn check_overlay(
         .publish_dir
         .clone()
         .unwrap_or_else(|| "docs/operations-artifacts".into());
-    for f in overlay {
-        let file_origin = origin_of_file(&f.name);
-        let at = |key: &str| {
-            f.audit_key_origins
-                .get(key)
-                .or(f.audit_origin.as_ref())
-                .cloned()
-                .unwrap_or_else(|| file_origin.clone())
-        };
-        if let Some(a) = &f.raw.audit {
-            if let Some(v) = a.approve_min_score
-                && v < c_min
-            {
-                diags.push(loosen(
-                    at("approve_min_score"),
-                    format!("[audit] approve_min_score lowered from {c_min} to {v} (an overlay may only raise it)"),
-                ));
-            }
-            if let Some(v) = a.stale_after_days
-                && v > c_stale
-            {
-                diags.push(loosen(
-                    at("stale_after_days"),
-                    format!("[audit] stale_after_days widened from {c_stale} to {v} days (an overlay may only narrow the freshness window)"),
-                ));
-            }
-            if a.require_clean == Some(false) && c_clean {
-                diags.push(loosen(
-                    at("require_clean"),
-                    "[audit] require_clean turned off (the central policy requires a clean work tree)".into(),
-                ));
-            }
-            if let Some(list) = &a.approved_statuses {
-                for s in list.iter().filter(|s| !c_statuses.contains(s)) {
-                    diags.push(loosen(
-                        at("approved_statuses"),
-                        format!("[audit] approved_statuses adds `{s}`, which the central policy does not count as done"),
-                    ));
-                }
-            }
-            if let Some(v) = &a.environments
-                && *v != c_envs
-            {
-                diags.push(loosen(
-                    at("environments"),
-                    format!("[audit] environments changed from {c_envs:?} to {v:?} (the central policy owns them)"),
-                ));
-            }
-            if let Some(v) = &a.default_env
-                && *v != c_default
-            {
-                diags.push(loosen(
-                    at("default_env"),
-                    format!("[audit] default_env changed from `{c_default}` to `{v}` (rules for `{c_default}` would be skipped)"),
-                ));
-            }
-            if let Some(v) = &a.publish_dir
-                && *v != c_publish
-            {
-                diags.push(loosen(
-                    at("publish_dir"),
-                    format!("[audit] publish_dir changed from `{c_publish}` to `{v}` (files there are never scanned)"),
-                ));
-            }
-            for r in a.signoffs_required.iter().flatten() {
-                if let Some(cr) = c
-                    .signoffs_required
-                    .iter()
-                    .flatten()
-                    .find(|x| x.role == r.role && x.count > r.count)
-                {
-                    diags.push(loosen(
-                        at("signoffs_required"),
-                        format!(
-                            "[audit] signoffs_required lowers role `{}` from {} to {} sign-off(s)",
-                            r.role, cr.count, r.count
-                        ),
-                    ));
-                }
-            }
-        }
-        // [waivers]: lifetimes only shorter, approvers only fewer, a ticket never optional again.
-        if let Some(w) = &f.raw.waivers {
-            let at = f
-                .waivers_origin
-                .clone()
-                .unwrap_or_else(|| file_origin.clone());
-            let cw = fold_waivers(central).unwrap_or_default();
-            let cm = cw.max_days.clone().unwrap_or_default();
-            for sev in [Severity::Blocking, Severity::Warning, Severity::Info] {
-                let o = w.max_days.as_ref().and_then(|m| m.get(sev));
-                if let (Some(o), Some(c)) = (o, cm.get(sev))
-                    && o > c
-                {
-                    diags.push(loosen(
-                        at.clone(),
-                        format!(
-                            "[waivers] max_days.{} raised from {c} to {o} days",
-                            sev.as_str()
-                        ),
-                    ));
-                }
-            }
-            if let (Some(o), Some(c)) = (&w.approvers, &cw.approvers) {
-                for a in o.iter().filter(|a| !c.contains(a)) {
-                    diags.push(loosen(
-                        at.clone(),
-                        format!("[waivers] approvers adds `{a}`, whom the central policy does not allow to approve"),
-                    ));
-                }
-            }
-            if w.require_ticket == Some(false) && cw.require_ticket == Some(true) {
-                diags.push(loosen(
-                    at.clone(),
-                    "[waivers] require_ticket turned off".into(),
-                ));
-            }
-        }
-        if let Some(p) = &f.raw.placeholders {
-            for k in p.disable.iter().flatten() {
-                diags.push(loosen(
-                    file_origin.clone(),
-                    format!("[placeholders] disable = [\"{k}\"] switches off a placeholder kind the central policy checks"),
-                ));
-            }
-        }
-        if f.raw
-            .redact
-            .as_ref()
-            .is_some_and(|r| !r.patterns.is_empty())
+    let file_origin = origin_of_file(&f.name);
+    let at = |key: &str| {
+        f.audit_key_origins
+            .get(key)
+            .or(f.audit_origin.as_ref())
+            .cloned()
+            .unwrap_or_else(|| file_origin.clone())
+    };
+    if let Some(a) = &f.raw.audit {
+        if let Some(v) = a.approve_min_score
+            && v < c_min
         {
             diags.push(loosen(
-                file_origin.clone(),
-                "[redact] patterns in an overlay could hide evidence from the central rules; add them to the central policy".into(),
+                at("approve_min_score"),
+                format!("[audit] approve_min_score lowered from {c_min} to {v} (an overlay may only raise it)"),
+            ));
+        }
+        if let Some(v) = a.stale_after_days
+            && v > c_stale
+        {
+            diags.push(loosen(
+                at("stale_after_days"),
+                format!("[audit] stale_after_days widened from {c_stale} to {v} days (an overlay may only narrow the freshness window)"),
+            ));
+        }
+        if a.require_clean == Some(false) && c_clean {
+            diags.push(loosen(
+                at("require_clean"),
+                "[audit] require_clean turned off (the central policy requires a clean work tree)"
+                    .into(),
+            ));
+        }
+        if let Some(list) = &a.approved_statuses {
+            for s in list.iter().filter(|s| !c_statuses.contains(s)) {
+                diags.push(loosen(
+                    at("approved_statuses"),
+                    format!("[audit] approved_statuses adds `{s}`, which the central policy does not count as done"),
+                ));
+            }
+        }
+        if let Some(v) = &a.environments
+            && *v != c_envs
+        {
+            diags.push(loosen(
+                at("environments"),
+                format!("[audit] environments changed from {c_envs:?} to {v:?} (the central policy owns them)"),
+            ));
+        }
+        if let Some(v) = &a.default_env
+            && *v != c_default
+        {
+            diags.push(loosen(
+                at("default_env"),
+                format!("[audit] default_env changed from `{c_default}` to `{v}` (rules for `{c_default}` would be skipped)"),
+            ));
+        }
+        if let Some(v) = &a.publish_dir
+            && *v != c_publish
+        {
+            diags.push(loosen(
+                at("publish_dir"),
+                format!("[audit] publish_dir changed from `{c_publish}` to `{v}` (files there are never scanned)"),
+            ));
+        }
+        for r in a.signoffs_required.iter().flatten() {
+            if let Some(cr) = c
+                .signoffs_required
+                .iter()
+                .flatten()
+                .find(|x| x.role == r.role && x.count > r.count)
+            {
+                diags.push(loosen(
+                    at("signoffs_required"),
+                    format!(
+                        "[audit] signoffs_required lowers role `{}` from {} to {} sign-off(s)",
+                        r.role, cr.count, r.count
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// [waivers]: lifetimes only shorter, approvers only fewer, a ticket never optional again.
+fn overlay_waivers(cw: &WaiversRaw, f: &Loaded, diags: &mut Vec<Diagnostic>) {
+    if let Some(w) = &f.raw.waivers {
+        let at = f
+            .waivers_origin
+            .clone()
+            .unwrap_or_else(|| origin_of_file(&f.name));
+        let cm = cw.max_days.clone().unwrap_or_default();
+        for sev in [Severity::Blocking, Severity::Warning, Severity::Info] {
+            let o = w.max_days.as_ref().and_then(|m| m.get(sev));
+            if let (Some(o), Some(c)) = (o, cm.get(sev))
+                && o > c
+            {
+                diags.push(loosen(
+                    at.clone(),
+                    format!(
+                        "[waivers] max_days.{} raised from {c} to {o} days",
+                        sev.as_str()
+                    ),
+                ));
+            }
+        }
+        if let (Some(o), Some(c)) = (&w.approvers, &cw.approvers) {
+            for a in o.iter().filter(|a| !c.contains(a)) {
+                diags.push(loosen(
+                    at.clone(),
+                    format!("[waivers] approvers adds `{a}`, whom the central policy does not allow to approve"),
+                ));
+            }
+        }
+        if w.require_ticket == Some(false) && cw.require_ticket == Some(true) {
+            diags.push(loosen(
+                at.clone(),
+                "[waivers] require_ticket turned off".into(),
             ));
         }
     }
-    redefined
+}
+
+/// [placeholders] disable and [redact] patterns: an overlay may not switch checks off or hide
+/// evidence from the central rules.
+fn overlay_text_settings(f: &Loaded, diags: &mut Vec<Diagnostic>) {
+    let file_origin = origin_of_file(&f.name);
+    if let Some(p) = &f.raw.placeholders {
+        for k in p.disable.iter().flatten() {
+            diags.push(loosen(
+                file_origin.clone(),
+                format!("[placeholders] disable = [\"{k}\"] switches off a placeholder kind the central policy checks"),
+            ));
+        }
+    }
+    if f.raw
+        .redact
+        .as_ref()
+        .is_some_and(|r| !r.patterns.is_empty())
+    {
+        diags.push(loosen(
+            file_origin.clone(),
+            "[redact] patterns in an overlay could hide evidence from the central rules; add them to the central policy".into(),
+        ));
+    }
 }
 
 /// Apply every `[[override]]`: severity and weight may only rise, `expect` is appended, and a
