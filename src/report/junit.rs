@@ -91,72 +91,92 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             xml_attr(&report.now),
         )?;
         for r in &a.rules {
-            let open = format!(
-                r#"    <testcase name="{}" classname="{}" time="0""#,
-                xml_attr(&format!("{}: {}", r.id, r.title)),
-                xml_attr(&format!("{}.{}", report.name, a.id)),
-            );
-            match r.status {
-                Status::Pass => {
-                    writeln!(out, "{open}>")?;
-                    writeln!(
-                        out,
-                        "      <system-out>{}</system-out>",
-                        xml_text(&detail(r))
-                    )?;
-                    writeln!(out, "    </testcase>")?;
-                }
-                Status::Fail | Status::Pending => {
-                    let kind = if r.status == Status::Pending {
-                        "pending"
-                    } else {
-                        r.severity.as_str()
-                    };
-                    writeln!(out, "{open}>")?;
-                    // One failure per offender, each with its own place and words.
-                    let findings: Vec<&super::Finding> = report
-                        .findings
-                        .iter()
-                        .filter(|f| f.rule == r.id && f.active())
-                        .collect();
-                    if findings.is_empty() {
-                        writeln!(
-                            out,
-                            r#"      <failure type="{kind}" message="{}">{}</failure>"#,
-                            xml_attr(&format!("{} {}: {}", r.icon, r.word, r.sentence)),
-                            xml_text(&detail(r))
-                        )?;
-                    }
-                    for f in findings {
-                        writeln!(
-                            out,
-                            r#"      <failure type="{kind}" message="{}">{}</failure>"#,
-                            xml_attr(&format!("{} {}: {}", r.icon, r.word, f.message)),
-                            xml_text(&finding_detail(f))
-                        )?;
-                    }
-                    writeln!(out, "    </testcase>")?;
-                }
-                Status::Waived | Status::Skipped => {
-                    let reason = match (&r.status, &r.waiver) {
-                        (Status::Waived, Some(w)) => format!("waived: {w}"),
-                        _ => format!("skipped: {}", r.sentence),
-                    };
-                    writeln!(out, "{open}>")?;
-                    writeln!(
-                        out,
-                        r#"      <skipped type="{}" message="{}">{}</skipped>"#,
-                        r.status.as_str(),
-                        xml_attr(&reason),
-                        xml_text(&detail(r))
-                    )?;
-                    writeln!(out, "    </testcase>")?;
-                }
-            }
+            testcase(report, &a.id, r, out)?;
         }
         writeln!(out, "  </testsuite>")?;
     }
-    if !report.file_findings.is_empty() {
+    files_not_read(report, out)?;
+    if let Some(c) = &report.changes {
+        changes_suite(report, c, out)?;
+    }
+    writeln!(out, "</testsuites>")?;
+    Ok(())
+}
+
+/// One rule as a `<testcase>`: pass → system-out; fail/pending → one `<failure>` per finding;
+/// waived/skipped → `<skipped>`.
+fn testcase(report: &Report, area: &str, r: &RuleRow, out: &mut dyn Write) -> io::Result<()> {
+    let open = format!(
+        r#"    <testcase name="{}" classname="{}" time="0""#,
+        xml_attr(&format!("{}: {}", r.id, r.title)),
+        xml_attr(&format!("{}.{}", report.name, area)),
+    );
+    match r.status {
+        Status::Pass => {
+            writeln!(out, "{open}>")?;
+            writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml_text(&detail(r))
+            )?;
+            writeln!(out, "    </testcase>")?;
+        }
+        Status::Fail | Status::Pending => {
+            let kind = if r.status == Status::Pending {
+                "pending"
+            } else {
+                r.severity.as_str()
+            };
+            writeln!(out, "{open}>")?;
+            // One failure per offender, each with its own place and words.
+            let findings: Vec<&super::Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == r.id && f.active())
+                .collect();
+            if findings.is_empty() {
+                writeln!(
+                    out,
+                    r#"      <failure type="{kind}" message="{}">{}</failure>"#,
+                    xml_attr(&format!("{} {}: {}", r.icon, r.word, r.sentence)),
+                    xml_text(&detail(r))
+                )?;
+            }
+            for f in findings {
+                writeln!(
+                    out,
+                    r#"      <failure type="{kind}" message="{}">{}</failure>"#,
+                    xml_attr(&format!("{} {}: {}", r.icon, r.word, f.message)),
+                    xml_text(&finding_detail(f))
+                )?;
+            }
+            writeln!(out, "    </testcase>")?;
+        }
+        Status::Waived | Status::Skipped => {
+            let reason = match (&r.status, &r.waiver) {
+                (Status::Waived, Some(w)) => format!("waived: {w}"),
+                _ => format!("skipped: {}", r.sentence),
+            };
+            writeln!(out, "{open}>")?;
+            writeln!(
+                out,
+                r#"      <skipped type="{}" message="{}">{}</skipped>"#,
+                r.status.as_str(),
+                xml_attr(&reason),
+                xml_text(&detail(r))
+            )?;
+            writeln!(out, "    </testcase>")?;
+        }
+    }
+    Ok(())
+}
+
+/// Files shipshape did not read, as the properties of an empty suite.
+fn files_not_read(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.file_findings.is_empty() {
+        return Ok(());
+    }
+    {
         writeln!(
             out,
             r#"  <testsuite name="Files not read" id="files-not-read" tests="0" failures="0" errors="0" timestamp="{}" time="0">"#,
@@ -174,66 +194,68 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "    </properties>")?;
         writeln!(out, "  </testsuite>")?;
     }
-    if let Some(c) = &report.changes {
+    Ok(())
+}
+
+/// "Changes since the last audit" as the properties and output of an empty suite.
+fn changes_suite(report: &Report, c: &super::diff::Changes, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        r#"  <testsuite name="Changes since the last audit" id="changes" tests="0" failures="0" errors="0" timestamp="{}" time="0">"#,
+        xml_attr(&report.now)
+    )?;
+    writeln!(out, "    <properties>")?;
+    for (k, v) in [
+        ("baseline.sha256", c.baseline_sha256.clone()),
+        ("baseline.now", c.baseline_now.clone()),
+        ("baseline.verdict", c.baseline_verdict.as_str().to_string()),
+        ("baseline.score", c.baseline_score.clone()),
+        ("new", c.new.len().to_string()),
+        ("resolved", c.resolved.len().to_string()),
+        ("regressed", c.regressed.len().to_string()),
+        ("unchanged", c.unchanged.len().to_string()),
+        ("regression", c.regression.to_string()),
+    ] {
         writeln!(
             out,
-            r#"  <testsuite name="Changes since the last audit" id="changes" tests="0" failures="0" errors="0" timestamp="{}" time="0">"#,
-            xml_attr(&report.now)
+            r#"      <property name="{k}" value="{}"/>"#,
+            xml_attr(&v)
         )?;
-        writeln!(out, "    <properties>")?;
-        for (k, v) in [
-            ("baseline.sha256", c.baseline_sha256.clone()),
-            ("baseline.now", c.baseline_now.clone()),
-            ("baseline.verdict", c.baseline_verdict.as_str().to_string()),
-            ("baseline.score", c.baseline_score.clone()),
-            ("new", c.new.len().to_string()),
-            ("resolved", c.resolved.len().to_string()),
-            ("regressed", c.regressed.len().to_string()),
-            ("unchanged", c.unchanged.len().to_string()),
-            ("regression", c.regression.to_string()),
-        ] {
-            writeln!(
-                out,
-                r#"      <property name="{k}" value="{}"/>"#,
-                xml_attr(&v)
-            )?;
-        }
-        writeln!(out, "    </properties>")?;
-        let mut text = vec![c.summary.clone()];
-        for f in &c.new {
-            text.push(format!(
-                "new: {} at {} [{}]",
-                f.rule,
-                f.place(),
-                f.fingerprint
-            ));
-        }
-        for r in &c.regressed {
-            let f = &r.finding;
-            text.push(format!(
-                "regressed (was {}): {} at {} [{}]",
-                r.was,
-                f.rule,
-                f.place(),
-                f.fingerprint
-            ));
-        }
-        for f in &c.resolved {
-            text.push(format!(
-                "resolved: {} at {} [{}]",
-                f.rule,
-                f.place(),
-                f.fingerprint
-            ));
-        }
-        writeln!(
-            out,
-            "    <system-out>{}</system-out>",
-            xml_text(&text.join("\n"))
-        )?;
-        writeln!(out, "  </testsuite>")?;
     }
-    writeln!(out, "</testsuites>")?;
+    writeln!(out, "    </properties>")?;
+    let mut text = vec![c.summary.clone()];
+    for f in &c.new {
+        text.push(format!(
+            "new: {} at {} [{}]",
+            f.rule,
+            f.place(),
+            f.fingerprint
+        ));
+    }
+    for r in &c.regressed {
+        let f = &r.finding;
+        text.push(format!(
+            "regressed (was {}): {} at {} [{}]",
+            r.was,
+            f.rule,
+            f.place(),
+            f.fingerprint
+        ));
+    }
+    for f in &c.resolved {
+        text.push(format!(
+            "resolved: {} at {} [{}]",
+            f.rule,
+            f.place(),
+            f.fingerprint
+        ));
+    }
+    writeln!(
+        out,
+        "    <system-out>{}</system-out>",
+        xml_text(&text.join("\n"))
+    )?;
+    writeln!(out, "  </testsuite>")?;
     Ok(())
 }
 
