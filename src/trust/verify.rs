@@ -199,28 +199,45 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
         })?),
         None => None,
     };
+    let (entries, log_problems) = signoff_log(o)?;
+    let mut r = VerifyReport::default();
+    let digest = check_integrity(&bundle, &mut r);
+    // What the deployer demands, the verdict recomputed, the auditor's signature.
+    check_demands(&bundle, &o.demands, &mut r);
+    check_recomputed(&bundle, &mut r);
+    check_auditor(o, &bundle, allowed.as_deref(), &mut r)?;
+    check_commit(&bundle, &commit, &o.commit, &mut r);
+    check_images(&bundle, &images, &mut r);
+    r.notes.extend(log_problems);
+    check_signoffs(o, &bundle, &digest, &entries, allowed.as_deref(), &mut r)?;
+    Ok(r)
+}
+
+/// The sign-off log (given, else beside the bundle; an absent default log is no sign-off) and
+/// the lines of it that are not sign-offs.
+#[allow(clippy::type_complexity)]
+fn signoff_log(o: &VerifyOptions) -> Result<(Vec<signoff::SignoffEntry>, Vec<String>), BadInput> {
     let log = o.signoffs.clone().unwrap_or_else(|| {
         o.bundle
             .parent()
             .unwrap_or(Path::new("."))
             .join(signoff::LOG_NAME)
     });
-    let (entries, log_problems) = match signoff::read_log(&log) {
-        Ok(x) => x,
+    match signoff::read_log(&log) {
+        Ok(x) => Ok(x),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && o.signoffs.is_none() => {
-            (vec![], vec![])
+            Ok((vec![], vec![]))
         }
-        Err(e) => {
-            return Err(BadInput(format!(
-                "cannot read sign-offs `{}`: {e}",
-                log.display()
-            )));
-        }
-    };
+        Err(e) => Err(BadInput(format!(
+            "cannot read sign-offs `{}`: {e}",
+            log.display()
+        ))),
+    }
+}
 
-    let mut r = VerifyReport::default();
+/// Steps 1 and 2: the bundle is what the audit wrote, and its verdict. Returns the digest computed.
+fn check_integrity(bundle: &Bundle, r: &mut VerifyReport) -> String {
     let report = &bundle.report;
-    // 1. The bundle is what the audit wrote.
     let digest = bundle.digest();
     if digest != bundle.sha256 {
         r.failures.push(format!(
@@ -244,20 +261,20 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
             report.reasons.join("; ")
         ));
     }
-    // What the deployer demands, the verdict recomputed, the auditor's signature.
-    check_demands(&bundle, &o.demands, &mut r);
-    check_recomputed(&bundle, &mut r);
-    check_auditor(o, &bundle, allowed.as_deref(), &mut r)?;
-    // 3. The commit.
-    match &report.provenance.repository {
+    digest
+}
+
+/// Step 3: the audit describes the commit that ships, and saw no uncommitted change.
+fn check_commit(bundle: &Bundle, commit: &str, given: &str, r: &mut VerifyReport) {
+    match &bundle.report.provenance.repository {
         None => r
             .failures
             .push("the audit was not taken in a git repository, so it describes no commit".into()),
         Some(h) => {
-            if !h.sha.to_ascii_lowercase().starts_with(&commit) {
+            if !h.sha.to_ascii_lowercase().starts_with(commit) {
                 r.failures.push(format!(
                     "the audit was taken at commit {}, not {}",
-                    h.sha, o.commit
+                    h.sha, given
                 ));
             } else {
                 r.notes.push(format!("taken at commit {}", h.sha));
@@ -271,10 +288,13 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
             }
         }
     }
-    // 4. The images: only images the audit recorded with their name, from manifests or
-    // cluster objects. A digest mentioned in prose or command output binds nothing.
-    let seen = recorded_images(&bundle);
-    for img in &images {
+}
+
+/// Step 4, the images: only images the audit recorded with their name, from manifests or cluster
+/// objects. A digest mentioned in prose or command output binds nothing.
+fn check_images(bundle: &Bundle, images: &[ImageRef], r: &mut VerifyReport) {
+    let seen = recorded_images(bundle);
+    for img in images {
         let same: Vec<&(Option<String>, String)> =
             seen.iter().filter(|(_, d)| *d == img.digest).collect();
         let names: Vec<&str> = same.iter().filter_map(|(n, _)| n.as_deref()).collect();
@@ -315,9 +335,19 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
             ));
         }
     }
-    // 5. The sign-offs.
-    r.notes.extend(log_problems);
-    let mut required = report
+}
+
+/// Step 5: the sign-offs the policy and the deployer require, verified against allowed_signers.
+fn check_signoffs(
+    o: &VerifyOptions,
+    bundle: &Bundle,
+    digest: &str,
+    entries: &[signoff::SignoffEntry],
+    allowed: Option<&str>,
+    r: &mut VerifyReport,
+) -> Result<(), BadInput> {
+    let mut required = bundle
+        .report
         .trust
         .as_ref()
         .map(|t| t.signoffs_required.clone())
@@ -331,14 +361,14 @@ pub fn verify(o: &VerifyOptions) -> Result<VerifyReport, BadInput> {
     if required.is_empty() {
         r.notes.push("the policy requires no sign-offs".into());
     }
-    match signoff::check(&entries, &digest, allowed.as_deref(), &required) {
+    match signoff::check(entries, digest, allowed, &required) {
         Ok(c) => {
             r.failures.extend(c.failures);
             r.notes.extend(c.notes);
         }
         Err(e) => return Err(BadInput(e.to_string())),
     }
-    Ok(r)
+    Ok(())
 }
 
 /// The deployer's demands, each refused with its reason.
