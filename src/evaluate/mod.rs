@@ -320,15 +320,30 @@ fn evaluate_rule(
     outcome.locations.truncate(MAX_LOCATIONS);
 
     let vars: offenders::Vars<'_> = values.iter().map(|(n, _, v)| (*n, *v)).collect();
+    let (status, sentence) = expectations(rule, &ctx, &vars, &mut outcome);
+    let (status, sentence) = completeness(rule, &values, status, sentence, &mut outcome);
+    offenders::fingerprint_all(&rule.id, &mut outcome.offenders);
+    finish(outcome, status, sentence)
+}
+
+/// Evaluate every `expect` of `rule`: a fail names its offenders (kept in `outcome`) and words
+/// the failure; an expression that is not a boolean, or cannot be evaluated, leaves the rule
+/// pending.
+fn expectations(
+    rule: &Rule,
+    ctx: &::cel::Context<'_, '_>,
+    vars: &offenders::Vars<'_>,
+    outcome: &mut Outcome,
+) -> (Status, String) {
     let mut failures = Vec::new();
     let mut errors = Vec::new();
     let mut found: Vec<Vec<Offender>> = Vec::new();
     for (i, expr) in rule.expect.iter().enumerate() {
-        match cel::eval(expr, &ctx) {
+        match cel::eval(expr, ctx) {
             Ok(::cel::Value::Bool(true)) => {}
             Ok(::cel::Value::Bool(false)) => {
-                found.push(offenders::find(expr, &ctx, &vars));
-                let why = cel::explain(expr, &ctx);
+                found.push(offenders::find(expr, ctx, vars));
+                let why = cel::explain(expr, ctx);
                 // An absent file makes every later expectation fail too; say the cause only.
                 let absent = why.ends_with("does not exist");
                 failures.push(why);
@@ -343,7 +358,7 @@ fn evaluate_rule(
             Err(e) => errors.push(format!("expect[{i}] could not be evaluated: {e}")),
         }
     }
-    let (status, sentence) = if !failures.is_empty() {
+    if !failures.is_empty() {
         outcome.detail = failures.join("; ");
         let found = distinct(found);
         let sentence = headline(rule.fail_message.as_deref(), &found);
@@ -365,10 +380,7 @@ fn evaluate_rule(
             .or_else(|| rule.description.clone())
             .unwrap_or_else(|| format!("all {} expectation(s) hold", rule.expect.len()));
         (Status::Pass, sentence)
-    };
-    let (status, sentence) = completeness(rule, &values, status, sentence, &mut outcome);
-    offenders::fingerprint_all(&rule.id, &mut outcome.offenders);
-    finish(outcome, status, sentence)
+    }
 }
 
 /// Each offender once: one an earlier expectation already found (the status line that is also
