@@ -208,13 +208,41 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             "`manifests = []` reads the run's Kubernetes objects and it has none: give --manifests PATH (or set [cluster] manifests) to check rendered manifests, or a cluster source (--cluster-snapshot, --context, --in-cluster) to check live objects",
         ));
     }
-    let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;
-    let mut objects: Vec<Located> = Vec::new();
-    let mut errors: Vec<Value> = Vec::new();
-    let mut files: Vec<String> = Vec::new();
-    let mut rendered: Vec<String> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
     let q = spec.query();
+    let mut g = gather(ctx, spec, &entries, &q)?;
+    let objects: Vec<Value> = std::mem::take(&mut g.objects)
+        .into_iter()
+        .filter(|o| q.matches(&o.value))
+        .map(|mut o| {
+            k8s::scrub(&mut o.value);
+            k8s::annotate(o)
+        })
+        .collect();
+    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let v = evidence_value(ctx, g, objects.len());
+    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
+}
+
+/// What the entries of a request held: objects, documents that did not parse, the files read,
+/// the folders rendered with kustomize and the entries that named nothing.
+#[derive(Default)]
+struct Gathered {
+    objects: Vec<Located>,
+    errors: Vec<Value>,
+    files: Vec<String>,
+    rendered: Vec<String>,
+    missing: Vec<String>,
+}
+
+/// Read every entry: a kustomize folder rendered, a plain folder's YAML files, a file, a glob.
+fn gather(
+    ctx: &Ctx<'_>,
+    spec: &Spec,
+    entries: &[String],
+    q: &k8s::Query,
+) -> Result<Gathered, CollectError> {
+    let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;
+    let mut g = Gathered::default();
     // Several rules read the same files for different kinds: parse each file once per run.
     let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
         let parsed = parse_once(ctx, rel);
@@ -226,15 +254,15 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                 .map(|p| json!({"path": p.path, "line": p.line, "message": p.message})),
         );
     };
-    for entry in &entries {
+    for entry in entries {
         let entry = entry.clone();
         let is_glob = super::fs::is_glob(&entry);
         let path = ctx.resolve(&entry)?;
         if !is_glob && path.is_dir() {
             if KUSTOMIZATION_FILES.iter().any(|k| path.join(k).is_file()) {
                 let out = kustomize_once(ctx, &path, &entry)?;
-                objects.extend(out);
-                rendered.push(entry.clone());
+                g.objects.extend(out);
+                g.rendered.push(entry.clone());
                 continue;
             }
             // A plain folder: every YAML file below it.
@@ -248,20 +276,20 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                 .cloned()
                 .collect();
             if found.is_empty() {
-                missing.push(entry.clone());
+                g.missing.push(entry.clone());
             }
             for f in found {
-                read(&f, &mut objects, &mut errors);
-                files.push(f);
+                read(&f, &mut g.objects, &mut g.errors);
+                g.files.push(f);
             }
             continue;
         }
         if !is_glob {
             if path.is_file() {
-                read(&entry, &mut objects, &mut errors);
-                files.push(entry.clone());
+                read(&entry, &mut g.objects, &mut g.errors);
+                g.files.push(entry.clone());
             } else {
-                missing.push(entry.clone());
+                g.missing.push(entry.clone());
             }
             continue;
         }
@@ -275,25 +303,29 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             .map(str::to_string)
             .collect();
         if found.is_empty() {
-            missing.push(entry.clone());
+            g.missing.push(entry.clone());
         }
         for f in found {
-            read(&f, &mut objects, &mut errors);
-            files.push(f);
+            read(&f, &mut g.objects, &mut g.errors);
+            g.files.push(f);
         }
     }
-    let objects: Vec<Value> = objects
-        .into_iter()
-        .filter(|o| q.matches(&o.value))
-        .map(|mut o| {
-            k8s::scrub(&mut o.value);
-            k8s::annotate(o)
-        })
-        .collect();
+    Ok(g)
+}
+
+/// The request's evidence (objects filled in by the caller): files, renders, what was named but
+/// not read — a path that does not exist or matched no file, and every document that did not
+/// parse or was refused before parsing.
+fn evidence_value(ctx: &Ctx<'_>, g: Gathered, count: usize) -> Value {
+    let Gathered {
+        mut files,
+        errors,
+        rendered,
+        missing,
+        ..
+    } = g;
     files.sort();
     files.dedup();
-    // What was named but not read: a path that does not exist or matched no file, and every
-    // document that did not parse or was refused before parsing.
     let mut unread: Vec<Value> = missing
         .iter()
         .map(|m| json!({"path": m, "reason": "named as manifests but no such file or folder (or no YAML file in it)"}))
@@ -308,13 +340,12 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             ),
         })
     }));
-    let (by_namespace, by_name) = k8s::indexes(&objects);
     let now = ctx
         .options
         .now
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let v = json!({
-        "count": objects.len(),
+    json!({
+        "count": count,
         "by_namespace": null,
         "by_name": null,
         "objects": null,
@@ -329,8 +360,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             "captured_at_from": "repository",
             "age_hours": 0,
         },
-    });
-    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
+    })
 }
 
 fn is_yaml(f: &str) -> bool {
