@@ -5,14 +5,10 @@
 
 mod support;
 
+use support::write;
+
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn write(root: &std::path::Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// Each planted marker is `(file, line)`; every other TODO-like word in the tree is a decoy.
 fn repository(root: &std::path::Path) -> Vec<(&'static str, u64)> {
@@ -185,7 +181,7 @@ fn readme_placeholders_in_code_examples_are_not_gaps() {
     assert_eq!(rule(&b)["status"], "pass", "{}", rule(&b));
 
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "README.md", &format!("{readme}\nOwner: TBD\n"));
+    write(dir.path(), "README.md", format!("{readme}\nOwner: TBD\n"));
     write(dir.path(), "LICENSE", "MIT\n");
     let b = audit_default(dir.path());
     let o = rule(&b);

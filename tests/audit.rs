@@ -2,6 +2,10 @@
 //! missing artifact blocks, a waiver lets it through, an expired waiver does not. A tool that
 //! always says NOT APPROVED (or always APPROVED) fails these tests.
 
+mod support;
+
+use support::write;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -60,12 +64,6 @@ severity = "warning"
 evidence.f = { files = [".pre-commit-config.yaml"] }
 expect = ['size(f.missing) == 0']
 "#;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// A repository whose evidence is complete.
 fn complete_repo() -> tempfile::TempDir {
@@ -135,7 +133,7 @@ fn one_missing_artifact_blocks_and_a_waiver_lets_it_through_until_it_expires() {
     assert!(md.contains("blocking rule `capacity` fails"), "{md}");
 
     let waiver = "\n[[waiver]]\nrule = \"capacity\"\nreason = \"Load test booked for next sprint\"\nowner = \"sre\"\nexpires = 2026-03-10\n";
-    write(repo.path(), "shipshape.toml", &format!("{POLICY}{waiver}"));
+    write(repo.path(), "shipshape.toml", format!("{POLICY}{waiver}"));
     let (code, bundle, md) = audit(repo.path(), &[]);
     assert_eq!(code, 0, "{md}");
     assert_eq!(status_of(&bundle, "capacity"), "waived");

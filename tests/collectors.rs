@@ -1,6 +1,10 @@
 //! The evidence sources through the library API, on trees built here: commands that hang,
 //! flood or do not exist; scans that respect .gitignore and skip binaries; captures; data files.
 
+mod support;
+
+use support::write;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -42,12 +46,6 @@ fn collect_one(root: &Path, raw: Value) -> Result<Value, String> {
         .as_result()
         .cloned()
         .map_err(str::to_string)
-}
-
-fn write(root: &Path, rel: &str, bytes: &[u8]) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::write;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -22,12 +24,6 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// Audit `root` into a temp folder; returns (exit code, bundle, stderr).

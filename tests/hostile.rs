@@ -2,6 +2,10 @@
 //! shipshape read outside it, crash, hang, leak a secret, forge a verdict or lose a report.
 //! Every test here fails without the behaviour it names.
 
+mod support;
+
+use support::write;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -19,12 +23,6 @@ const OUTPUTS: [&str; 6] = [
     "report.sarif",
     "report.intoto.json",
 ];
-
-fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
 
 fn symlink(target: &str, root: &Path, rel: &str) {
     let p = root.join(rel);

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::{git, git_at};
+use support::{git, git_at, write};
 
 const NOW: &str = "2026-03-01T12:00:00Z";
 
@@ -24,12 +24,6 @@ approve_min_score = 8.0
 id = "a"
 title = "A"
 "#;
-
-fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
 
 /// A committed repository holding `files` and a policy of `rules` (TOML after the header).
 fn repo(rules: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {

@@ -3,18 +3,16 @@
 //! explicit anchors count, line anchors are checked against the file, and external URLs are
 //! counted but never fetched.
 
+mod support;
+
+use support::write;
+
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use shipshape::collect::{self, Ctx, Request, artifact::PlaceholderSet};
 use shipshape::policy::model::EvidenceRaw;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 fn check(root: &Path, include: &[&str]) -> Value {
     let ph = PlaceholderSet::default();

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::write;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -68,12 +70,6 @@ fn edit(root: &Path, rel: &str, f: impl FnOnce(String) -> String) {
 
 fn replace(root: &Path, rel: &str, from: &str, to: &str) {
     edit(root, rel, |s| s.replace(from, to));
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 fn remove(root: &Path, rel: &str) {
@@ -599,7 +595,7 @@ fn general_fixture() -> tempfile::TempDir {
     write(
         r,
         "k8s/app.yaml",
-        &format!(
+        format!(
             "apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: web, namespace: shop}}

@@ -3,6 +3,10 @@
 //! role, another bundle, a tampered bundle), `verify` against the wrong commit or image, a dirty
 //! work tree, an overlay that loosens its central policy, and waivers that break the rules.
 
+mod support;
+
+use support::write;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
@@ -60,12 +64,6 @@ evidence.w = { manifests = ["deploy/app.yaml"], kind = "Deployment" }
 expect = ['w.count > 0']
 "#;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
 fn git(root: &Path, args: &[&str]) -> String {
     let out = Std::new("git")
         .current_dir(root)
@@ -108,7 +106,7 @@ fn repo(central: &str, overlay_extra: &str, runbook: bool) -> Repo {
     write(
         r,
         "shipshape.toml",
-        &format!(
+        format!(
             "[audit]\nextends = \"central/policy.toml\"\nextends_sha256 = \"{sha}\"\n{overlay_extra}"
         ),
     );
@@ -119,7 +117,7 @@ fn repo(central: &str, overlay_extra: &str, runbook: bool) -> Repo {
     write(
         r,
         "deploy/images.md",
-        &format!(
+        format!(
             "# Images\n\nImage: ghcr.io/acme/app:1.4.0@sha256:{}\n",
             digest('a')
         ),
@@ -128,7 +126,7 @@ fn repo(central: &str, overlay_extra: &str, runbook: bool) -> Repo {
     write(
         r,
         "deploy/app.yaml",
-        &format!(
+        format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/app:1.4.0@sha256:{}\n",
             digest('a')
         ),
@@ -739,7 +737,7 @@ fn policy_change_since_the_baseline_is_reported() {
     write(
         repo.path(),
         "shipshape.toml",
-        &format!("[audit]\nextends = \"central/policy.toml\"\nextends_sha256 = \"{sha}\"\n"),
+        format!("[audit]\nextends = \"central/policy.toml\"\nextends_sha256 = \"{sha}\"\n"),
     );
     git(repo.path(), &["commit", "-q", "-am", "central policy 8.5"]);
     let new = tempfile::tempdir().unwrap();
@@ -955,7 +953,7 @@ fn a_digest_mentioned_in_prose_binds_no_image() {
     write(
         repo.path(),
         "deploy/images.md",
-        &format!(
+        format!(
             "# Images\n\nAlso ghcr.io/acme/other:2@sha256:{}\n",
             digest('c')
         ),
@@ -1062,7 +1060,7 @@ fn cached_results_pending_rules_and_the_central_policy_are_the_verifiers_call() 
     write(
         r,
         "shipshape.toml",
-        &format!(
+        format!(
             "{overlay}\n[[area]]\nid = \"extra\"\n\n[[rule]]\nid = \"cmd\"\narea = \"extra\"\nseverity = \"warning\"\nevidence.c = {{ run = \"true\" }}\nexpect = ['c.exit_code == 0']\n\n[[rule]]\nid = \"maybe\"\narea = \"extra\"\nseverity = \"warning\"\nevidence.h = {{ http = \"http://127.0.0.1:9/healthz\", timeout = 1 }}\nexpect = ['h.status == 200']\n"
         ),
     );
@@ -1128,7 +1126,7 @@ fn verify_refuses_simulated_cluster_evidence_unless_allowed() {
     write(
         r,
         "cluster.yaml",
-        &format!(
+        format!(
             "# shipshape-simulated: true\n# shipshape-captured-at: {NOW}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: a\n"
         ),
     );
