@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (run on demand, not a test): shipshape's marker scan, link + anchor check, whole
-# example audit and parallel commands, each side by side with a peer tool in the same run.
+# example audit, each side by side with a peer tool in the same run (parallel commands:
+# benches/parallel_commands.sh).
 #
 #   benches/docs_perf.sh            # a synthetic tree: 20,000 files, 3,000 Markdown files with
 #                                   # links and anchors (some broken)
