@@ -166,3 +166,40 @@ fn the_simulated_cluster_snapshot_is_regenerated_by_its_script() {
         );
     }
 }
+
+/// Each item of the example's evidence, by the sha256 of its JSON: a refactor of a source (or of
+/// how sources are registered) must not change one byte of what rules read. A change that is
+/// meant — new evidence fields — regenerates the list with `UPDATE_GOLDEN=1` and says why in
+/// its commit. The `--skip-commands` preview: command output is not reproducible byte for byte.
+#[test]
+fn the_example_evidence_is_byte_identical_to_the_golden_digests() {
+    use sha2::{Digest, Sha256};
+    if !support::have_kubectl() {
+        return;
+    }
+    let (_, _, bundle) = run_audit(&["--skip-commands", "--no-cache"]);
+    let evidence = bundle["evidence"].as_object().unwrap();
+    let got: String = evidence
+        .iter()
+        .map(|(key, item)| {
+            let digest = hex::encode(Sha256::digest(serde_json::to_string(item).unwrap()));
+            format!("{digest} {key}\n")
+        })
+        .collect();
+    let path = support::example_dir().join("../../tests/golden/example-evidence.sha256");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    let differ: Vec<&str> = got
+        .lines()
+        .filter(|l| !want.lines().any(|w| w == *l))
+        .chain(want.lines().filter(|w| !got.lines().any(|l| l == *w)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "evidence items differ from tests/golden/example-evidence.sha256 (UPDATE_GOLDEN=1 regenerates it):\n{}",
+        differ.join("\n")
+    );
+}

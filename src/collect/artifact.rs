@@ -9,6 +9,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -33,20 +34,7 @@ impl Spec {
 /// Reject options that mean nothing to a source, so a typo is not silently ignored.
 pub(crate) fn only_options(raw: &EvidenceRaw, allowed: &[&str]) -> Result<(), String> {
     let v = serde_json::to_value(raw).unwrap_or(Value::Null);
-    let sources = [
-        "artifact",
-        "files",
-        "run",
-        "scan",
-        "capture",
-        "data",
-        "git",
-        "links",
-        "manifests",
-        "cluster",
-        "http",
-        "suppressions",
-    ];
+    let sources = super::NAMES;
     if let Value::Object(m) = v {
         for (k, val) in m {
             if val.is_null() || sources.contains(&k.as_str()) || allowed.contains(&k.as_str()) {
@@ -815,6 +803,129 @@ pub fn github_slug(text: &str) -> String {
             }
         })
         .collect()
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "artifact";
+    const DOC: SourceDoc = SourceDoc {
+        name: "artifact",
+        summary: "A Markdown operations document (a path, or a glob whose newest match is described at the top level): its status, fields, tables, headings, placeholders and age.",
+        options: "none (the value is a path or glob)",
+        names: &[
+            n("exists", "bool", "a file matched"),
+            n(
+                "path",
+                "string",
+                "the newest match (or the pattern, when nothing matched)",
+            ),
+            n(
+                "matches",
+                "list of strings",
+                "every matching path, newest first",
+            ),
+            n(
+                "items",
+                "list",
+                "every match, parsed the same way, newest first",
+            ),
+            n(
+                "status",
+                "string",
+                "upper-cased first word of the status a reader sees (front matter, `Status:` line or table row); AMBIGUOUS when two disagree, UNKNOWN when not UTF-8, \"\" when none",
+            ),
+            n("status_line", "int", "line of the status"),
+            n(
+                "fields",
+                "map",
+                "`Key: value` lines, two-column table rows, front-matter keys",
+            ),
+            n(
+                "field_lines",
+                "map",
+                "field → the line it was read from (absent for front-matter keys)",
+            ),
+            n("tables", "list", "{line, headers, rows, row_lines}"),
+            n("headings", "list", "{level, text, line, anchor}"),
+            n(
+                "placeholders",
+                "list",
+                "{line, text, kind}: TBD, TODO, <fill-me>, YYYY-MM-DD, PENDING…",
+            ),
+            n(
+                "dates",
+                "list",
+                "{line, date} for every valid YYYY-MM-DD date",
+            ),
+            n(
+                "unread",
+                "list",
+                "{path, reason}: matched files not read (binary, too large, not UTF-8, symlink out, dated after --now)",
+            ),
+            n(
+                "name_date",
+                "string",
+                "the date in the file name, \"\" if none",
+            ),
+            n(
+                "age_days",
+                "int",
+                "days since name_date, else since mtime; -1 when absent",
+            ),
+            n("age_source", "string", "name, mtime or absent"),
+            n("mtime", "string", "modification time (RFC 3339)"),
+            n(
+                "lossy",
+                "bool",
+                "the file was not UTF-8 and was read with replacement characters",
+            ),
+            n(
+                "published_audit",
+                "bool",
+                "the file is a published audit report in publish_dir",
+            ),
+        ],
+        example: r#"[[rule]]
+id = "dr-drill-executed"
+area = "example"
+title = "DR drill executed and recorded"
+evidence.drill = { artifact = "docs/operations-artifacts/dr-drill-*.md" }
+expect = [
+  'drill.exists',
+  'drill.status in approved',
+  'size(drill.placeholders) == 0',
+  'drill.age_days <= stale_after_days',
+]
+"#,
+    };
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!("artifact `{}`", self.glob)
+    }
+
+    fn paths(&self) -> Vec<String> {
+        vec![self.glob.clone()]
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((vec![self.glob.clone()], vec![]))
+    }
+
+    fn matched_nothing(&self, name: &str, v: &Value) -> Option<String> {
+        let empty = v
+            .get("matches")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        (super::fs::is_glob(&self.glob) && empty)
+            .then(|| format!("`{name}`: `{}` matched no file", self.glob))
+    }
 }
 
 #[cfg(test)]

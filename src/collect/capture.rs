@@ -8,6 +8,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx};
 use crate::policy::model::EvidenceRaw;
 
@@ -97,4 +98,61 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         "count": locations.len(),
         "files_scanned": files.len(),
     }))
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "capture";
+    const DOC: SourceDoc = SourceDoc {
+        name: "capture",
+        summary: "The set of values a regex captures across files, for cross-reference rules (one version everywhere, every route documented).",
+        options: "include, exclude (globs), group",
+        names: &[
+            n(
+                "values",
+                "list of strings",
+                "distinct captured values, sorted",
+            ),
+            n("by_file", "map", "path → its values"),
+            n("locations", "list", "{path, line, value}"),
+            n("count", "int", "number of captures (up to 1000 locations)"),
+        ],
+        example: r#"[[rule]]
+id = "one-version"
+area = "example"
+title = "One version string everywhere"
+evidence.versions = { capture = 'VERSION\s*=\s*"([^"]+)"', include = ["**/version.py"] }
+expect = ['size(versions.values) == 1']
+"#,
+    };
+    const COST: u8 = 2;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "capture /{}/ group {} in {}",
+            self.pattern,
+            self.group,
+            self.include.join(", ")
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.include.clone()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((self.include.clone(), self.exclude.clone()))
+    }
+
+    fn matched_nothing(&self, name: &str, v: &serde_json::Value) -> Option<String> {
+        (v.get("files_scanned").and_then(serde_json::Value::as_u64) == Some(0))
+            .then(|| format!("`{name}`: no file matches {}", self.include.join(", ")))
+    }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::k8s::{self, FieldSelector, Located, Query, Selector};
+use super::source::SourceDoc;
 use super::{CollectError, Collected, Ctx};
 use crate::policy::model::{ClusterSettings, EvidenceRaw};
 
@@ -1419,6 +1420,54 @@ fn explain(e: &kube::Error, verb: Verb, spec: &Spec, ns: Option<&str>) -> String
         kube::Error::Service(s) => format!("cannot reach the API server: {s}"),
         kube::Error::Auth(a) => format!("cannot authenticate: {a}"),
         other => format!("{verb_word} {resource} failed: {other}"),
+    }
+}
+
+impl super::source::Source for Spec {
+    const NAME: &'static str = "cluster";
+    const DOC: SourceDoc = SourceDoc {
+        name: "cluster",
+        summary: "Objects of any kind (CRDs too) from the live API or a snapshot (`kubectl get -o yaml` output).",
+        options: "kind, namespace, selector, field_selector, name, allow_snapshot, timeout",
+        // `cluster` shares the object shape of `manifests`, without the file bookkeeping.
+        names: super::manifests::OBJECT_NAMES.split_at(7).0,
+        example: r#"[[rule]]
+id = "pdb-present"
+area = "example"
+title = "A PodDisruptionBudget exists"
+evidence.pdb = { cluster = "policy/v1", kind = "PodDisruptionBudget" }
+expect = ['pdb.count > 0']
+"#,
+    };
+    const COST: u8 = 3;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cluster {} {}{}{}",
+            self.api_version,
+            self.kind,
+            self.namespace
+                .as_ref()
+                .map(|n| format!(" in namespace {n}"))
+                .unwrap_or_default(),
+            self.selector
+                .as_ref()
+                .map(|l| format!(" selected by {l}"))
+                .unwrap_or_default()
+        )
+    }
+
+    fn matched_nothing(&self, name: &str, v: &Value) -> Option<String> {
+        (v.get("count").and_then(Value::as_u64) == Some(0))
+            .then(|| format!("`{name}` holds no objects"))
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -290,6 +291,85 @@ pub fn sarif(text: &str) -> Result<Value, String> {
         "count": results.len(),
         "results": results,
     }))
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "data";
+    const DOC: SourceDoc = SourceDoc {
+        name: "data",
+        summary: "A structured file, parsed: JSON/YAML/TOML values, JUnit totals, Cobertura or lcov coverage, SARIF results — what CI already produced.",
+        options: "format (json, yaml, toml, junit, cobertura, lcov, sarif; guessed from the extension)",
+        names: &[
+            n("exists", "bool", "the file exists"),
+            n("path", "string", "the path"),
+            n("format", "string", "the format used"),
+            n("value", "any", "json, yaml, toml: the parsed document"),
+            n("tests", "int", "junit: test cases"),
+            n("failures", "int", "junit: failures"),
+            n(
+                "errors",
+                "int",
+                "junit: errors (sarif: error-level results)",
+            ),
+            n("skipped", "int", "junit: skipped"),
+            n("passed", "int", "junit: passed"),
+            n("time", "double", "junit: seconds"),
+            n("failed", "list", "junit: names of failing cases"),
+            n("percent", "double", "cobertura, lcov: line coverage"),
+            n("lines_valid", "int", "cobertura: lines measured"),
+            n("lines_covered", "int", "cobertura: lines covered"),
+            n("lines_found", "int", "lcov: lines measured"),
+            n("lines_hit", "int", "lcov: lines covered"),
+            n(
+                "results",
+                "list",
+                "sarif: {tool, rule_id, level, message, path, line}",
+            ),
+            n("count", "int", "sarif: number of results"),
+            n("warnings", "int", "sarif: warning-level results"),
+            n(
+                "produced_at",
+                "string",
+                "when the file says it was produced, else its mtime",
+            ),
+            n("produced_at_source", "string", "file or mtime"),
+            n("age_days", "int", "days since produced_at"),
+        ],
+        example: r#"[[rule]]
+id = "coverage"
+area = "example"
+title = "Line coverage at least 80%"
+evidence.cov = { data = "evidence/coverage.xml", format = "cobertura" }
+expect = ['cov.exists', 'cov.percent >= 80.0']
+"#,
+    };
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "data `{}`{}",
+            self.path,
+            self.format
+                .as_ref()
+                .map(|f| format!(" as {f}"))
+                .unwrap_or_default()
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        vec![self.path.clone()]
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((vec![self.path.clone()], vec![]))
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{Collected, Ctx, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -104,4 +105,53 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         "found": Value::Object(found),
         "all_present": all,
     }))
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "files";
+    const DOC: SourceDoc = SourceDoc {
+        name: "files",
+        summary: "Which required files are present. Each entry is a glob or a list of alternatives; GitHub community files are found as GitHub finds them (any case, root, .github/ or docs/).",
+        options: "none (the value is a list of entries)",
+        names: &[
+            n("present", "list", "{entry, path} for each entry found"),
+            n("missing", "list of strings", "entries not found"),
+            n("found", "map", "entry → path"),
+            n("all_present", "bool", "nothing missing"),
+        ],
+        example: r#"[[rule]]
+id = "standard-files"
+area = "example"
+title = "Standard repository files"
+evidence.files = { files = [["LICENSE", "LICENSE.md"], "README.md", "SECURITY.md"] }
+expect = ['size(files.missing) == 0']
+"#,
+    };
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "files [{}]",
+            self.entries
+                .iter()
+                .map(|alts| alts.join(" | "))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.entries.iter().flatten().cloned().collect()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((self.entries.iter().flatten().cloned().collect(), vec![]))
+    }
 }

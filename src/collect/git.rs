@@ -20,6 +20,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, Request, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -1204,6 +1205,96 @@ pub fn semver_cmp(a: &str, b: &str) -> Ordering {
                 }
             }
         })
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "git";
+    const DOC: SourceDoc = SourceDoc {
+        name: "git",
+        summary: "Git history: HEAD, the last change of a path or glob, tags.",
+        options: "path; fallback = \"mtime\" (last_change: date untracked files, or a folder outside git, by modification time)",
+        names: &[
+            n(
+                "head",
+                "map",
+                "{sha, short, branch, dirty, dirty_paths, time}",
+            ),
+            n(
+                "last_change",
+                "map",
+                "{path, sha, time, author, subject, age_days} plus exists, tracked, source (git or mtime)",
+            ),
+            n(
+                "newest",
+                "map",
+                "for a glob: the newest matching file's last change",
+            ),
+            n(
+                "oldest",
+                "map",
+                "for a glob: the oldest matching file's last change",
+            ),
+            n(
+                "each",
+                "list",
+                "for a glob: every matching file's last change",
+            ),
+            n(
+                "tags",
+                "list",
+                "{name, sha, annotated, signed, verified, time, tagger, version, points_at_head}",
+            ),
+            n("latest_tag", "string", "the highest semver tag"),
+            n("commits_since_tag", "int", "commits since latest_tag"),
+        ],
+        example: r#"[[rule]]
+id = "clean-checkout"
+area = "example"
+title = "Audited from a clean checkout"
+evidence.repo = { git = "head" }
+expect = ['!repo.head.dirty']
+"#,
+    };
+    const COST: u8 = 2;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "git {}{}",
+            serde_json::to_value(self.query)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            self.path
+                .as_ref()
+                .map(|p| format!(" of `{p}`"))
+                .unwrap_or_default()
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.path.iter().cloned().collect()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((self.path.iter().cloned().collect(), vec![]))
+    }
+
+    fn matched_nothing(&self, name: &str, v: &Value) -> Option<String> {
+        let empty = v
+            .get("each")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        let glob = self.path.as_deref().filter(|p| super::fs::is_glob(p))?;
+        empty.then(|| format!("`{name}`: git knows no file matching `{glob}`"))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx};
 use crate::policy::model::EvidenceRaw;
 
@@ -407,6 +408,47 @@ pub fn parse_metrics(text: &str) -> Metrics {
         }
     }
     m
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "http";
+    const DOC: SourceDoc = SourceDoc {
+        name: "http",
+        summary: "An endpoint's status, headers, body and parsed Prometheus metrics.",
+        options: "timeout, max_body_bytes, follow_redirects",
+        names: &[
+            n("status", "int", "HTTP status"),
+            n("final_url", "string", "the URL the response came from"),
+            n("redirects", "list", "same-origin redirects followed"),
+            n("ok", "bool", "2xx"),
+            n("headers", "map", "response headers (lower-case names)"),
+            n("body", "string", "response body (bounded)"),
+            n("json", "any", "the body parsed when it is JSON"),
+            n("metrics", "map", "parsed Prometheus metrics"),
+            n("samples", "list", "{name, labels, value}"),
+            n("metric_types", "map", "metric name → type"),
+        ],
+        example: r#"[[rule]]
+id = "healthz"
+area = "example"
+title = "Controller is healthy"
+evidence.h = { http = "http://127.0.0.1:8080/healthz" }
+expect = ['h.status == 200']
+"#,
+    };
+    const COST: u8 = 3;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!("http GET {} (timeout {} s)", self.url, self.timeout_secs)
+    }
 }
 
 #[cfg(test)]

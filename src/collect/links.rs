@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -277,6 +278,64 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         "files": by_file.len(),
         "broken_by_file": by_file,
     }))
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "links";
+    const DOC: SourceDoc = SourceDoc {
+        name: "links",
+        summary: "Broken relative links and #anchors across Markdown files (GitHub heading slugs).",
+        options: "exclude (the value is a list of globs)",
+        names: &[
+            n("broken", "list", "{path, line, target, reason}"),
+            n(
+                "unsafe",
+                "list",
+                "{path, line, target, scheme}: javascript:, vbscript: or data: links",
+            ),
+            n("count", "int", "broken links"),
+            n("checked", "int", "relative links checked"),
+            n("external", "int", "external links seen (not fetched)"),
+            n("files", "int", "Markdown files read"),
+            n("broken_by_file", "map", "path → broken links"),
+        ],
+        example: r#"[[rule]]
+id = "doc-links"
+area = "example"
+title = "Markdown links resolve"
+evidence.links = { links = ["**/*.md"] }
+expect = ['size(links.broken) == 0']
+"#,
+    };
+    const COST: u8 = 2;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "links in {}{}",
+            self.include.join(", "),
+            if self.exclude.is_empty() {
+                String::new()
+            } else {
+                format!(" (not {})", self.exclude.join(", "))
+            }
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.include.clone()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((self.include.clone(), self.exclude.clone()))
+    }
 }
 
 #[cfg(test)]

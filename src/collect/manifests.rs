@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::k8s::{self, FieldSelector, Located, Query, Selector};
+use super::source::{Name, Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, Request};
 use crate::policy::model::EvidenceRaw;
 
@@ -713,6 +714,104 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What `manifests` yields; its first seven names are `cluster`'s too.
+pub const OBJECT_NAMES: [Name; 10] = [
+    n(
+        "objects",
+        "list",
+        "the objects, with _ref, _path, _line, _namespace; workloads also answer _pod, _containers, _pod_labels (derived when read); relate selectors with k8s.selects(selector, labels)",
+    ),
+    n("count", "int", "number of objects"),
+    n(
+        "source",
+        "map",
+        "{kind, captured_at, captured_at_from, age_hours}",
+    ),
+    n(
+        "errors",
+        "list",
+        "{path, line, message} of documents that did not parse",
+    ),
+    n(
+        "unread",
+        "list",
+        "{path, reason}: missing entries and documents not parsed; the rule cannot pass over them",
+    ),
+    n("by_namespace", "map", "namespace → indexes into objects"),
+    n("by_name", "map", "Kind/namespace/name → index into objects"),
+    n("files", "list", "files read"),
+    n("rendered", "list", "kustomize folders rendered"),
+    n("missing", "list", "entries that matched nothing"),
+];
+
+impl Source for Spec {
+    const NAME: &'static str = "manifests";
+    const DOC: SourceDoc = SourceDoc {
+        name: "manifests",
+        summary: "Kubernetes objects parsed from YAML files (multi-document), the same shape as `cluster`.",
+        options: "kind, api_version, namespace, selector, field_selector, name, exclude",
+        names: &OBJECT_NAMES,
+        example: r#"[[rule]]
+id = "workloads-non-root"
+area = "example"
+title = "Workloads run as non-root"
+evidence.k = { manifests = ["k8s/**/*.yaml"], kind = "Deployment" }
+expect = ['k.objects.all(o, o.spec.template.spec.securityContext.runAsNonRoot == true)']
+"#,
+    };
+    const COST: u8 = 0;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "manifests {}{}",
+            if self.paths.is_empty() {
+                "([cluster] manifests)".to_string()
+            } else {
+                self.paths.join(", ")
+            },
+            if self.kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" of kind {}", self.kinds.join(", "))
+            }
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        // A manifests path is a file, a glob or a folder (every file under it).
+        let include = self
+            .paths
+            .iter()
+            .flat_map(|p| {
+                let p = p.trim_end_matches('/');
+                if super::fs::is_glob(p) {
+                    vec![p.to_string()]
+                } else {
+                    vec![p.to_string(), format!("{p}/**")]
+                }
+            })
+            .collect();
+        Some((include, vec![]))
+    }
+
+    fn matched_nothing(&self, name: &str, v: &Value) -> Option<String> {
+        (v.get("count").and_then(Value::as_u64) == Some(0))
+            .then(|| format!("`{name}` holds no objects"))
     }
 }
 

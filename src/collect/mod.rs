@@ -29,6 +29,7 @@ pub mod manifests;
 pub mod procs;
 pub mod run;
 pub mod scan;
+pub mod source;
 pub mod strict_yaml;
 pub mod suppressions;
 pub mod yaml_lines;
@@ -43,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::policy::model::EvidenceRaw;
+use source::Source;
 
 /// Why a piece of evidence could not be collected. Becomes the `pending` sentence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -85,157 +87,122 @@ impl CollectError {
 
 pub type Collected = Result<Value, CollectError>;
 
-/// One validated evidence request. Identical requests from different rules share one key and are
-/// collected once.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "snake_case")]
-pub enum Request {
-    Artifact(artifact::Spec),
-    Files(files::Spec),
-    Run(run::Spec),
-    Scan(scan::Spec),
-    Capture(capture::Spec),
-    Data(data::Spec),
-    Links(links::Spec),
-    Git(git::Spec),
-    Cluster(cluster::Spec),
-    Manifests(manifests::Spec),
-    Http(http::Spec),
-    Suppressions(suppressions::Spec),
+/// Every evidence source, once: `Variant(module)`, where `module::Spec` implements
+/// [`source::Source`]. The request enum and every dispatch over it are generated from this
+/// list, so a source is added by writing its module and one line here.
+macro_rules! sources {
+    ($($variant:ident($module:ident)),* $(,)?) => {
+        /// One validated evidence request. Identical requests from different rules share one
+        /// key and are collected once.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(tag = "source", rename_all = "snake_case")]
+        pub enum Request {
+            $($variant($module::Spec),)*
+        }
+
+        /// The names of every source, in registry order.
+        pub const NAMES: &[&str] = &[$(<$module::Spec as Source>::NAME),*];
+
+        /// What `explain --source` says of each source, in registry order.
+        pub const DOCS: &[source::SourceDoc] = &[$(<$module::Spec as Source>::DOC),*];
+
+        impl Request {
+            pub fn source_name(&self) -> &'static str {
+                match self {
+                    $(Request::$variant(_) => <$module::Spec as Source>::NAME,)*
+                }
+            }
+
+            /// A rough rank of how long collecting takes, for scheduling: commands, then
+            /// network sources, then tree-wide reads, then single files. `manifests` comes
+            /// last: its slow part (kustomize renders, parsing big files) is started by
+            /// [`manifests::prefetch`] beside the workers.
+            pub fn expected_cost(&self) -> u8 {
+                match self {
+                    $(Request::$variant(_) => <$module::Spec as Source>::COST,)*
+                }
+            }
+
+            /// Paths and globs this request reads, for the boundary check at load time.
+            pub fn paths(&self) -> Vec<String> {
+                match self {
+                    $(Request::$variant(s) => s.paths(),)*
+                }
+            }
+
+            /// The part of the tree this request reads, to hold it to what it could not read.
+            /// `None` for sources that read no files (commands, the cluster, HTTP).
+            pub fn scope(&self) -> Option<Scope> {
+                let (include, exclude) = match self {
+                    $(Request::$variant(s) => s.scope()?,)*
+                };
+                Scope::new(&include, &exclude)
+            }
+
+            /// One line for `explain RULE_ID`.
+            pub fn describe(&self) -> String {
+                match self {
+                    $(Request::$variant(s) => s.describe(),)*
+                }
+            }
+
+            /// Why the collected value matched nothing, when it did (see [`Source::matched_nothing`]).
+            pub fn matched_nothing(&self, name: &str, v: &Value) -> Option<String> {
+                match self {
+                    $(Request::$variant(s) => s.matched_nothing(name, v),)*
+                }
+            }
+
+            fn collect_with(&self, ctx: &Ctx<'_>) -> Collected {
+                match self {
+                    $(Request::$variant(s) => s.collect(ctx),)*
+                }
+            }
+
+            /// Build a request from what the policy wrote. Exactly one source key must be
+            /// present.
+            pub fn from_raw(raw: &EvidenceRaw) -> Result<Request, String> {
+                let mut named: Vec<&str> = Vec::new();
+                $(if raw.$module.is_some() {
+                    named.push(<$module::Spec as Source>::NAME);
+                })*
+                match named.as_slice() {
+                    [] => Err(format!(
+                        "names no evidence source (one of {})",
+                        NAMES.join(", ")
+                    )),
+                    $([one] if *one == <$module::Spec as Source>::NAME => {
+                        <$module::Spec as Source>::from_raw(raw).map(Request::$variant)
+                    })*
+                    many => Err(format!(
+                        "names more than one evidence source ({}); use one entry per source",
+                        many.join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+sources! {
+    Artifact(artifact),
+    Files(files),
+    Run(run),
+    Scan(scan),
+    Capture(capture),
+    Data(data),
+    Links(links),
+    Git(git),
+    Cluster(cluster),
+    Manifests(manifests),
+    Http(http),
+    Suppressions(suppressions),
 }
 
 impl Request {
-    /// A rough rank of how long collecting takes, for scheduling: commands, then network
-    /// sources, then tree-wide reads, then single files. `manifests` comes last: its slow part
-    /// (kustomize renders, parsing big files) is started by [`manifests::prefetch`] beside the
-    /// workers, and a worker taking it early would only wait for that.
-    pub fn expected_cost(&self) -> u8 {
-        match self {
-            Request::Run(_) => 4,
-            Request::Cluster(_) | Request::Http(_) => 3,
-            Request::Links(_) | Request::Scan(_) | Request::Capture(_) | Request::Git(_) => 2,
-            Request::Manifests(_) => 0,
-            _ => 1,
-        }
-    }
-
     /// A stable identity for de-duplication and for the bundle.
     pub fn key(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    pub fn source_name(&self) -> &'static str {
-        match self {
-            Request::Artifact(_) => "artifact",
-            Request::Files(_) => "files",
-            Request::Run(_) => "run",
-            Request::Scan(_) => "scan",
-            Request::Capture(_) => "capture",
-            Request::Data(_) => "data",
-            Request::Links(_) => "links",
-            Request::Git(_) => "git",
-            Request::Cluster(_) => "cluster",
-            Request::Manifests(_) => "manifests",
-            Request::Http(_) => "http",
-            Request::Suppressions(_) => "suppressions",
-        }
-    }
-
-    /// Paths and globs this request reads, for the boundary check at load time.
-    pub fn paths(&self) -> Vec<String> {
-        match self {
-            Request::Artifact(s) => vec![s.glob.clone()],
-            Request::Files(s) => s.entries.iter().flatten().cloned().collect(),
-            Request::Run(s) => s.cwd.iter().cloned().collect(),
-            Request::Scan(s) => s.include.clone(),
-            Request::Capture(s) => s.include.clone(),
-            Request::Data(s) => vec![s.path.clone()],
-            Request::Links(s) => s.include.clone(),
-            Request::Git(s) => s.path.iter().cloned().collect(),
-            Request::Cluster(_) | Request::Http(_) => vec![],
-            Request::Manifests(s) => s.paths.clone(),
-            Request::Suppressions(s) => s.paths(),
-        }
-    }
-
-    /// The part of the tree this request reads, to hold it to what it could not read. `None`
-    /// for sources that read no files (commands, the cluster, HTTP).
-    pub fn scope(&self) -> Option<Scope> {
-        let (include, exclude): (Vec<String>, &[String]) = match self {
-            Request::Artifact(s) => (vec![s.glob.clone()], &[]),
-            Request::Files(s) => (s.entries.iter().flatten().cloned().collect(), &[]),
-            Request::Scan(s) => (s.include.clone(), &s.exclude),
-            Request::Capture(s) => (s.include.clone(), &s.exclude),
-            Request::Links(s) => (s.include.clone(), &s.exclude),
-            Request::Data(s) => (vec![s.path.clone()], &[]),
-            Request::Git(s) => (s.path.iter().cloned().collect(), &[]),
-            Request::Suppressions(s) => (s.paths(), &[]),
-            // A manifests path is a file, a glob or a folder (every file under it).
-            Request::Manifests(s) => (
-                s.paths
-                    .iter()
-                    .flat_map(|p| {
-                        let p = p.trim_end_matches('/');
-                        if fs::is_glob(p) {
-                            vec![p.to_string()]
-                        } else {
-                            vec![p.to_string(), format!("{p}/**")]
-                        }
-                    })
-                    .collect(),
-                &[],
-            ),
-            Request::Run(_) | Request::Cluster(_) | Request::Http(_) => return None,
-        };
-        Scope::new(&include, exclude)
-    }
-
-    /// Build a request from what the policy wrote. Exactly one source key must be present.
-    pub fn from_raw(raw: &EvidenceRaw) -> Result<Request, String> {
-        let mut sources = Vec::new();
-        macro_rules! seen {
-            ($field:ident) => {
-                if raw.$field.is_some() {
-                    sources.push(stringify!($field));
-                }
-            };
-        }
-        seen!(artifact);
-        seen!(files);
-        seen!(run);
-        seen!(scan);
-        seen!(capture);
-        seen!(data);
-        seen!(git);
-        seen!(links);
-        seen!(manifests);
-        seen!(cluster);
-        seen!(http);
-        seen!(suppressions);
-        match sources.as_slice() {
-            [] => Err("names no evidence source (one of artifact, files, run, scan, capture, data, git, links, manifests, cluster, http, suppressions)".into()),
-            [one] => match *one {
-                "artifact" => artifact::Spec::from_raw(raw).map(Request::Artifact),
-                "files" => files::Spec::from_raw(raw).map(Request::Files),
-                "run" => run::Spec::from_raw(raw).map(Request::Run),
-                "scan" => scan::Spec::from_raw(raw).map(Request::Scan),
-                "capture" => capture::Spec::from_raw(raw).map(Request::Capture),
-                "data" => data::Spec::from_raw(raw).map(Request::Data),
-                "links" => links::Spec::from_raw(raw).map(Request::Links),
-                "git" => git::Spec::from_raw(raw).map(Request::Git),
-                "cluster" => cluster::Spec::from_raw(raw).map(Request::Cluster),
-                "manifests" => manifests::Spec::from_raw(raw).map(Request::Manifests),
-                "http" => http::Spec::from_raw(raw).map(Request::Http),
-                "suppressions" => suppressions::Spec::from_raw(raw).map(Request::Suppressions),
-                other => Err(format!(
-                    "the `{other}` source is not available in this version of shipshape"
-                )),
-            },
-            many => Err(format!(
-                "names more than one evidence source ({}); use one entry per source",
-                many.join(", ")
-            )),
-        }
     }
 }
 
@@ -716,20 +683,8 @@ pub fn collect_all(
 
 fn collect_one(ctx: &Ctx<'_>, request: &Request) -> Collected {
     // A panicking collector must not take the run with it: the rule becomes pending.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request {
-        Request::Artifact(s) => artifact::collect(ctx, s),
-        Request::Files(s) => files::collect(ctx, s),
-        Request::Run(s) => run::collect(ctx, s),
-        Request::Scan(s) => scan::collect(ctx, s),
-        Request::Capture(s) => capture::collect(ctx, s),
-        Request::Data(s) => data::collect(ctx, s),
-        Request::Links(s) => links::collect(ctx, s),
-        Request::Git(s) => git::collect(ctx, s),
-        Request::Cluster(s) => cluster::collect(ctx, s),
-        Request::Manifests(s) => manifests::collect(ctx, s),
-        Request::Http(s) => http::collect(ctx, s),
-        Request::Suppressions(s) => suppressions::collect(ctx, s),
-    }));
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request.collect_with(ctx)));
     match outcome {
         Ok(Ok(mut v)) => {
             ctx.redactor.value(&mut v);

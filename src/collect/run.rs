@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx};
 use crate::policy::model::EvidenceRaw;
 
@@ -422,6 +423,84 @@ pub fn number_or_string(raw: &str) -> Value {
         json!(f)
     } else {
         json!(raw)
+    }
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "run";
+    const DOC: SourceDoc = SourceDoc {
+        name: "run",
+        summary: "A command's result. It runs with `sh -c` in the audited folder, in its own process group, with a clean environment (CI secrets are not passed on), killed at `timeout`.",
+        options: "timeout (seconds, default 600), captures (name → regex), env, cwd, inputs (globs keying the command cache; default the whole tree)",
+        names: &[
+            n("exit_code", "int", "the exit status"),
+            n("ok", "bool", "exit_code == 0"),
+            n(
+                "stdout",
+                "string",
+                "the first 4 KiB and the last 16 KiB of standard output",
+            ),
+            n(
+                "stderr",
+                "string",
+                "the first 4 KiB and the last 16 KiB of standard error",
+            ),
+            n("stdout_truncated", "bool", "stdout was cut"),
+            n("stderr_truncated", "bool", "stderr was cut"),
+            n("duration_ms", "int", "wall time (kept out of the digest)"),
+            n(
+                "timed_out",
+                "bool",
+                "always false in evidence: a timeout makes the rule pending",
+            ),
+            n(
+                "captures",
+                "map",
+                "name → first group of the last match in stdout+stderr (a number when it parses)",
+            ),
+            n(
+                "cached",
+                "bool",
+                "reused from the command cache (out of the digest)",
+            ),
+            n(
+                "produced_at",
+                "string",
+                "when the command really ran (out of the digest)",
+            ),
+        ],
+        example: r#"[[rule]]
+id = "unit-tests-pass"
+area = "example"
+title = "Test suite passes"
+evidence.tests = { run = "python3 -m unittest discover -s tests -t .", timeout = 300, captures = { tests = 'Ran (\d+) tests?' } }
+expect = ['tests.exit_code == 0', 'tests.captures.tests > 0']
+"#,
+    };
+    const COST: u8 = 4;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "run `{}` (timeout {} s{})",
+            self.command,
+            self.timeout_secs,
+            self.cwd
+                .as_ref()
+                .map(|c| format!(", in {c}"))
+                .unwrap_or_default()
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.cwd.iter().cloned().collect()
     }
 }
 

@@ -5,6 +5,7 @@ use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, fs};
 use crate::policy::model::EvidenceRaw;
 
@@ -287,6 +288,69 @@ pub(crate) fn per_file<T: Send>(
     });
     parts.sort_by_key(|(at, _)| *at);
     parts.into_iter().flat_map(|(_, v)| v).collect()
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "scan";
+    const DOC: SourceDoc = SourceDoc {
+        name: "scan",
+        summary: "Regex matches, line by line, over the gitignore-aware tree (binary files and published audits skipped).",
+        options: "include, exclude (globs), within (\"comments\": comments of code and Markdown prose only), case_insensitive, max_matches",
+        names: &[
+            n(
+                "matches",
+                "list",
+                "{path, line, text} (at most max_matches)",
+            ),
+            n("count", "int", "all matches, even beyond max_matches"),
+            n("files", "list", "files with a match"),
+            n("files_scanned", "int", "files read"),
+            n("truncated", "bool", "count > size(matches)"),
+        ],
+        example: r#"[[rule]]
+id = "no-unfinished-markers"
+area = "example"
+title = "No TODO/FIXME markers in source"
+severity = "warning"
+evidence.markers = { scan = '\b(TODO|FIXME|HACK|XXX)\b', include = ["src/**/*.rs"] }
+expect = ['markers.count == 0']
+"#,
+    };
+    const COST: u8 = 2;
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "scan /{}/ in {}{}",
+            self.pattern,
+            self.include.join(", "),
+            if self.exclude.is_empty() {
+                String::new()
+            } else {
+                format!(" (not {})", self.exclude.join(", "))
+            }
+        )
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.include.clone()
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((self.include.clone(), self.exclude.clone()))
+    }
+
+    fn matched_nothing(&self, name: &str, v: &serde_json::Value) -> Option<String> {
+        (v.get("files_scanned").and_then(serde_json::Value::as_u64) == Some(0))
+            .then(|| format!("`{name}`: no file matches {}", self.include.join(", ")))
+    }
 }
 
 #[cfg(test)]

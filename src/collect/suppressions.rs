@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx};
 use crate::policy::model::EvidenceRaw;
 
@@ -445,6 +446,58 @@ fn cargo_deny(text: &str) -> Result<Vec<Entry>, String> {
         out.push(e);
     }
     Ok(out)
+}
+
+impl Source for Spec {
+    const NAME: &'static str = "suppressions";
+    const DOC: SourceDoc = SourceDoc {
+        name: "suppressions",
+        summary: "Vulnerability suppressions in each tool's own format: .trivyignore (comment block above each id), .trivyignore.yaml, .grype.yaml, osv-scanner.toml, .snyk, cargo-deny deny.toml.",
+        options: "none (the value lists the files; [] reads each tool's default file)",
+        names: &[
+            n(
+                "entries",
+                "list",
+                "{id, file, line, owner, justification, expires, expired, days_left, problems}",
+            ),
+            n("count", "int", "suppressions read"),
+            n("expired", "int", "suppressions past their expiry"),
+            n(
+                "problems",
+                "list",
+                "the entries with a problem (no owner, no justification, no or invalid expiry, expired)",
+            ),
+            n("files", "list", "files read"),
+        ],
+        example: r#"[[rule]]
+id = "cve-suppressions-governed"
+area = "example"
+title = "Every suppression has an owner, a reason and an unexpired date"
+evidence.s = { suppressions = [] }
+allow_empty = true
+expect = ['s.problems == []']
+"#,
+    };
+
+    fn from_raw(raw: &EvidenceRaw) -> Result<Spec, String> {
+        Spec::from_raw(raw)
+    }
+
+    fn collect(&self, ctx: &Ctx<'_>) -> Collected {
+        collect(ctx, self)
+    }
+
+    fn describe(&self) -> String {
+        format!("suppressions in {}", self.paths().join(", "))
+    }
+
+    fn paths(&self) -> Vec<String> {
+        Spec::paths(self)
+    }
+
+    fn scope(&self) -> Option<(Vec<String>, Vec<String>)> {
+        Some((Spec::paths(self), vec![]))
+    }
 }
 
 #[cfg(test)]

@@ -538,40 +538,10 @@ fn completeness(
 }
 
 /// Why an evidence entry matched nothing, when it did: a glob of no file, a manifests or
-/// cluster request of no object, a scan of no file. (A single named file that is absent is
-/// data — `exists == false` — not an empty match.)
+/// cluster request of no object, a scan of no file (each source says, `Source::matched_nothing`).
+/// A single named file that is absent is data — `exists == false` — not an empty match.
 fn matched_nothing(name: &str, request: &Request, v: &Value) -> Option<String> {
-    let zero = |k: &str| v.get(k).and_then(Value::as_u64) == Some(0);
-    let empty = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-    };
-    match request {
-        Request::Artifact(s) if crate::collect::fs::is_glob(&s.glob) && empty("matches") => {
-            Some(format!("`{name}`: `{}` matched no file", s.glob))
-        }
-        Request::Manifests(_) | Request::Cluster(_) if zero("count") => {
-            Some(format!("`{name}` holds no objects"))
-        }
-        Request::Scan(s) if zero("files_scanned") => Some(format!(
-            "`{name}`: no file matches {}",
-            s.include.join(", ")
-        )),
-        Request::Capture(s) if zero("files_scanned") => Some(format!(
-            "`{name}`: no file matches {}",
-            s.include.join(", ")
-        )),
-        Request::Git(s)
-            if s.path.as_deref().is_some_and(crate::collect::fs::is_glob) && empty("each") =>
-        {
-            Some(format!(
-                "`{name}`: git knows no file matching `{}`",
-                s.path.as_deref().unwrap_or("")
-            ))
-        }
-        _ => None,
-    }
+    request.matched_nothing(name, v)
 }
 
 /// File references found in a piece of evidence: its path, placeholder lines, matches.
