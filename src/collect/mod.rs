@@ -11,27 +11,15 @@ macro_rules! cached_regex {
     }};
 }
 
-pub mod artifact;
 pub mod cache;
-pub mod capture;
-pub mod cluster;
 pub mod comments;
-pub mod data;
-pub mod files;
 pub mod fs;
-pub mod git;
-pub mod http;
 pub mod k8s;
 pub mod kustomize;
 pub mod kustomize_lines;
-pub mod links;
-pub mod manifests;
 pub mod procs;
-pub mod run;
-pub mod scan;
 pub mod source;
 pub mod strict_yaml;
-pub mod suppressions;
 pub mod yaml_lines;
 
 use std::collections::BTreeMap;
@@ -92,6 +80,8 @@ pub type Collected = Result<Value, CollectError>;
 /// list, so a source is added by writing its module and one line here.
 macro_rules! sources {
     ($($variant:ident($module:ident)),* $(,)?) => {
+        $(pub mod $module;)*
+
         /// One validated evidence request. Identical requests from different rules share one
         /// key and are collected once.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
