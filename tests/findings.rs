@@ -346,3 +346,23 @@ fn a_malformed_finding_selector_is_a_policy_error_with_its_place() {
         run.stderr
     );
 }
+
+/// An expectation that cannot be evaluated at run time (a key the evidence does not have)
+/// leaves the rule pending and names where the expression is written.
+#[test]
+fn a_runtime_error_names_the_expression_by_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let policy = "[audit]\nname = \"x\"\n\n[[area]]\nid = \"all\"\n\n[[rule]]\nid = \"typo\"\narea = \"all\"\nfail_message = \"never\"\nevidence.doc = { artifact = \"docs/drill.md\" }\nexpect = [\n  'doc.exists',\n  'doc.no_such_field == 1',\n]\n";
+    write(root, "shipshape.toml", policy);
+    let run = audit_at(root, NOW, &[]);
+    let o = run.outcome("typo");
+    assert_eq!(o["status"], "pending", "{o}");
+    let sentence = o["sentence"].as_str().unwrap();
+    assert!(
+        sentence.contains("expect[1] (")
+            && sentence.contains("shipshape.toml:14:3) could not be evaluated"),
+        "{sentence}"
+    );
+}

@@ -178,8 +178,22 @@ pub fn context() -> Context<'static, 'static> {
     Context::with_env(env())
 }
 
-fn compile(expr: &str) -> Result<Program, String> {
-    env().compile(expr).map_err(|e| one_line(&e.to_string()))
+/// Compile `expr` once per process: every rule's expectations (and the sub-expressions the
+/// explanation and offender lookup evaluate) are compiled the first time they are met and then
+/// shared by every thread and every later evaluation.
+fn compile(expr: &str) -> Result<Arc<Program>, String> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Arc<Program>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(expr) {
+        return Ok(p.clone());
+    }
+    let program = Arc::new(env().compile(expr).map_err(|e| one_line(&e.to_string()))?);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(expr.to_string(), program.clone());
+    Ok(program)
 }
 
 /// A CEL syntax error: the message and where in the expression (1-based line, column).

@@ -335,6 +335,13 @@ fn expectations(
     vars: &offenders::Vars<'_>,
     outcome: &mut Outcome,
 ) -> (Status, String) {
+    // Where the expression is written, for an error at run time.
+    let at = |i: usize| {
+        rule.expect_origins
+            .get(i)
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default()
+    };
     let mut failures = Vec::new();
     let mut errors = Vec::new();
     let mut found: Vec<Vec<Offender>> = Vec::new();
@@ -352,10 +359,11 @@ fn expectations(
                 }
             }
             Ok(other) => errors.push(format!(
-                "expect[{i}] gave {}, not true or false",
+                "expect[{i}]{} gave {}, not true or false",
+                at(i),
                 cel::show(&other)
             )),
-            Err(e) => errors.push(format!("expect[{i}] could not be evaluated: {e}")),
+            Err(e) => errors.push(format!("expect[{i}]{} could not be evaluated: {e}", at(i))),
         }
     }
     if !failures.is_empty() {

@@ -972,6 +972,14 @@ fn check_rule(
         central: central_end.is_some_and(|end| fi < end),
         handoff,
         deselected: false,
+        expect_origins: (0..r.expect.len())
+            .map(|ei| {
+                f.expect_origins
+                    .get(&(ri, ei))
+                    .cloned()
+                    .unwrap_or_else(|| o.clone())
+            })
+            .collect(),
     })
 }
 

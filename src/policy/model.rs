@@ -570,6 +570,10 @@ pub struct Rule {
     /// collected. Never part of the policy or its digest.
     #[serde(skip)]
     pub deselected: bool,
+    /// Where each `expect` entry is written (`file:line:col`), so an expression that cannot be
+    /// evaluated at run time names its place. Not part of the digest.
+    #[serde(skip)]
+    pub expect_origins: Vec<Origin>,
 }
 
 /// The handoff-readiness questions a report answers, by key: can another team operate this?

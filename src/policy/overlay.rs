@@ -517,6 +517,7 @@ pub(super) fn apply_overrides(files: &[Loaded], rules: &mut [Rule], diags: &mut 
                             .collect();
                         if bad.is_empty() {
                             rule.expect.push(e.get_ref().clone());
+                            rule.expect_origins.push(eo.clone());
                         }
                         for n in bad {
                             diags.push(Diagnostic {
