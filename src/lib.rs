@@ -9,6 +9,7 @@ pub mod explain;
 pub mod init;
 pub mod policy;
 pub mod progress;
+pub mod published;
 pub mod redact;
 pub mod repo;
 pub mod report;

@@ -224,9 +224,8 @@ pub fn only_superseded_note(root: &Path, rel: &str) -> bool {
     let (Ok(head), Ok(now)) = (head, std::fs::read(root.join(rel))) else {
         return false;
     };
-    let strip = |b: &[u8]| {
-        crate::report::publish::strip_superseded_note(&String::from_utf8_lossy(b)).to_string()
-    };
+    let strip =
+        |b: &[u8]| crate::published::strip_superseded_note(&String::from_utf8_lossy(b)).to_string();
     strip(&head) == strip(&now)
 }
 

@@ -190,7 +190,7 @@ fn parse_file(
     // A published audit is read as it was published (without the superseded note shipshape
     // adds later), and what it quotes is never a placeholder of its own.
     let body = if published {
-        crate::report::publish::strip_superseded_note(&text.text)
+        crate::published::strip_superseded_note(&text.text)
     } else {
         &text.text
     };

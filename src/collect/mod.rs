@@ -554,7 +554,7 @@ impl<'p> Ctx<'p> {
             .and_then(|r| r.strip_prefix('/'))
             .is_some_and(|name| {
                 (name.starts_with("final-production-readiness-audit-") && name.ends_with(".md"))
-                    || name == crate::report::publish::INDEX
+                    || name == crate::published::INDEX
             })
     }
 }
