@@ -350,11 +350,9 @@ fn expectations(
             Ok(::cel::Value::Bool(true)) => {}
             Ok(::cel::Value::Bool(false)) => {
                 found.push(offenders::find(expr, ctx, vars));
-                let why = cel::explain(expr, ctx);
+                failures.push(cel::explain(expr, ctx));
                 // An absent file makes every later expectation fail too; say the cause only.
-                let absent = why.ends_with("does not exist");
-                failures.push(why);
-                if absent {
+                if offenders::is_absence(expr, ctx) {
                     break;
                 }
             }

@@ -156,6 +156,12 @@ pub fn find(expr: &str, ctx: &Context<'_, '_>, vars: &Vars<'_>) -> Vec<Offender>
     vec![whole(expr, ctx, vars)]
 }
 
+/// Whether `expr` is a file's `exists` that came out false (later expectations about that file
+/// fail for the same reason and are not reported again).
+pub fn is_absence(expr: &str, ctx: &Context<'_, '_>) -> bool {
+    absent(strip_parens(expr), ctx).is_some()
+}
+
 /// `doc.exists` false: the offender is the missing file.
 fn absent(expr: &str, ctx: &Context<'_, '_>) -> Option<Offender> {
     let base = expr.strip_suffix(".exists")?;
