@@ -997,3 +997,28 @@ fn bundles_from_before_the_new_report_fields_still_render() {
             .contains("❌ **Fail** DR drill executed and recorded")
     );
 }
+
+/// No two sections of the Markdown or HTML report share a heading, even when the policy titles
+/// an area like one of the report's own sections ("Standard Repository Files").
+#[test]
+fn no_two_sections_share_a_heading() {
+    let f = Fixture::new();
+    f.audit("out", &["--format", "md,html"]);
+    let md = f.read("out/report.md");
+    let mut headings: Vec<&str> = md.lines().filter(|l| l.starts_with('#')).collect();
+    let n = headings.len();
+    headings.sort();
+    headings.dedup();
+    assert_eq!(headings.len(), n, "{md}");
+    assert!(md.contains("## Standard Repository Files: checks"), "{md}");
+    let html = f.read("out/report.html");
+    let mut h2: Vec<&str> = html
+        .split("<h2")
+        .skip(1)
+        .filter_map(|h| h.split("</h2>").next())
+        .collect();
+    let n = h2.len();
+    h2.sort();
+    h2.dedup();
+    assert_eq!(h2.len(), n, "{html}");
+}

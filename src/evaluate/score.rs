@@ -127,16 +127,25 @@ fn score_of(
     };
     let terms: Vec<String> = counted
         .iter()
-        .map(|a| format!("{:.2}×{}", a.score.unwrap_or(0.0), fmt_num(a.weight)))
+        .map(|a| {
+            // The area score as the exact fraction it is, so the sum can be redone by hand.
+            format!(
+                "{}/{}×{}",
+                fmt_num(a.passed_weight),
+                fmt_num(a.applicable_weight),
+                fmt_num(a.weight)
+            )
+        })
         .collect();
     let arithmetic = if counted.is_empty() {
         "no applicable rules: score 0".to_string()
     } else {
         format!(
-            "({}) / {} × 10 = {:.2}",
+            "({}) / {} × 10 = {:.4}, shown as {}",
             terms.join(" + "),
             fmt_num(total_w),
-            value
+            value,
+            round1(value)
         )
     };
     let coverage = if applicable_total > 0.0 {

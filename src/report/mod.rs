@@ -558,6 +558,36 @@ fn row(rule: &crate::policy::model::Rule, o: &Outcome) -> RuleRow {
     }
 }
 
+/// The headings every report has besides its areas (Markdown and HTML).
+const FIXED_SECTIONS: &[&str] = &[
+    "Executive Summary",
+    "Changes since the last audit",
+    "Evidence Commands",
+    "Documentation Matrix",
+    "Standard Repository Files",
+    "Prioritised Recommendations",
+    "Completeness Score",
+    "History",
+    "Blocking and Non-Blocking Gaps",
+    "Final Verdict",
+    "Sign-off",
+    "Provenance",
+];
+
+/// An area's heading: its title, unless a fixed section of the report has that title (an area
+/// called "Standard Repository Files" beside the files table), then marked as the area's
+/// checks, so no two sections share a heading (or an HTML anchor).
+fn area_heading(title: &str) -> String {
+    if FIXED_SECTIONS
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(title.trim()))
+    {
+        format!("{title}: checks")
+    } else {
+        title.to_string()
+    }
+}
+
 /// Each area with its score and its rules' rows.
 fn area_sections(
     policy: &Policy,
@@ -571,7 +601,7 @@ fn area_sections(
             let s = score.areas.iter().find(|s| s.area == a.id);
             AreaSection {
                 id: a.id.clone(),
-                title: a.title.clone(),
+                title: area_heading(&a.title),
                 description: a.description.clone(),
                 score: s
                     .and_then(|s| s.score)
