@@ -87,6 +87,19 @@ fn skip_commands_is_a_preview_that_cannot_approve() {
     }
     let (code, md, bundle) = run_audit(&["--skip-commands"]);
     assert_eq!(code, 1);
+    // Measured values are numbers in the bundle, not only text.
+    let measured = bundle["report"]["narrative"]["measured"].as_array().unwrap();
+    let coverage = measured
+        .iter()
+        .find(|m| m["what"] == "line coverage")
+        .unwrap();
+    assert_eq!(coverage["numbers"]["percent"], 90.65);
+    let tests = measured
+        .iter()
+        .find(|m| m["what"] == "recorded tests")
+        .unwrap();
+    assert_eq!(tests["numbers"]["tests"], 85.0);
+    assert_eq!(tests["numbers"]["failures"], 0.0);
     assert!(
         md.contains("⏳ Pending | command not run (--skip-commands)"),
         "{md}"

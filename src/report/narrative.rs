@@ -51,9 +51,14 @@ pub struct HandoffRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Measured {
     pub what: String,
+    /// As the report shows it (`90.65%`, `85 tests, 0 failures, …`).
     pub value: String,
     /// Where the number comes from (a file, a command).
     pub source: String,
+    /// The same values as numbers, for a machine reading the bundle (`percent`, `tests`,
+    /// `failures`…). Absent from bundles written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub numbers: BTreeMap<String, f64>,
 }
 
 /// Everything the narrative is computed from.
@@ -251,6 +256,7 @@ fn measured(f: &From<'_>) -> Vec<Measured> {
                                 spec.command,
                                 plain(&v["exit_code"])
                             ),
+                            numbers: x.as_f64().map(|n| (k.clone(), n)).into_iter().collect(),
                         });
                     }
                 }
@@ -274,6 +280,7 @@ fn data_measures(v: &Value) -> Vec<Measured> {
             what: "line coverage".into(),
             value: format!("{p:.2}%"),
             source: source.clone(),
+            numbers: [("percent".to_string(), p)].into_iter().collect(),
         });
     }
     if let Some(t) = v["tests"].as_i64() {
@@ -286,6 +293,10 @@ fn data_measures(v: &Value) -> Vec<Measured> {
                 plain(&v["skipped"])
             ),
             source,
+            numbers: ["tests", "failures", "errors", "skipped"]
+                .into_iter()
+                .filter_map(|k| Some((k.to_string(), v[k].as_f64()?)))
+                .collect(),
         });
     }
     out
