@@ -88,7 +88,9 @@ fn skip_commands_is_a_preview_that_cannot_approve() {
     let (code, md, bundle) = run_audit(&["--skip-commands"]);
     assert_eq!(code, 1);
     // Measured values are numbers in the bundle, not only text.
-    let measured = bundle["report"]["narrative"]["measured"].as_array().unwrap();
+    let measured = bundle["report"]["narrative"]["measured"]
+        .as_array()
+        .unwrap();
     let coverage = measured
         .iter()
         .find(|m| m["what"] == "line coverage")

@@ -366,3 +366,37 @@ fn a_runtime_error_names_the_expression_by_file_line_and_column() {
         "{sentence}"
     );
 }
+
+/// The 43rd placeholder is a new finding for `--baseline` and `--fail-on new`: nothing past a
+/// cap hides it.
+#[test]
+fn a_new_offender_beyond_any_cap_is_new_against_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let many: String = (1..=40).map(|i| format!("Step {i}: TBD\n")).collect();
+    write(root, "docs/drill.md", format!("{DRILL}\n{many}"));
+    let first = audit_at(root, NOW, &[]);
+    assert_eq!(first.findings("placeholders").len(), 42);
+    // Warnings only: APPROVED, so a failing run below is the new finding's doing.
+    assert_eq!(first.code, 0, "{}", first.md);
+    let base = root.join("base.json");
+    std::fs::copy(root.join("out/report.json"), &base).unwrap();
+    write(
+        root,
+        "docs/drill.md",
+        format!("{DRILL}\n{many}Step 41: <fill-me>\n"),
+    );
+    let base_arg = base.to_str().unwrap();
+    let second = audit_at(root, NOW, &["--baseline", base_arg, "--fail-on", "new"]);
+    let new: Vec<&Value> = second.bundle["report"]["changes"]["new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "placeholders")
+        .collect();
+    assert_eq!(new.len(), 1, "{}", second.bundle["report"]["changes"]);
+    assert_eq!(new[0]["text"], "<fill-me>");
+    assert_eq!(new[0]["line"], 52);
+    assert_eq!(second.code, 1, "--fail-on new fails on the new warning");
+}
