@@ -374,6 +374,12 @@ fn a_new_offender_beyond_any_cap_is_new_against_the_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fixture(root);
+    // Every rule of the fixture fails on purpose; only the gate decides here.
+    write(
+        root,
+        "shipshape.toml",
+        POLICY.replace("approve_min_score = 1.0", "approve_min_score = 0.0"),
+    );
     let many: String = (1..=40).map(|i| format!("Step {i}: TBD\n")).collect();
     write(root, "docs/drill.md", format!("{DRILL}\n{many}"));
     let first = audit_at(root, NOW, &[]);
