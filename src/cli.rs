@@ -285,8 +285,8 @@ pub struct ExplainArgs {
     /// Policy file (or builtin:NAME); default PATH/shipshape.toml, else builtin:default.
     #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// Explain an evidence source instead: artifact, files, run, scan, capture, data, git,
-    /// links, manifests, cluster, http.
+    /// Explain an evidence source instead: artifact, files, run, scan, capture, data, links,
+    /// git, cluster, manifests, http, suppressions, versions.
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
 }

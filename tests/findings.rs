@@ -406,3 +406,65 @@ fn a_new_offender_beyond_any_cap_is_new_against_the_baseline() {
     assert_eq!(new[0]["line"], 52);
     assert_eq!(second.code, 1, "--fail-on new fails on the new warning");
 }
+
+/// A version outlier is one finding at the line that states the odd version; the places that
+/// agree are context, and an earlier release tag is not a disagreement.
+#[test]
+fn a_version_outlier_is_one_finding_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let policy = "[audit]\nname = \"shop\"\napprove_min_score = 0.0\n\n[[area]]\nid = \"all\"\n\n[[rule]]\nid = \"version-coherent\"\narea = \"all\"\nseverity = \"warning\"\nevidence.v = { versions = [] }\nexpect = ['v.outliers == []']\nfail_message = \"{offender.source} says {offender.version}, not the release version {offender.expected}\"\n";
+    write(root, "shipshape.toml", policy);
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"shop\"\nversion = \"1.2.3\"\n\n[tool.ruff]\ntarget-version = \"py312\"\n",
+    );
+    write(
+        root,
+        "CHANGELOG.md",
+        "# Changelog\n\n## [Unreleased]\n\n## [1.2.3] - 2026-02-20\n",
+    );
+    write(
+        root,
+        "k8s/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/shop-app:1.2.2\n        - name: cache\n          image: redis:7.2\n",
+    );
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "shop"]);
+    // The previous release's tag: older than the release, so not an outlier.
+    git_at(
+        root,
+        "2026-02-01T09:00:00Z",
+        &["tag", "-a", "v1.2.2", "-m", "1.2.2"],
+    );
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(
+        places(&run, "version-coherent"),
+        [one("k8s/deploy.yaml", Some(10), "1.2.2")],
+        "{}",
+        run.md
+    );
+    assert_eq!(
+        run.findings("version-coherent")[0]["message"],
+        "own image tag says 1.2.2, not the release version 1.2.3"
+    );
+    let v = &run.bundle["evidence"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.contains("\"versions\""))
+        .unwrap()
+        .1["value"];
+    assert_eq!(v["release"], "1.2.3");
+    // redis:7.2 is a base image, not a statement of the release version.
+    assert!(
+        !v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["version"] == "7.2"),
+        "{v}"
+    );
+}

@@ -308,8 +308,9 @@ fn version_disagreeing_between_files_fails() {
     let (_, b) = audit(&fx.root, NOW, &[]);
     let (status, sentence) = outcome(&b, "version-coherent");
     assert_eq!(status, "fail");
+    // The label is the outlier: pyproject, the CHANGELOG and the tag say 0.2.2.
     assert!(
-        sentence.contains("the number of values is 2; expected 1"),
+        sentence.contains("app.kubernetes.io/version label says `0.2.3`, not 0.2.2"),
         "{sentence}"
     );
     // One finding per cause: the disagreement is version-coherent's, not the tag rule's.

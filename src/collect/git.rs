@@ -1027,6 +1027,22 @@ fn collect_tags(ctx: &Ctx<'_>) -> Collected {
     }))
 }
 
+/// The name of the latest semver tag reachable in the repository, when it is one and its tags
+/// can be read (not a shallow clone); for sources that compare it with other statements.
+pub fn latest_release_tag(ctx: &Ctx<'_>) -> Option<String> {
+    let loc = located(ctx).ok()?;
+    let repo = open(&loc).ok()?;
+    if repo.is_shallow() {
+        return None;
+    }
+    let head = head_commit(&repo).ok()?;
+    let tags = read_tags(&repo, head).ok()?;
+    tags.iter()
+        .filter(|t| !t.version.is_empty())
+        .max_by(|a, b| semver_cmp(&a.version, &b.version).then_with(|| b.name.cmp(&a.name)))
+        .map(|t| t.name.clone())
+}
+
 fn read_tags(repo: &git2::Repository, head: git2::Oid) -> Result<Vec<Tag>, String> {
     let err = |e: git2::Error| format!("cannot read tags: {}", e.message());
     let odb = repo.odb().map_err(err)?;

@@ -187,6 +187,7 @@ sources! {
     Manifests(manifests),
     Http(http),
     Suppressions(suppressions),
+    Versions(versions),
 }
 
 impl Request {

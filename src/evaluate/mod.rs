@@ -577,9 +577,13 @@ fn locations_of(v: &Value, out: &mut Vec<Location>) {
             }),
         }
     }
-    for key in ["matches", "locations", "broken"] {
+    for key in ["matches", "locations", "broken", "entries"] {
         for m in v.get(key).and_then(Value::as_array).into_iter().flatten() {
-            if let Some(p) = m.get("path").and_then(Value::as_str) {
+            let path = m
+                .get("path")
+                .or_else(|| m.get("file"))
+                .and_then(Value::as_str);
+            if let Some(p) = path.filter(|p| !p.is_empty()) {
                 out.push(Location {
                     path: p.to_string(),
                     line: m.get("line").and_then(Value::as_u64).map(|l| l as usize),
@@ -587,6 +591,8 @@ fn locations_of(v: &Value, out: &mut Vec<Location>) {
                         .get("text")
                         .or_else(|| m.get("value"))
                         .or_else(|| m.get("target"))
+                        .or_else(|| m.get("version"))
+                        .or_else(|| m.get("id"))
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 });

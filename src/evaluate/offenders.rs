@@ -462,6 +462,12 @@ fn object(mut fields: BTreeMap<String, String>, word: &str, file: Option<&str>) 
     };
     let sentence = match why {
         Some(w) => format!("{word} `{key}`: {w}"),
+        // A statement that disagrees with what was expected (a version outlier).
+        None if get("expected").is_some() => format!(
+            "{} says `{key}`, not {}",
+            get("source").unwrap_or_else(|| word.to_string()),
+            get("expected").unwrap_or_default()
+        ),
         // A Kubernetes object names its kind itself; its place is part of how people find it.
         None if word == "object" => format!("`{key}`{place}"),
         None => format!("{word} `{key}`"),

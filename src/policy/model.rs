@@ -187,6 +187,8 @@ pub struct EvidenceRaw {
     /// Vulnerability suppression files (`.trivyignore`, `.grype.yaml`, `osv-scanner.toml`,
     /// `.snyk`, `deny.toml`…); `[]`: each tool's default file.
     pub suppressions: Option<Vec<String>>,
+    /// Files stating the release version (`[]`: every place shipshape knows).
+    pub versions: Option<Vec<String>>,
     // options
     pub path: Option<String>,
     pub paths: Option<Vec<String>>,
@@ -221,6 +223,8 @@ pub struct EvidenceRaw {
     // option of run: the files whose content keys the command cache (globs; default: every
     // file of the audited tree)
     pub inputs: Option<Vec<String>>,
+    // option of versions: the project's own image repositories (default: named like the project)
+    pub images: Option<Vec<String>>,
 }
 
 /// A required file: one glob, or a list of alternatives of which any one will do.
