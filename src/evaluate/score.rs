@@ -30,7 +30,7 @@ pub struct Score {
     /// Evidence coverage in percent.
     pub coverage: f64,
     pub coverage_shown: String,
-    /// `(0.75×1 + 1.00×2) / 3 × 10 = 9.17`
+    /// `(3/4×1 + 4/4×2) / 3 × 10 = 9.1667, shown as 9.2`
     pub arithmetic: String,
     /// When the policy extends a central one: the central policy's own rules scored alone
     /// against its own threshold (an overlay's added rules cannot lift the verdict).
