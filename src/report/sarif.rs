@@ -56,29 +56,9 @@ fn location(f: &Finding) -> Value {
     json!([{ "physicalLocation": physical }])
 }
 
-/// The SARIF log as a JSON value.
-pub fn to_value(report: &Report) -> Value {
-    let rules: Vec<&super::RuleRow> = report.areas.iter().flat_map(|a| &a.rules).collect();
-    let area_of = |id: &str| {
-        report
-            .areas
-            .iter()
-            .find(|a| a.rules.iter().any(|r| r.id == id))
-            .map(|a| a.id.clone())
-            .unwrap_or_default()
-    };
-    let descriptors: Vec<Value> = rules
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.id,
-                "shortDescription": { "text": r.title },
-                "defaultConfiguration": { "level": level(r.severity) },
-                "properties": { "area": area_of(&r.id), "severity": r.severity.as_str() },
-            })
-        })
-        .collect();
+/// One SARIF result per finding (waived ones suppressed), with its baseline state when the
+/// audit was compared with one.
+fn results(report: &Report, rules: &[&super::RuleRow]) -> Vec<Value> {
     let baseline = report.changes.as_ref();
     let state = |fp: &str| -> Option<&'static str> {
         let c = baseline?;
@@ -90,7 +70,7 @@ pub fn to_value(report: &Report) -> Value {
             Some("unchanged")
         }
     };
-    let results: Vec<Value> = report
+    report
         .findings
         .iter()
         .filter_map(|f| {
@@ -120,7 +100,34 @@ pub fn to_value(report: &Report) -> Value {
             }
             Some(v)
         })
+        .collect()
+}
+
+/// The SARIF log as a JSON value.
+pub fn to_value(report: &Report) -> Value {
+    let rules: Vec<&super::RuleRow> = report.areas.iter().flat_map(|a| &a.rules).collect();
+    let area_of = |id: &str| {
+        report
+            .areas
+            .iter()
+            .find(|a| a.rules.iter().any(|r| r.id == id))
+            .map(|a| a.id.clone())
+            .unwrap_or_default()
+    };
+    let descriptors: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": { "text": r.title },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "area": area_of(&r.id), "severity": r.severity.as_str() },
+            })
+        })
         .collect();
+    let baseline = report.changes.as_ref();
+    let results = results(report, &rules);
     let mut properties = json!({
         "verdict": report.verdict_text,
         "score": report.score.shown,
