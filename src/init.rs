@@ -458,7 +458,7 @@ title = "CHANGELOG has release entries"
 fail_message = "the CHANGELOG is missing or has no release entry"
 severity = "warning"
 evidence.changelog = {{ artifact = {path} }}
-expect = ['changelog.exists', 'changelog.headings.exists(h, h.level == 2)']
+expect = ['changelog.exists', 'changelog.headings.exists(h, h.text.matches("[0-9]+[.][0-9]+"))']
 remediation = {{ priority = "medium", category = "Documentation", action = "Keep a CHANGELOG with one `##` section per release.", effort = "Small" }}
 "#,
             why = if f.changelog.is_some() {
@@ -761,7 +761,7 @@ area = "repository"
 title = "License"
 fail_message = "no license file"
 severity = "blocking"
-evidence.files = { files = [["LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"]] }
+evidence.files = { files = [["LICENSE", "LICENSE.md", "LICENSE.txt", "LICENSE-*", "LICENCE*", "COPYING*", "UNLICENSE"]] }
 expect = ['size(files.missing) == 0']
 remediation = { priority = "high", category = "Legal", action = "Add a LICENSE file.", effort = "Small" }
 

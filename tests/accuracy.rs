@@ -187,3 +187,44 @@ fn readme_placeholders_in_code_examples_are_not_gaps() {
     let o = rule(&b);
     assert_eq!(o["status"], "fail", "{o}");
 }
+
+/// From the field tests (docs/field-tests.md): a dual-licensed crate's `LICENSE-MIT` and
+/// `LICENSE-APACHE` are its license; a CHANGELOG whose versions are setext headings has entries;
+/// "dates in YYYY-MM-DD format" in a README names a format; a Rust `tests.rs` module is test code.
+#[test]
+fn what_the_field_tests_found_wrong_stays_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(
+        r,
+        "README.md",
+        "# Dates\n\n## Usage\n\nMatches a date in YYYY-MM-DD format.\n",
+    );
+    write(r, "LICENSE-MIT", "MIT\n");
+    write(r, "LICENSE-APACHE", "Apache-2.0\n");
+    write(
+        r,
+        "CHANGELOG.md",
+        "1.13.2 (2026-11-17)\n===================\n\n* Bug fixes.\n",
+    );
+    write(r, "src/lib.rs", "pub fn f() {}\n");
+    write(r, "src/fs/tests.rs", "// TODO: move under write\n");
+    let b = audit_default(r);
+    let status = |rule: &str| {
+        b["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["rule"] == rule)
+            .map(|o| o["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    for rule in [
+        "license-present",
+        "changelog-maintained",
+        "readme-complete",
+        "no-unfinished-markers",
+    ] {
+        assert_eq!(status(rule), "pass", "{rule}: {}", b["outcomes"]);
+    }
+}

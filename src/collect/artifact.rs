@@ -85,6 +85,17 @@ impl PlaceholderSet {
     }
 }
 
+/// Whether the text right after a placeholder-like word says it names a format ("YYYY-MM-DD
+/// format", "YYYY-MM-DD-formatted", "YYYY-MM-DD notation"): documentation describing dates,
+/// not a value left unfilled. Artifacts still count it (their stricter reading).
+fn names_a_format(after: &str) -> bool {
+    let t = after.trim_start_matches([' ', '`', '*', '_', '"', '\'', ')']).to_ascii_lowercase();
+    let t = t.trim_start_matches('-');
+    ["format", "form ", "notation", "pattern", "style"]
+        .iter()
+        .any(|w| t.starts_with(w))
+}
+
 /// The files an artifact path or glob names (relative to the audited folder, existing only).
 pub fn matching_paths(ctx: &Ctx<'_>, glob: &str) -> Vec<String> {
     if fs::is_glob(glob) {
@@ -523,12 +534,14 @@ pub fn parse_markdown(text: &str, placeholders: &[(String, Regex)]) -> Parsed {
                     line: lineno,
                     text: m.as_str().to_string(),
                     kind: kind.clone(),
+                    // A reader sees it, and it stands for a value (not "dates in YYYY-MM-DD
+                    // format", which names a format).
                     prose: super::comments::inside(
                         prose.get_or_init(|| {
                             super::comments::prose_spans(super::comments::Lang::Markdown, text)
                         }),
                         at + m.start(),
-                    ),
+                    ) && !names_a_format(&line[m.end()..]),
                 });
             }
         }
@@ -1062,5 +1075,17 @@ mod tests {
             "21-observability--monitoring"
         );
         assert_eq!(github_slug("Phase 1: Docs"), "phase-1-docs");
+    }
+
+    #[test]
+    fn a_named_format_is_not_a_placeholder_a_reader_sees() {
+        let ph = PlaceholderSet::default().compile();
+        let p = parse_markdown(
+            "# Dates\n\nMatches a date in YYYY-MM-DD format.\n\nDate: YYYY-MM-DD\n",
+            &ph,
+        );
+        let seen: Vec<(usize, bool)> = p.placeholders.iter().map(|x| (x.line, x.prose)).collect();
+        // Both stay in the artifact's strict list; only the unfilled value is one a reader sees.
+        assert_eq!(seen, [(3, false), (5, true)]);
     }
 }

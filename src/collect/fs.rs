@@ -290,8 +290,9 @@ pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, S
 /// what does not ship with one word (`exclude = ["@non-production"]`).
 pub const NON_PRODUCTION: &str = "@non-production";
 
-/// Code and data that do not ship: tests, test data, fixtures, examples, vendored and
-/// third-party code, `node_modules`, generated code, CRD schemas and chart tests.
+/// Code and data that do not ship: tests (Rust `tests.rs` modules, `__tests__`, mocks,
+/// `conftest.py` too), benchmarks, test data, fixtures, examples, vendored and third-party code,
+/// `node_modules`, generated code, CRD schemas and chart tests.
 pub const NON_PRODUCTION_GLOBS: &[&str] = &[
     "**/test/**",
     "**/tests/**",
@@ -308,6 +309,11 @@ pub const NON_PRODUCTION_GLOBS: &[&str] = &[
     "**/*_test.go",
     "**/*_test.py",
     "**/test_*.py",
+    "**/conftest.py",
+    "**/tests.rs",
+    "**/benches/**",
+    "**/__tests__/**",
+    "**/__mocks__/**",
     "**/*.test.*",
     "**/*.spec.*",
     "**/zz_generated*",
