@@ -149,6 +149,33 @@ fn line_anchor(fragment: &str) -> Option<usize> {
     Some(a.max(b))
 }
 
+/// Whether `target`, linked from the Markdown file `rel`, is a Sphinx (MyST) cross-reference
+/// rather than a file: `rel` is in a Sphinx source folder (a `conf.py` beside it or in a folder
+/// above), and the target is a bare label or dotted name (`api-validators`, `attrs.frozen`) —
+/// no folder, no fragment, no file extension a link to a file would have.
+fn sphinx_xref(rel: &str, target: &str, listed: &BTreeSet<&str>) -> bool {
+    const FILE_EXTENSIONS: &[&str] = &[
+        "md", "rst", "txt", "html", "htm", "png", "jpg", "jpeg", "gif", "svg", "pdf", "yaml",
+        "yml", "json", "toml", "py", "rs", "go", "js", "ts", "sh",
+    ];
+    if target.contains(['/', '#', '?', ' ']) || target.starts_with('.') {
+        return false;
+    }
+    let ext = target.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    if ext.is_some_and(|e| FILE_EXTENSIONS.contains(&e.as_str())) {
+        return false;
+    }
+    let mut dir = Path::new(rel).parent();
+    while let Some(d) = dir {
+        let conf = d.join("conf.py");
+        if listed.contains(conf.to_string_lossy().as_ref()) {
+            return true;
+        }
+        dir = d.parent();
+    }
+    false
+}
+
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
     let listed: BTreeSet<&str> = ctx.listing().files.iter().map(String::as_str).collect();
@@ -162,6 +189,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let mut anchor_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut broken = Vec::new();
     let mut unsafe_links = Vec::new();
+    let mut xrefs: Vec<serde_json::Value> = Vec::new();
     let (mut checked, mut external) = (0usize, 0usize);
     let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
     for rel in &files {
@@ -227,6 +255,12 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                     .is_some_and(|f| f.starts_with(&dir_prefix));
             let is_root = target_rel.is_empty();
             let mut reason: Option<String> = None;
+            if !is_file && !is_dir && !is_root && sphinx_xref(rel, target, &listed) {
+                // A Sphinx/MyST cross-reference (`[x](api-validators)`, `[](pkg.Class)`):
+                // resolved by the docs build, not a file. Kept apart, never a broken link.
+                xrefs.push(json!({"path": rel, "line": link.line, "target": target}));
+                continue;
+            }
             if !is_file && !is_dir && !is_root {
                 let exists_unlisted = ctx
                     .resolve(&target_rel)
@@ -269,7 +303,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             spec.include.join(", ")
         )));
     }
-    Ok(json!({
+    let mut v = json!({
         "broken": broken,
         "unsafe": unsafe_links,
         "count": broken.len(),
@@ -277,7 +311,11 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
         "external": external,
         "files": by_file.len(),
         "broken_by_file": by_file,
-    }))
+    });
+    if !xrefs.is_empty() {
+        v["xrefs"] = serde_json::Value::Array(xrefs);
+    }
+    Ok(v)
 }
 
 impl Source for Spec {
@@ -298,6 +336,11 @@ impl Source for Spec {
             n("external", "int", "external links seen (not fetched)"),
             n("files", "int", "Markdown files read"),
             n("broken_by_file", "map", "path → broken links"),
+            n(
+                "xrefs",
+                "list",
+                "{path, line, target}: Sphinx/MyST cross-references (a bare label or dotted name in a folder with conf.py), not files; present when there are any",
+            ),
         ],
         example: r#"[[rule]]
 id = "doc-links"
