@@ -110,7 +110,19 @@ pub fn inspect(root: &Path) -> Findings {
             .map(|p| p.to_string())
     };
     f.readme = root_file(&["README.md"]);
-    f.changelog = root_file(&["CHANGELOG.md", "CHANGES.md", "HISTORY.md"]);
+    f.changelog = root_file(&[
+        "CHANGELOG.md",
+        "CHANGES.md",
+        "HISTORY.md",
+        "NEWS.md",
+        "CHANGELOG.rst",
+        "CHANGES.rst",
+        "HISTORY.rst",
+        "NEWS.rst",
+        "CHANGELOG",
+        "CHANGES",
+        "NEWS",
+    ]);
 
     artifacts(&t, &mut f);
     f.docs = t
@@ -469,23 +481,22 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Keep
             path = lit(&changelog)
         ),
     );
-    if let (Some((file, re)), Some(log)) = (&f.version, &f.changelog) {
+    if let (Some((file, _)), Some(log)) = (&f.version, &f.changelog) {
         rules.add(
             "release",
             format!(
-                r#"# {file} declares a version; the CHANGELOG should have an entry for it.
+                r#"# {file} declares a version; the changelog should have an entry for it (read with
+# each file's own format by the `versions` source: no regex).
 [[rule]]
 id = "changelog-has-current-version"
 area = "release"
-title = "CHANGELOG has an entry for the current version"
+title = "Changelog has an entry for the current version"
 severity = "warning"
-evidence.version = {{ capture = {re}, include = [{file_lit}] }}
-evidence.entries = {{ capture = '^##\s*\[?v?([0-9][^\]\s]*)', include = [{log}] }}
-expect = ['size(version.values) == 1', 'version.values.all(v, v in entries.values)']
-fail_message = "the CHANGELOG has no `##` entry for the version {file} declares"
-remediation = {{ priority = "medium", category = "Release", action = "Add a `## [VERSION]` entry to the CHANGELOG for the version being released.", effort = "Small" }}
+evidence.v = {{ versions = [{file_lit}, {log}] }}
+expect = ['v.entries.exists(e, e.source == "CHANGELOG")', 'v.outliers == []']
+fail_message = "the changelog has no entry for the version {file} declares"
+remediation = {{ priority = "medium", category = "Release", action = "Add an entry to the changelog for the version being released.", effort = "Small" }}
 "#,
-                re = lit(re),
                 file_lit = lit(file),
                 log = lit(log)
             ),
@@ -502,7 +513,7 @@ area = "documentation"
 title = "Docs free of placeholders"
 fail_message = "placeholder left in docs/"
 severity = "warning"
-evidence.ph = {{ scan = '\bTBD\b|<fill-me>|\bYYYY-MM-DD\b', include = ["docs/**/*.md"], exclude = ["docs/operations-artifacts/**"] }}
+evidence.ph = {{ scan = '\bTBD\b|<fill-me>|\bYYYY-MM-DD\b', within = "comments", include = ["docs/**/*.md"], exclude = ["docs/operations-artifacts/**"] }}
 expect = ['ph.count == 0']
 remediation = {{ priority = "medium", category = "Documentation", action = "Replace the placeholders left in docs/.", effort = "Small" }}
 "#,

@@ -26,6 +26,12 @@ pub const DEFAULT_FILES: &[&str] = &[
     "Chart.yaml",
     "charts/*/Chart.yaml",
     "CHANGELOG.md",
+    "CHANGES.md",
+    "HISTORY.md",
+    "NEWS.md",
+    "CHANGELOG.rst",
+    "CHANGES.rst",
+    "HISTORY.rst",
     "**/version.py",
     "**/_version.py",
     "**/__about__.py",
@@ -277,7 +283,7 @@ fn statements(file: &str, text: &str, own: &dyn Fn(&str) -> bool) -> Vec<Stated>
             .and_then(|(key, l, v)| at(&format!("Chart.yaml {key}"), l, &v))
             .into_iter()
             .collect(),
-        "CHANGELOG.md" => changelog_version(text)
+        b if is_changelog(b) => changelog_version(text)
             .and_then(|(l, v)| at("CHANGELOG", l, &v))
             .into_iter()
             .collect(),
@@ -291,6 +297,18 @@ fn statements(file: &str, text: &str, own: &dyn Fn(&str) -> bool) -> Vec<Stated>
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// A changelog by its name: CHANGELOG, CHANGES, HISTORY or NEWS, bare or `.md`/`.rst`/`.txt`.
+fn is_changelog(base: &str) -> bool {
+    let stem = base
+        .strip_suffix(".md")
+        .or_else(|| base.strip_suffix(".rst"))
+        .or_else(|| base.strip_suffix(".txt"))
+        .unwrap_or(base);
+    ["CHANGELOG", "CHANGES", "HISTORY", "NEWS"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(stem))
 }
 
 /// `version = "…"` in the first of `tables` the file has (`[project]`, `[tool.poetry]`…).
@@ -333,13 +351,34 @@ fn chart_version(text: &str) -> Option<(&'static str, usize, String)> {
         .or_else(|| chart.map(|(l, v)| ("version", l, v)))
 }
 
-/// The top released heading of a Keep-a-Changelog file (`## [1.2.3] - …`, `## 1.2.3`).
+/// The top released heading of a changelog: `## [1.2.3] - …`, `# 1.2.3 (…)`, or an underlined
+/// heading (`1.2.3 (2026-11-17)` over `===`, reStructuredText's `Version 3.0.3` over `---`).
+/// `Unreleased` has no version and is skipped.
 fn changelog_version(text: &str) -> Option<(usize, String)> {
-    let re = cached_regex!(r"^##\s+\[?v?(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*)\]?");
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("## "))
-        .find_map(|(i, l)| re.captures(l).map(|c| (i + 1, c[1].to_string())))
+    let version = cached_regex!(r"^\[?v?(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*)\]?");
+    let lines: Vec<&str> = text.lines().collect();
+    let rule = |u: &str| {
+        u.len() >= 3 && (u.chars().all(|c| c == '=') || u.chars().all(|c| c == '-'))
+    };
+    for (i, l) in lines.iter().enumerate() {
+        let underlined = lines.get(i + 1).is_some_and(|u| rule(u.trim_end()));
+        let heading = if let Some(h) = l.strip_prefix("## ").or_else(|| l.strip_prefix("# ")) {
+            h
+        } else if underlined && !l.trim().is_empty() {
+            l
+        } else {
+            continue;
+        };
+        let heading = heading.trim();
+        let heading = heading
+            .strip_prefix("Version ")
+            .or_else(|| heading.strip_prefix("version "))
+            .unwrap_or(heading);
+        if let Some(c) = version.captures(heading) {
+            return Some((i + 1, c[1].to_string()));
+        }
+    }
+    None
 }
 
 /// `__version__ = "…"` / `VERSION = "…"` at the top level of a Python file.
@@ -477,6 +516,14 @@ mod tests {
         assert_eq!(toml_version(poetry, &["project", "tool.poetry"]).unwrap().1, "2.0.0");
         let log = "# Changelog\n\n## [Unreleased]\n\n## [1.2.2] - 2026-01-01\n";
         assert_eq!(changelog_version(log), Some((5, "1.2.2".into())));
+        let setext = "1.13.2 (2026-11-17)\n===================\n";
+        assert_eq!(changelog_version(setext), Some((1, "1.13.2".into())));
+        let rst = "Version 3.0.3\n-------------\n\nReleased 2024-04-07\n";
+        assert_eq!(changelog_version(rst), Some((1, "3.0.3".into())));
+        let h1 = "# 1.54.1 (November 20th, 2026)\n";
+        assert_eq!(changelog_version(h1), Some((1, "1.54.1".into())));
+        assert!(is_changelog("CHANGES.rst") && is_changelog("HISTORY.md"));
+        assert!(!is_changelog("README.md"));
         let chart = "apiVersion: v2\nname: shop\nversion: 0.9.0\nappVersion: \"1.2.3\"\n";
         assert_eq!(chart_version(chart), Some(("appVersion", 4, "1.2.3".into())));
         let k8s = "metadata:\n  labels:\n    app.kubernetes.io/version: \"1.2.3\"\nspec:\n  containers:\n    - image: python:3.12-slim\n    - image: ghcr.io/x/shop-app:1.2.4\n";
