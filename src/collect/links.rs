@@ -176,6 +176,48 @@ fn sphinx_xref(rel: &str, target: &str, listed: &BTreeSet<&str>) -> bool {
     false
 }
 
+/// The repository-relative path a link's path part names, from the linking file `rel` (or
+/// from the root for `/x`); None when it climbs out of the repository.
+fn target_path(rel: &str, path_part: &str) -> Option<String> {
+    if path_part.is_empty() {
+        return Some(rel.to_string());
+    }
+    let base = if let Some(stripped) = path_part.strip_prefix('/') {
+        PathBuf::from(stripped)
+    } else {
+        Path::new(rel)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(path_part)
+    };
+    normalise(&base).map(|p| p.to_string_lossy().replace('\\', "/"))
+}
+
+/// What is wrong with `#frag` on the file `target_rel`: a line past its end (`#L12`), or no
+/// heading or anchor of that name in a Markdown file.
+fn fragment_problem(
+    target_rel: &str,
+    frag: &str,
+    read: &mut dyn FnMut(&str) -> Option<String>,
+    anchor_cache: &mut HashMap<String, BTreeSet<String>>,
+) -> Option<String> {
+    if let Some(n) = line_anchor(frag) {
+        let lines = read(target_rel).map(|t| t.lines().count()).unwrap_or(0);
+        return (n > lines).then(|| format!("line {n} is past the end ({lines} lines)"));
+    }
+    if !target_rel.to_ascii_lowercase().ends_with(".md") {
+        return None;
+    }
+    if !anchor_cache.contains_key(target_rel) {
+        let set = read(target_rel).map(|t| anchors(&t)).unwrap_or_default();
+        anchor_cache.insert(target_rel.to_string(), set);
+    }
+    let set = &anchor_cache[target_rel];
+    // GitHub resolves `#Foo` to the `foo` anchor as well.
+    (!set.contains(frag) && !set.contains(&frag.to_lowercase()))
+        .then(|| format!("no heading or anchor `#{frag}` in `{target_rel}`"))
+}
+
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
     let listed: BTreeSet<&str> = ctx.listing().files.iter().map(String::as_str).collect();
@@ -225,25 +267,10 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             let path_part = path_part.split('?').next().unwrap_or("");
             let path_part = percent_decode(path_part);
             // Resolve the target file, relative to the linking file (or to the root for `/x`).
-            let target_rel: String = if path_part.is_empty() {
-                rel.to_string()
-            } else {
-                let base = if let Some(stripped) = path_part.strip_prefix('/') {
-                    PathBuf::from(stripped)
-                } else {
-                    Path::new(rel)
-                        .parent()
-                        .unwrap_or(Path::new(""))
-                        .join(&path_part)
-                };
-                match normalise(&base) {
-                    Some(p) => p.to_string_lossy().replace('\\', "/"),
-                    None => {
-                        broken.push(json!({"path": rel, "line": link.line, "target": target, "reason": "leaves the repository"}));
-                        *by_file.entry(rel.to_string()).or_insert(0) += 1;
-                        continue;
-                    }
-                }
+            let Some(target_rel) = target_path(rel, &path_part) else {
+                broken.push(json!({"path": rel, "line": link.line, "target": target, "reason": "leaves the repository"}));
+                *by_file.entry(rel.to_string()).or_insert(0) += 1;
+                continue;
             };
             let is_file = listed.contains(target_rel.as_str());
             let dir_prefix = format!("{target_rel}/");
@@ -274,20 +301,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             } else if let Some(frag) = fragment.filter(|f| !f.is_empty())
                 && is_file
             {
-                if let Some(n) = line_anchor(&frag) {
-                    let lines = read(&target_rel).map(|t| t.lines().count()).unwrap_or(0);
-                    if n > lines {
-                        reason = Some(format!("line {n} is past the end ({lines} lines)"));
-                    }
-                } else if target_rel.to_ascii_lowercase().ends_with(".md") {
-                    let set = anchor_cache.entry(target_rel.clone()).or_insert_with(|| {
-                        read(&target_rel).map(|t| anchors(&t)).unwrap_or_default()
-                    });
-                    // GitHub resolves `#Foo` to the `foo` anchor as well.
-                    if !set.contains(&frag) && !set.contains(&frag.to_lowercase()) {
-                        reason = Some(format!("no heading or anchor `#{frag}` in `{target_rel}`"));
-                    }
-                }
+                reason = fragment_problem(&target_rel, &frag, &mut read, &mut anchor_cache);
             }
             if let Some(reason) = reason {
                 *by_file.entry(rel.to_string()).or_insert(0) += 1;
