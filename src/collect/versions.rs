@@ -175,26 +175,18 @@ fn release_version(stated: &[Stated]) -> String {
     }
 }
 
-/// Whether version `a` comes before `b` (numeric parts compared in order; a pre-release suffix
-/// sorts before the release).
+/// Whether version `a` comes before `b`, by semantic-version precedence (the git source's
+/// comparison; a two-part version counts as `x.y.0`).
 fn older(a: &str, b: &str) -> bool {
-    let parts = |v: &str| -> (Vec<u64>, bool) {
-        let (core, pre) = match v.split_once(['-', '+']) {
-            Some((c, _)) => (c, v.contains('-')),
-            None => (v, false),
-        };
-        (
-            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
-            pre,
-        )
+    let three = |v: &str| {
+        let end = v.find(['-', '+']).unwrap_or(v.len());
+        if v[..end].matches('.').count() == 1 {
+            format!("{}.0{}", &v[..end], &v[end..])
+        } else {
+            v.to_string()
+        }
     };
-    let (pa, prea) = parts(a);
-    let (pb, preb) = parts(b);
-    match pa.cmp(&pb) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => prea && !preb,
-    }
+    super::git::semver_cmp(&three(a), &three(b)) == std::cmp::Ordering::Less
 }
 
 /// `v1.2.3` → `1.2.3`; anything that is not a release version → None.

@@ -408,6 +408,18 @@ pub(crate) fn strip_parens(expr: &str) -> &str {
     t
 }
 
+/// The comparisons a failed expectation is explained by, in the order they are looked for
+/// (`<=` before `<`), with how a sentence words what was expected.
+pub(crate) const COMPARISONS: [(&str, &str); 7] = [
+    (" in ", "expected one of"),
+    ("==", "expected"),
+    ("!=", "expected anything but"),
+    ("<=", "expected at most"),
+    (">=", "expected at least"),
+    ("<", "expected less than"),
+    (">", "expected more than"),
+];
+
 /// Why `expr` came out false, with the values of its operands.
 pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
     let expr = strip_parens(expr);
@@ -441,15 +453,7 @@ pub fn explain(expr: &str, ctx: &Context<'_, '_>) -> String {
     {
         return format!("`{}` does not exist", p.as_str());
     }
-    for (op, wording) in [
-        (" in ", "expected one of"),
-        ("==", "expected"),
-        ("!=", "expected anything but"),
-        ("<=", "expected at most"),
-        (">=", "expected at least"),
-        ("<", "expected less than"),
-        (">", "expected more than"),
-    ] {
+    for (op, wording) in COMPARISONS {
         let parts = split_top(expr, op);
         if parts.len() == 2 {
             let left = eval(&parts[0], ctx)

@@ -87,7 +87,7 @@ impl Offender {
 /// key in one file are numbered in file order.
 pub fn fingerprint(rule: &str, path: &str, key: &str, occurrence: usize) -> String {
     use sha2::{Digest, Sha256};
-    let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
+    let key = words(key);
     let mut h = Sha256::new();
     for part in [
         "shipshape-finding/1",
@@ -102,17 +102,17 @@ pub fn fingerprint(rule: &str, path: &str, key: &str, occurrence: usize) -> Stri
     hex::encode(h.finalize())[..16].to_string()
 }
 
+/// Whitespace-insensitive identity of a key (a paragraph re-wrapped is the same finding).
+fn words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Give each offender of `rule` its fingerprint.
 pub fn fingerprint_all(rule: &str, offenders: &mut [Offender]) {
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
     for o in offenders {
         let path = o.path.clone().unwrap_or_default();
-        let n = seen
-            .entry((
-                path.clone(),
-                o.key.split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
-            .or_insert(0);
+        let n = seen.entry((path.clone(), words(&o.key))).or_insert(0);
         o.fingerprint = fingerprint(rule, &path, &o.key, *n);
         *n += 1;
     }
@@ -516,15 +516,7 @@ fn plain(v: &Cel) -> String {
 
 /// `x.field OP value` false: the offender is the field of that file, with its value as key.
 fn comparison(expr: &str, ctx: &Context<'_, '_>, vars: &Vars<'_>) -> Option<Offender> {
-    for (op, wording) in [
-        (" in ", "expected one of"),
-        ("==", "expected"),
-        ("!=", "expected anything but"),
-        ("<=", "expected at most"),
-        (">=", "expected at least"),
-        ("<", "expected less than"),
-        (">", "expected more than"),
-    ] {
+    for (op, wording) in super::cel::COMPARISONS {
         let parts = split_top(expr, op);
         if parts.len() != 2 {
             continue;
