@@ -468,3 +468,77 @@ fn a_version_outlier_is_one_finding_at_its_line() {
         "{v}"
     );
 }
+
+/// A pack's globs are overridable by name from the policy that includes it: `[globs] source`
+/// narrows builtin:default's marker scan without copying the rule; an undefined `@name` is a
+/// policy error; an overlay may not redefine a central policy's glob set.
+#[test]
+fn pack_globs_are_overridden_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "README.md", "# App\n\n## Usage\n\nRun it.\n");
+    write(root, "app/main.py", "x = 1  # TODO: real config\n");
+    write(
+        root,
+        "tools/gen.py",
+        "y = 2  # TODO: one-off script, not shipped\n",
+    );
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "app"]);
+    let markers = |run: &Run| -> Vec<String> {
+        run.findings("no-unfinished-markers")
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    write(root, "shipshape.toml", "include = [\"builtin:default\"]\n");
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(
+        markers(&run),
+        ["app/main.py", "tools/gen.py"],
+        "{}",
+        run.stderr
+    );
+    write(
+        root,
+        "shipshape.toml",
+        "include = [\"builtin:default\"]\n\n[globs]\nsource = [\"app/**/*.py\"]\n",
+    );
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(markers(&run), ["app/main.py"], "{}", run.stderr);
+
+    // An undefined set is an error naming where it is used.
+    write(
+        root,
+        "shipshape.toml",
+        "[[area]]\nid = \"a\"\n\n[[rule]]\nid = \"r\"\narea = \"a\"\nevidence.s = { scan = 'x', include = [\"@nope\"] }\nexpect = ['s.count == 0']\n",
+    );
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("shipshape.toml:") && run.stderr.contains("`@nope` is not a glob set"),
+        "{}",
+        run.stderr
+    );
+
+    // An overlay redefining a central glob set loosens the central policy.
+    write(
+        root,
+        "central/policy.toml",
+        "include = [\"builtin:default\"]\n",
+    );
+    write(
+        root,
+        "shipshape.toml",
+        "[audit]\nextends = \"central/policy.toml\"\n\n[globs]\nsource = [\"nothing/**\"]\n",
+    );
+    let run = audit_at(root, NOW, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[globs] redefines `source`, a glob set of the central policy's rules"),
+        "{}",
+        run.stderr
+    );
+}

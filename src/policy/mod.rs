@@ -158,6 +158,8 @@ struct Loaded {
     /// `[[override]]` items with their origin and the origins of their keys.
     override_origins: Vec<(Origin, BTreeMap<String, Origin>)>,
     waivers_origin: Option<Origin>,
+    /// Where `[globs]` is written.
+    globs_origin: Option<Origin>,
     /// Folder of the file (None for a builtin), for `waivers_file`.
     base: Option<PathBuf>,
     /// The file's name as messages show it.
@@ -278,6 +280,7 @@ impl Loader {
             cluster_key_origins: BTreeMap::new(),
             override_origins: Vec::new(),
             waivers_origin: None,
+            globs_origin: None,
             name: name.clone(),
             base: match location {
                 Location::File(p) => p.parent().map(Path::to_path_buf),
@@ -318,6 +321,11 @@ impl Loader {
                 "redact" => {
                     loaded.raw.redact = self.typed::<RedactRaw>(value, "redact", &at);
                 }
+                "globs" => {
+                    loaded.globs_origin = Some(key_origin);
+                    loaded.raw.globs =
+                        self.typed::<BTreeMap<String, Vec<String>>>(value, "globs", &at);
+                }
                 "cluster" => {
                     loaded.raw.cluster = self.typed::<ClusterRaw>(value, "cluster", &at);
                     for key in ["max_snapshot_age", "objects"] {
@@ -340,7 +348,7 @@ impl Loader {
                 other => self.diags.push(Diagnostic {
                     origin: key_origin,
                     message: format!(
-                        "unknown key `{other}` (expected one of include, audit, area, rule, override, waiver, waivers, document, placeholders, redact, cluster)"
+                        "unknown key `{other}` (expected one of include, audit, area, rule, override, waiver, waivers, document, placeholders, redact, cluster, globs)"
                     ),
                 }),
             }
@@ -685,8 +693,10 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let redefined = overlay::check_overlay(&files, central_end, &mut diags);
     let (audit, require_clean) = merge_audit(&files, &name, &mut diags);
     let areas = merge_areas(&files, &mut diags);
+    let globs = merge_globs(&files, &mut diags);
     let scope = RuleScope {
         areas: &areas,
+        globs: &globs,
         environments: &audit.environments,
         central_end,
         redefined: &redefined,
@@ -870,6 +880,8 @@ fn merge_areas(files: &[Loaded], diags: &mut Vec<Diagnostic>) -> Vec<Area> {
 /// central policy, and the overlay rules left out.
 struct RuleScope<'a> {
     areas: &'a [Area],
+    /// `[globs]` merged over every file: `@name` in a glob list stands for the list.
+    globs: &'a BTreeMap<String, Vec<String>>,
     environments: &'a [String],
     central_end: Option<usize>,
     redefined: &'a BTreeSet<(usize, usize)>,
@@ -936,7 +948,7 @@ fn check_rule(
             }
         }
     }
-    let evidence = rule_evidence(r, &err_at, diags);
+    let evidence = rule_evidence(r, scope.globs, &err_at, diags);
     if r.expect.is_empty() {
         diags.push(err("has no `expect` expressions".into()));
     }
@@ -989,6 +1001,7 @@ type ErrAt<'a> = dyn Fn(&str, String) -> Diagnostic + 'a;
 /// A rule's evidence entries, each parsed into a request; paths must be relative.
 fn rule_evidence(
     r: &RuleRaw,
+    globs: &BTreeMap<String, Vec<String>>,
     err_at: &ErrAt<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Request> {
@@ -1001,7 +1014,14 @@ fn rule_evidence(
                 format!("evidence name `{ename}` hides a global of the same name"),
             ));
         }
-        match Request::from_raw(raw) {
+        let raw = match expand_globs(raw, globs) {
+            Ok(raw) => raw,
+            Err(e) => {
+                diags.push(err_at(&ekey, format!("evidence `{ename}`: {e}")));
+                continue;
+            }
+        };
+        match Request::from_raw(&raw) {
             Ok(req) => {
                 for p in req.paths() {
                     if Path::new(&p).is_absolute() {
@@ -1019,6 +1039,66 @@ fn rule_evidence(
         }
     }
     evidence
+}
+
+/// `[globs]` of every file, later files overriding earlier ones name by name (a pack's
+/// defaults first, the policy that includes it after).
+fn merge_globs(files: &[Loaded], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        for (name, list) in f.raw.globs.iter().flatten() {
+            if !is_kebab(name) {
+                diags.push(Diagnostic {
+                    origin: f
+                        .globs_origin
+                        .clone()
+                        .unwrap_or_else(|| origin_of_file(&f.name)),
+                    message: format!("[globs] `{name}` must be kebab-case"),
+                });
+            }
+            out.insert(name.clone(), list.clone());
+        }
+    }
+    out
+}
+
+/// A rule's evidence entry with every `@name` of its glob lists replaced by `[globs] name`.
+/// `@non-production` stays as written (the built-in list) unless `[globs]` redefines it.
+fn expand_globs(
+    raw: &crate::policy::model::EvidenceRaw,
+    globs: &BTreeMap<String, Vec<String>>,
+) -> Result<crate::policy::model::EvidenceRaw, String> {
+    let expand = |list: &Option<Vec<String>>| -> Result<Option<Vec<String>>, String> {
+        let Some(list) = list else { return Ok(None) };
+        let mut out = Vec::new();
+        for item in list {
+            match item.strip_prefix('@') {
+                Some(name) if globs.contains_key(name) => out.extend(globs[name].clone()),
+                Some("non-production") => out.push(item.clone()),
+                Some(name) => {
+                    return Err(format!(
+                        "`@{name}` is not a glob set: define it under [globs] (defined: {})",
+                        std::iter::once("non-production")
+                            .chain(globs.keys().map(String::as_str))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                None => out.push(item.clone()),
+            }
+        }
+        Ok(Some(out))
+    };
+    let mut r = raw.clone();
+    r.include = expand(&raw.include)?;
+    r.exclude = expand(&raw.exclude)?;
+    r.links = expand(&raw.links)?;
+    r.manifests = expand(&raw.manifests)?;
+    r.paths = expand(&raw.paths)?;
+    r.versions = expand(&raw.versions)?;
+    r.suppressions = expand(&raw.suppressions)?;
+    r.inputs = expand(&raw.inputs)?;
+    Ok(r)
 }
 
 /// Every `expect` compiles and names only the rule's evidence and the globals.

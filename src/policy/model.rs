@@ -441,6 +441,9 @@ pub struct PolicyFileRaw {
     pub waivers: Option<WaiversRaw>,
     #[serde(default, rename = "override")]
     pub overrides: Vec<OverrideRaw>,
+    /// Named glob lists a rule's glob lists use as `@name` (a pack's defaults, overridden name
+    /// by name by the files that include it). `non-production` replaces the built-in list.
+    pub globs: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// `[redact]`: extra secret patterns, on top of the built-in token shapes.

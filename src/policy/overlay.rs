@@ -169,6 +169,7 @@ pub(super) fn check_overlay(
     let (central, overlay) = files.split_at(end.min(files.len()));
     let redefined = overlay_rules(central, overlay, end, diags);
     overlay_cluster(central, overlay, diags);
+    overlay_globs(central, overlay, diags);
     let c = fold_audit(central);
     let cw = fold_waivers(central).unwrap_or_default();
     for f in overlay {
@@ -251,6 +252,28 @@ fn overlay_cluster(central: &[Loaded], overlay: &[Loaded], diags: &mut Vec<Diagn
                 origin_of_file(&f.name),
                 "[cluster] set by an overlay, but the central policy has cluster rules: their source (snapshot or context) is the central policy's, or the command line's".into(),
             ));
+        }
+    }
+}
+
+/// [globs]: the glob sets the central rules read are the central policy's; an overlay could
+/// shrink one to nothing (or widen `non-production` to everything) and empty its rules.
+fn overlay_globs(central: &[Loaded], overlay: &[Loaded], diags: &mut Vec<Diagnostic>) {
+    let central_names: BTreeSet<&str> = central
+        .iter()
+        .flat_map(|f| f.raw.globs.iter().flatten().map(|(k, _)| k.as_str()))
+        .chain(std::iter::once("non-production"))
+        .collect();
+    for f in overlay {
+        for name in f.raw.globs.iter().flatten().map(|(k, _)| k.as_str()) {
+            if central_names.contains(name) {
+                diags.push(loosen(
+                    f.globs_origin
+                        .clone()
+                        .unwrap_or_else(|| origin_of_file(&f.name)),
+                    format!("[globs] redefines `{name}`, a glob set of the central policy's rules"),
+                ));
+            }
         }
     }
 }
