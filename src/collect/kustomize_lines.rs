@@ -63,6 +63,14 @@ pub fn apply(
     read: &Read<'_>,
     fields: &mut BTreeMap<String, String>,
 ) {
+    // Only patches and image transformers set fields a finding names: the kustomization of
+    // any other transformer (labels, namespace…) is not read at all.
+    if !matches!(
+        t.kind.as_str(),
+        "PatchTransformer" | "PatchStrategicMergeTransformer" | "ImageTagTransformer"
+    ) {
+        return;
+    }
     let Some(text) = read(kustomization) else {
         return;
     };

@@ -500,6 +500,15 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
         )));
     }
     let mut sources: BTreeMap<String, Vec<Located>> = BTreeMap::new();
+    // Kustomizations and patch files are read once per render, however many objects they touch.
+    let texts: std::cell::RefCell<BTreeMap<String, Option<String>>> = Default::default();
+    let read = |rel: &str| -> Option<String> {
+        texts
+            .borrow_mut()
+            .entry(rel.to_string())
+            .or_insert_with(|| ctx.read_text(rel).ok().map(|t| t.text))
+            .clone()
+    };
     let mut out = Vec::new();
     for mut o in objs {
         let origin = take_origin(&mut o.value);
@@ -530,7 +539,6 @@ fn kustomize(ctx: &Ctx<'_>, dir: &Path, entry: &str) -> Result<Vec<Located>, Col
             // Generated objects (configMapGenerator…) come from the kustomization itself.
             None => (kfile, None, BTreeMap::new()),
         };
-        let read = |rel: &str| ctx.read_text(rel).ok().map(|t| t.text);
         for t in &transformations {
             let abs = absolute(&wrap.0.join(&t.configured_in));
             if let Ok(rel) = abs.strip_prefix(&ctx.root) {

@@ -542,6 +542,17 @@ mod tests {
     }
 
     #[test]
+    fn own_images_are_the_listed_ones_else_named_like_the_project() {
+        let names = vec!["shop".to_string()];
+        assert!(own_image("ghcr.io/acme/shop-app", &[], &names));
+        assert!(!own_image("ghcr.io/acme/redis", &[], &names));
+        // `images` replaces the naming rule.
+        let listed = vec!["registry.example/billing".to_string()];
+        assert!(own_image("registry.example/billing", &listed, &names));
+        assert!(!own_image("ghcr.io/acme/shop-app", &listed, &names));
+    }
+
+    #[test]
     fn the_release_is_what_most_say_and_a_tie_goes_to_the_tag() {
         let s = |source: &str, v: &str| Stated {
             source: source.into(),

@@ -9,6 +9,24 @@ use regex::Regex;
 
 use super::cel::eval;
 
+/// A regex built for a variable name, compiled once per process (the same predicate is looked
+/// at for every offending object of a rule).
+fn cached(pattern: String) -> Option<Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = cache.get(&pattern) {
+        return Some(re.clone());
+    }
+    let re = Regex::new(&pattern).ok()?;
+    cache.insert(pattern, re.clone());
+    Some(re)
+}
+
 /// The field a filter predicate `pred` (over `var`) found wrong in `item`, and its `file:line`.
 pub fn field_of(
     item: &Cel,
@@ -84,11 +102,10 @@ fn container_check(
     pred: &str,
     ctx: &Context<'_, '_>,
 ) -> Option<(String, String)> {
-    let re = Regex::new(&format!(
+    let re = cached(format!(
         r"(!?)\s*{}\.(_containers|_pod\.containers|_pod\.initContainers)\.(all|exists)\(\s*([A-Za-z_]\w*)\s*,",
         regex::escape(var)
-    ))
-    .ok()?;
+    ))?;
     let caps = re.captures(pred)?;
     let body_start = caps.get(0)?.end();
     let body = until_close(&pred[body_start..])?;
@@ -113,11 +130,10 @@ fn container_check(
 
 /// `o._pod.hostNetwork == true` → `hostNetwork`: the deepest pod-level field the check reads.
 fn pod_field(var: &str, pred: &str) -> Option<String> {
-    let re = Regex::new(&format!(
+    let re = cached(format!(
         r"{}\._pod((?:\.[A-Za-z_]\w*)+)",
         regex::escape(var)
-    ))
-    .ok()?;
+    ))?;
     let mut best: Option<String> = None;
     for caps in re.captures_iter(pred) {
         let m = caps.get(1)?;
@@ -141,7 +157,7 @@ fn pod_field(var: &str, pred: &str) -> Option<String> {
 /// call (`c.image.contains(…)`) left out. The lookup falls back to shorter paths when the
 /// field is not written at all.
 fn first_field(body: &str, c: &str) -> Option<String> {
-    let re = Regex::new(&format!(r"\b{}((?:\.[A-Za-z_]\w*)+)", regex::escape(c))).ok()?;
+    let re = cached(format!(r"\b{}((?:\.[A-Za-z_]\w*)+)", regex::escape(c)))?;
     let mut best: Option<String> = None;
     for caps in re.captures_iter(body) {
         let m = caps.get(1)?;
