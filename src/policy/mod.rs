@@ -20,6 +20,7 @@ use model::*;
 /// Policies shipped inside the binary, addressable as `builtin:NAME`.
 pub const BUILTINS: &[(&str, &str)] = &[
     ("default", include_str!("../../policies/default.toml")),
+    ("service", include_str!("../../policies/service.toml")),
     ("shipshape", include_str!("../../policies/shipshape.toml")),
     (
         "k8s-hardening",
@@ -170,6 +171,8 @@ struct Loader {
     diags: Vec<Diagnostic>,
     sources: Vec<PolicySource>,
     stack: Vec<String>,
+    /// Files loaded in full: a file two others include (a diamond) is read once.
+    done: BTreeSet<String>,
     files: Vec<Loaded>,
     /// With `[audit] extends`: `files[..n]` are the central policy, the rest the overlay.
     central_end: Option<usize>,
@@ -195,6 +198,7 @@ pub fn load(location: &Location) -> Result<Policy, PolicyErrors> {
         diags: Vec::new(),
         sources: Vec::new(),
         stack: Vec::new(),
+        done: BTreeSet::new(),
         files: Vec::new(),
         central_end: None,
         central_source: None,
@@ -224,7 +228,7 @@ fn origin_of_file(file: &str) -> Origin {
     }
 }
 
-fn builtin_text(name: &str) -> Option<&'static str> {
+pub(crate) fn builtin_text(name: &str) -> Option<&'static str> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
@@ -239,6 +243,9 @@ impl Loader {
                 origin: included_at.unwrap_or_else(|| origin_of_file(&name)),
                 message: format!("include cycle: {}", chain.join(" -> ")),
             });
+            return;
+        }
+        if self.done.contains(&identity) {
             return;
         }
         let Some(text) = self.read_location(location, &name, included_at) else {
@@ -361,6 +368,7 @@ impl Loader {
         self.load_extends(&loaded, &name, base.as_deref());
         self.load_includes(location, includes, base.as_deref());
         self.stack.pop();
+        self.done.insert(location.identity());
         self.files.push(loaded);
     }
 
@@ -692,7 +700,8 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     // Overlay rules that redefine a central rule: reported by the overlay check, then left out.
     let redefined = overlay::check_overlay(&files, central_end, &mut diags);
     let (audit, require_clean) = merge_audit(&files, &name, &mut diags);
-    let areas = merge_areas(&files, &mut diags);
+    let mut areas = merge_areas(&files, &mut diags);
+    order_areas(&files, &mut areas, &mut diags);
     let globs = merge_globs(&files, &mut diags);
     let scope = RuleScope {
         areas: &areas,
@@ -713,11 +722,30 @@ fn validate(name: String, l: &mut Loader) -> Option<Policy> {
     let waivers = merge_waivers(&files, &seen_rules, &mut diags);
     let documents = files
         .iter()
-        .flat_map(|f| f.raw.document.iter())
-        .map(|d| Document {
-            path: d.path.clone(),
-            title: d.title.clone().unwrap_or_else(|| d.path.clone()),
-            sections: d.sections.clone(),
+        .flat_map(|f| f.raw.document.iter().map(move |d| (f, d)))
+        .filter_map(|(f, d)| {
+            // A row may name a glob set of one glob (`path = "@dr-drill"`).
+            let path = match d.path.strip_prefix('@') {
+                Some(n) => match globs.get(n).map(Vec::as_slice) {
+                    Some([one]) => one.clone(),
+                    _ => {
+                        diags.push(Diagnostic {
+                            origin: origin_of_file(&f.name),
+                            message: format!(
+                                "[[document]] path `{}` must name a [globs] set of exactly one glob",
+                                d.path
+                            ),
+                        });
+                        return None;
+                    }
+                },
+                None => d.path.clone(),
+            };
+            Some(Document {
+                title: d.title.clone().unwrap_or_else(|| path.clone()),
+                path,
+                sections: d.sections.clone(),
+            })
         })
         .collect();
     let placeholders = merge_placeholders(&files, &name, &mut diags);
@@ -837,6 +865,30 @@ fn merge_audit(files: &[Loaded], name: &str, diags: &mut Vec<Diagnostic>) -> (Au
 }
 
 /// Every `[[area]]`, each id once.
+/// `[audit] area_order` of the last file that sets it: the listed areas first, in that order.
+fn order_areas(files: &[Loaded], areas: &mut [Area], diags: &mut Vec<Diagnostic>) {
+    let Some((f, order)) = files.iter().rev().find_map(|f| {
+        let order = f.raw.audit.as_ref()?.area_order.as_ref()?;
+        Some((f, order))
+    }) else {
+        return;
+    };
+    for id in order
+        .iter()
+        .filter(|id| !areas.iter().any(|a| &a.id == *id))
+    {
+        diags.push(Diagnostic {
+            origin: f
+                .audit_origin
+                .clone()
+                .unwrap_or_else(|| origin_of_file(&f.name)),
+            message: format!("[audit] area_order names `{id}`, which no [[area]] declares"),
+        });
+    }
+    let rank = |id: &str| order.iter().position(|o| o == id).unwrap_or(order.len());
+    areas.sort_by_key(|a| rank(&a.id));
+}
+
 fn merge_areas(files: &[Loaded], diags: &mut Vec<Diagnostic>) -> Vec<Area> {
     let mut areas: Vec<Area> = Vec::new();
     for f in files {
@@ -1098,6 +1150,33 @@ fn expand_globs(
     r.versions = expand(&raw.versions)?;
     r.suppressions = expand(&raw.suppressions)?;
     r.inputs = expand(&raw.inputs)?;
+    // A field that takes one path or glob takes a set of exactly one.
+    let one = |field: &Option<String>| -> Result<Option<String>, String> {
+        match field.as_deref().map(|f| (f, f.strip_prefix('@'))) {
+            Some((f, Some(_))) => match expand(&Some(vec![f.to_string()]))?.as_deref() {
+                Some([single]) => Ok(Some(single.clone())),
+                _ => Err(format!(
+                    "`{f}` stands for several globs here, where one path or glob is taken (join them as `{{a,b}}`)"
+                )),
+            },
+            _ => Ok(field.clone()),
+        }
+    };
+    r.artifact = one(&raw.artifact)?;
+    r.data = one(&raw.data)?;
+    r.path = one(&raw.path)?;
+    // In `files`, a set is one entry any of whose globs satisfies it.
+    if let Some(entries) = &raw.files {
+        let mut out = Vec::new();
+        for e in entries {
+            let alts = expand(&Some(e.alternatives()))?.unwrap_or_default();
+            out.push(match (e, alts.as_slice()) {
+                (FileEntry::One(_), [single]) => FileEntry::One(single.clone()),
+                _ => FileEntry::AnyOf(alts),
+            });
+        }
+        r.files = Some(out);
+    }
     Ok(r)
 }
 

@@ -27,6 +27,9 @@ impl std::fmt::Display for Origin {
 pub struct AuditRaw {
     pub name: Option<String>,
     pub title: Option<String>,
+    /// The order the report lists areas in (ids; areas not listed follow in the order the
+    /// policy files declare them). A pack's areas come before those of the policy including it.
+    pub area_order: Option<Vec<String>>,
     /// How long a cached command result or kustomize render may be reused: `30m`, `24h`, `7d`
     /// (default 24h).
     pub cache_max_age: Option<String>,

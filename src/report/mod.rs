@@ -431,8 +431,13 @@ pub fn build(i: Inputs<'_>) -> Report {
 
     let repository_files = file_rows(&pairs, i.evidence);
     let recommendations = recommendations(policy, &pairs);
+    // Gaps in the order the report lists areas (rules of one area in policy order), wherever
+    // each rule was declared: a repository's own rule sits with its area's pack rules.
+    let area_rank = |id: &str| policy.areas.iter().position(|a| a.id == id);
+    let mut by_area: Vec<&(&crate::policy::model::Rule, &Outcome)> = pairs.iter().collect();
+    by_area.sort_by_key(|(r, _)| area_rank(&r.area));
     let gaps = |blocking: bool| -> Vec<Gap> {
-        pairs
+        by_area
             .iter()
             .filter(|(r, o)| {
                 (r.severity == Severity::Blocking) == blocking
