@@ -25,6 +25,15 @@ pub struct Findings {
     pub manifest_globs: Vec<String>,
     pub manifest_count: usize,
     pub kustomizations: Vec<String>,
+    /// What `[cluster] manifests` renders for builtin:k8s-hardening: `DIR/{env}` when overlays
+    /// per environment exist, else the kustomizations nothing else includes, else the folders
+    /// holding manifests.
+    pub cluster_manifests: Vec<String>,
+    /// The environments the overlays name (empty: the default list).
+    pub environments: Vec<String>,
+    /// The packs the policy includes: builtin:k8s-hardening where there are manifests;
+    /// builtin:service (which brings it) where there are also operations artifacts.
+    pub packs: Vec<&'static str>,
     pub languages: Vec<Language>,
     pub ci: Vec<String>,
     pub coverage: Option<(String, &'static str)>,
@@ -150,7 +159,76 @@ pub fn inspect(root: &Path) -> Findings {
 
     reports(&t, &mut f);
     f.version = version(&t);
+    let kubernetes = f.manifest_count > 0 || !f.kustomizations.is_empty();
+    f.packs = match (kubernetes, f.artifacts.is_empty()) {
+        (true, false) => vec!["builtin:service"],
+        (true, true) => vec!["builtin:k8s-hardening"],
+        (false, _) => Vec::new(),
+    };
     f
+}
+
+/// builtin:service's own artifact rules, by the glob set they read: an artifact `init` finds
+/// whose name starts so (`dr-drill-2026…`, `capacity_baselines`) is pointed at by the set, and
+/// `init` writes no second rule for it.
+const SERVICE_ARTIFACTS: &[(&str, &str)] = &[
+    ("dr-drill", "dr-drill"),
+    ("capacity-baseline", "capacity-baseline"),
+    ("security-controls", "security-controls"),
+];
+
+/// The builtin:service glob set an artifact glob stands for, if any.
+fn service_set(glob: &str) -> Option<&'static str> {
+    let stem = ident(artifact_stem(glob));
+    SERVICE_ARTIFACTS
+        .iter()
+        .find(|(prefix, _)| stem.starts_with(prefix))
+        .map(|(_, set)| *set)
+}
+
+/// `docs/x/dr-drill-*.md` → `dr-drill`.
+fn artifact_stem(glob: &str) -> &str {
+    glob.rsplit('/')
+        .next()
+        .unwrap_or(glob)
+        .trim_end_matches(".md")
+        .trim_end_matches("-*")
+}
+
+/// `init`'s rules that check what a pack rule already checks, under another id.
+const SAME_CHECK: &[(&str, &str)] = &[
+    ("ci-configured", "ci-workflow"),
+    ("license-present", "standard-files"),
+    ("junit-report-green", "recorded-tests-pass"),
+    ("changelog-has-current-version", "version-coherent"),
+];
+
+/// The rule and area ids the included packs define (and `init`'s ids for the same checks):
+/// `init` leaves its own rule or area of such an id out.
+fn pack_rule_ids(packs: &[&str]) -> BTreeSet<String> {
+    let mut names: Vec<&str> = packs
+        .iter()
+        .filter_map(|p| p.strip_prefix("builtin:"))
+        .collect();
+    if names.contains(&"service") {
+        names.push("k8s-hardening");
+    }
+    let id = Regex::new(r#"(?m)^id = "([^"]+)""#).expect("static regex");
+    let mut ids: BTreeSet<String> = names
+        .iter()
+        .filter_map(|n| crate::policy::builtin_text(n))
+        .flat_map(|text| {
+            id.captures_iter(text)
+                .map(|c| c[1].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (mine, theirs) in SAME_CHECK {
+        if ids.contains(*theirs) {
+            ids.insert(mine.to_string());
+        }
+    }
+    ids
 }
 
 /// The files of the inspected tree (vendored and generated code left out), and its root.
@@ -171,30 +249,62 @@ impl Tree<'_> {
 
 /// Operations artifacts, grouped by name with the date taken out, so a dated series
 /// (dr-drill-20260209.md, dr-drill-20260512.md) becomes one rule about the newest.
+/// Statuses of a readiness record (an operations artifact wherever it lives).
+const READINESS_STATUSES: &[&str] = &[
+    "PASS",
+    "PASSED",
+    "APPROVED",
+    "COMPLETED",
+    "COMPLETE",
+    "READY",
+    "DONE",
+    "PENDING",
+    "PENDING_EXECUTION",
+    "PENDING_APPROVAL",
+    "BLOCKED",
+    "IN_PROGRESS",
+    "FAILED",
+    "FAIL",
+    "DRAFT",
+];
+
+/// Operations artifacts: every Markdown file of `docs/operations-artifacts/`, and any other
+/// document (outside the root, tests and examples) that carries a readiness status.
 fn artifacts(t: &Tree<'_>, f: &mut Findings) {
     let placeholders = PlaceholderSet::default().compile();
     let date_suffix = Regex::new(r"[-_]?(\d{8}|\d{4}-\d{2}-\d{2})").expect("static regex");
+    let non_production =
+        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
+            .expect("built-in globs compile");
     for p in &t.files {
-        let Some(name) = p.strip_prefix("docs/operations-artifacts/") else {
-            continue;
-        };
-        if name.contains('/')
-            || !name.ends_with(".md")
+        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+        let in_artifacts = dir == "docs/operations-artifacts";
+        if !name.ends_with(".md")
             || name.eq_ignore_ascii_case("README.md")
             || name.starts_with("final-production-readiness-audit-")
+            || non_production.is_match(p)
+            || (!in_artifacts && !p.contains('/'))
         {
+            continue;
+        }
+        let parsed = parse_markdown(&t.read(p), &placeholders);
+        // Outside the artifacts folder, a document is an artifact when it carries a readiness
+        // status (`Status: APPROVED`, `PENDING`…): an ADR's `Status: Accepted` or a KEP's
+        // front matter is not one.
+        if !in_artifacts && !READINESS_STATUSES.contains(&parsed.status.as_str()) {
             continue;
         }
         let dated = date_in_name(p).is_some();
         let glob = if dated {
-            format!(
-                "docs/operations-artifacts/{}",
-                date_suffix.replace(name, "-*")
-            )
+            let pattern = date_suffix.replace(name, "-*");
+            if dir.is_empty() {
+                pattern.into_owned()
+            } else {
+                format!("{dir}/{pattern}")
+            }
         } else {
             p.to_string()
         };
-        let parsed = parse_markdown(&t.read(p), &placeholders);
         f.artifacts.entry(glob).or_insert(ArtifactSeen {
             example: p.to_string(),
             status: parsed.status,
@@ -204,11 +314,20 @@ fn artifacts(t: &Tree<'_>, f: &mut Findings) {
     }
 }
 
-/// Kubernetes manifests (YAML with apiVersion and kind) and kustomizations.
+/// Kubernetes manifests (YAML with apiVersion and kind) and kustomizations, outside tests,
+/// examples and other non-production folders.
 fn manifests(t: &Tree<'_>, f: &mut Findings) {
+    let non_production =
+        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
+            .expect("built-in globs compile");
     let mut dirs = BTreeSet::new();
     for p in &t.files {
-        if !(p.ends_with(".yaml") || p.ends_with(".yml")) || p.starts_with(".github/") {
+        // An overlay per environment is production config even when the environment is
+        // called `test` (k8s/overlays/test/).
+        if !(p.ends_with(".yaml") || p.ends_with(".yml"))
+            || p.starts_with(".github/")
+            || (non_production.is_match(p) && !p.contains("/overlays/"))
+        {
             continue;
         }
         let name = p.rsplit('/').next().unwrap_or(p);
@@ -227,6 +346,85 @@ fn manifests(t: &Tree<'_>, f: &mut Findings) {
         }
     }
     f.manifest_globs = dirs.into_iter().collect();
+    cluster_manifests(t, f);
+}
+
+/// Where builtin:k8s-hardening finds the objects: overlays per environment (`k8s/overlays/prod`,
+/// `deploy/overlays/staging`…) as `k8s/overlays/{env}`; else each kustomization no other
+/// kustomization lists; else the folders with manifests.
+fn cluster_manifests(t: &Tree<'_>, f: &mut Findings) {
+    let dir_of = |k: &str| {
+        k.rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_string())
+    };
+    let kdirs: Vec<String> = f.kustomizations.iter().map(|k| dir_of(k)).collect();
+    // overlays/<env>/kustomization.yaml: group by the overlays folder.
+    let mut overlays: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in &kdirs {
+        if let Some((parent, env)) = d.rsplit_once('/')
+            && (parent == "overlays" || parent.ends_with("/overlays"))
+        {
+            overlays
+                .entry(parent.to_string())
+                .or_default()
+                .push(env.to_string());
+        }
+    }
+    if let Some((parent, envs)) = overlays.into_iter().max_by_key(|(_, e)| e.len()) {
+        f.cluster_manifests = vec![format!("{parent}/{{env}}")];
+        f.environments = envs;
+        return;
+    }
+    // A kustomization another one lists (a base, a component) is rendered through it.
+    let listed: BTreeSet<String> = f
+        .kustomizations
+        .iter()
+        .zip(&kdirs)
+        .flat_map(|(k, d)| {
+            let doc: serde_yaml::Value = serde_yaml::from_str(&t.read(k)).unwrap_or_default();
+            ["resources", "bases", "components"]
+                .into_iter()
+                .flat_map(|k| {
+                    doc.get(k)
+                        .and_then(|v| v.as_sequence())
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|v| v.as_str().map(|r| normalize(&format!("{d}/{r}"))))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let roots: Vec<String> = kdirs
+        .iter()
+        .filter(|d| !listed.contains(*d))
+        .map(|d| {
+            if d.is_empty() {
+                ".".to_string()
+            } else {
+                d.clone()
+            }
+        })
+        .collect();
+    f.cluster_manifests = if roots.is_empty() {
+        f.manifest_globs.clone()
+    } else {
+        roots
+    };
+}
+
+/// `a/b/../c` → `a/c`, `./x` → `x`, without touching the file system.
+fn normalize(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
 }
 
 /// Languages and the command that runs their tests.
@@ -259,21 +457,26 @@ fn languages(t: &Tree<'_>, f: &mut Findings) {
             .unwrap_or("");
         // npm's placeholder script fails on purpose; it is not a test suite.
         if !test.is_empty() && !test.contains("no test specified") {
+            // The package manager the lockfile says the project uses.
+            let manager = [("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn")]
+                .into_iter()
+                .find(|(lock, _)| t.has(lock))
+                .map_or("npm", |(_, m)| m);
             f.languages.push(Language {
                 name: "JavaScript/TypeScript",
                 evidence: "package.json (scripts.test)".into(),
-                test_command: "npm test".into(),
+                test_command: format!("{manager} test"),
                 ran: None,
                 timeout: 900,
                 extensions: &["js", "ts", "jsx", "tsx", "mjs", "cjs"],
             });
         }
     }
-    if t.has("go.mod") {
+    if let Some((evidence, test_command)) = go_tests(t) {
         f.languages.push(Language {
             name: "Go",
-            evidence: "go.mod".into(),
-            test_command: "go test ./...".into(),
+            evidence,
+            test_command,
             ran: None,
             timeout: 900,
             extensions: &["go"],
@@ -292,6 +495,44 @@ fn languages(t: &Tree<'_>, f: &mut Findings) {
             });
         }
     }
+}
+
+/// Go's test command: `go test ./...` in a module; every module of a `go.work` workspace;
+/// each module in turn when several stand side by side without one.
+fn go_tests(t: &Tree<'_>) -> Option<(String, String)> {
+    if t.has("go.work") {
+        return Some((
+            "go.work".into(),
+            "go test $(go list -f '{{.Dir}}/...' -m)".into(),
+        ));
+    }
+    if t.has("go.mod") {
+        return Some(("go.mod".into(), "go test ./...".into()));
+    }
+    let non_production =
+        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
+            .expect("built-in globs compile");
+    let modules: Vec<&str> = t
+        .files
+        .iter()
+        .filter(|p| !non_production.is_match(p))
+        .filter_map(|p| p.strip_suffix("/go.mod"))
+        .collect();
+    if modules.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = modules
+        .iter()
+        .map(|m| format!("(cd {m} && go test ./...)"))
+        .collect();
+    Some((
+        modules
+            .iter()
+            .map(|m| format!("{m}/go.mod"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        each.join(" && "),
+    ))
 }
 
 /// Python, and whether its tests run with pytest or unittest.
@@ -411,24 +652,40 @@ fn ident(s: &str) -> String {
 struct Rules {
     areas: BTreeSet<&'static str>,
     text: String,
+    /// Rule and area ids an included pack already has: `init` leaves its own out.
+    taken: BTreeSet<String>,
 }
 
 impl Rules {
+    /// Add rules (blank-line separated, each with its comment) of `area`, but those whose id
+    /// a pack already has.
     fn add(&mut self, area: &'static str, text: String) {
-        self.areas.insert(area);
-        self.text.push_str(&text);
-        self.text.push('\n');
+        let id = Regex::new(r#"(?m)^id = "([^"]+)""#).expect("static regex");
+        let kept: Vec<&str> = text
+            .split("\n\n")
+            .filter(|block| {
+                id.captures(block)
+                    .is_none_or(|c| !self.taken.contains(&c[1]))
+            })
+            .collect();
+        if kept.iter().any(|b| b.contains("[[rule]]")) {
+            self.areas.insert(area);
+            self.text.push_str(&kept.join("\n\n"));
+            self.text.push('\n');
+        }
     }
 }
 
 /// The policy text for what `inspect` found.
 pub fn render(f: &Findings) -> String {
-    let mut rules = Rules::default();
+    let mut rules = Rules {
+        taken: pack_rule_ids(&f.packs),
+        ..Rules::default()
+    };
     documentation_rules(f, &mut rules);
     artifacts_rules(f, &mut rules);
     testing_rules(f, &mut rules);
     code_rules(f, &mut rules);
-    deployment_rules(f, &mut rules);
     repository_rules(f, &mut rules);
     assemble(f, &rules)
 }
@@ -526,10 +783,10 @@ remediation = {{ priority = "medium", category = "Documentation", action = "Repl
 /// One rule per operations artifact found: present, approved, no placeholders, fresh.
 fn artifacts_rules(f: &Findings, rules: &mut Rules) {
     for (glob, seen) in &f.artifacts {
-        let stem = glob
-            .trim_start_matches("docs/operations-artifacts/")
-            .trim_end_matches(".md")
-            .trim_end_matches("-*");
+        let stem = artifact_stem(glob);
+        if f.packs.contains(&"builtin:service") && service_set(glob).is_some() {
+            continue;
+        }
         let id = ident(stem);
         let mut expect = vec!["'doc.exists'".to_string()];
         if !seen.status.is_empty() {
@@ -685,82 +942,6 @@ remediation = {{ priority = "medium", category = "Code Quality", action = "Resol
     );
 }
 
-/// Line-based manifest checks and the kustomizations that must parse.
-fn deployment_rules(f: &Findings, rules: &mut Rules) {
-    if !f.manifest_globs.is_empty() {
-        let globs = lits(&f.manifest_globs);
-        rules.add(
-            "deployment",
-            format!(
-                r#"# Found {n} Kubernetes manifest file(s) in {globs}.
-# These are line-based checks that work today. When your shipshape has the `manifests`
-# source and `builtin:k8s-hardening`, prefer:  include = ["builtin:k8s-hardening"]
-[[rule]]
-id = "images-not-latest"
-area = "deployment"
-title = "No image uses the `latest` tag"
-fail_message = "an image uses the `latest` tag"
-severity = "blocking"
-evidence.latest = {{ scan = 'image:\s*\S+:latest\b', include = {globs} }}
-expect = ['latest.count == 0']
-remediation = {{ priority = "high", category = "Deployment", action = "Pin every image to a version tag or, better, a digest.", effort = "Small" }}
-
-[[rule]]
-id = "workloads-hardened"
-area = "deployment"
-title = "Every manifest with containers sets non-root, a read-only root filesystem and limits"
-severity = "warning"
-evidence.workloads = {{ scan = '^\s*containers:', include = {globs} }}
-evidence.nonroot = {{ scan = 'runAsNonRoot:\s*true', include = {globs} }}
-evidence.rofs = {{ scan = 'readOnlyRootFilesystem:\s*true', include = {globs} }}
-evidence.limits = {{ scan = '^\s*limits:', include = {globs} }}
-expect = [
-  'workloads.files.all(f, f in nonroot.files)',
-  'workloads.files.all(f, f in rofs.files)',
-  'workloads.files.all(f, f in limits.files)',
-]
-fail_message = "a manifest with containers lacks runAsNonRoot: true, readOnlyRootFilesystem: true or limits"
-remediation = {{ priority = "medium", category = "Security", action = "Set runAsNonRoot, readOnlyRootFilesystem and resource limits on every container (patches from kustomize overlays are not seen by this line-based check).", effort = "Medium" }}
-"#,
-                n = f.manifest_count,
-            ),
-        );
-    }
-    if !f.kustomizations.is_empty() {
-        let shown: Vec<&String> = f.kustomizations.iter().take(8).collect();
-        let mut entries = String::new();
-        let mut expect = Vec::new();
-        for (i, k) in shown.iter().enumerate() {
-            let _ = writeln!(
-                entries,
-                "evidence.k{i} = {{ data = {}, format = \"yaml\" }}",
-                lit(k)
-            );
-            expect.push(format!("'k{i}.exists'"));
-        }
-        rules.add(
-            "deployment",
-            format!(
-                r#"# Kustomize: {list}. A file that does not parse leaves the rule pending.
-[[rule]]
-id = "kustomizations-parse"
-area = "deployment"
-title = "Kustomize overlays parse"
-fail_message = "a kustomization is missing"
-severity = "blocking"
-{entries}expect = [{expect}]
-"#,
-                list = shown
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                expect = expect.join(", ")
-            ),
-        );
-    }
-}
-
 /// License, security policy and CI configuration.
 fn repository_rules(f: &Findings, rules: &mut Rules) {
     rules.add(
@@ -833,11 +1014,16 @@ fn assemble(f: &Findings, rules: &Rules) -> String {
          # Reference: docs/policy.md in shipshape. Accept a gap for a while with a [[waiver]]\n\
          # (rule, reason, owner, expires = YYYY-MM-DD): docs/waivers.md.\n\n",
     );
+    s.push_str(&packs_header(f));
+    let (environments, default_env) = environments(f);
     let _ = writeln!(
         s,
-        "[audit]\nname = {name}\ntitle = \"Release Readiness Audit\"\napprove_min_score = 8.0\nenvironments = [\"prod\", \"staging\", \"test\"]\ndefault_env = \"prod\"\n",
-        name = toml::Value::String(f.name.clone())
+        "[audit]\nname = {name}\ntitle = \"Release Readiness Audit\"\napprove_min_score = 8.0\nenvironments = {environments}\ndefault_env = {default_env}\n",
+        name = toml::Value::String(f.name.clone()),
+        environments = lits(&environments).replace('\'', "\""),
+        default_env = toml::Value::String(default_env),
     );
+    s.push_str(&packs_settings(f));
     let titles: BTreeMap<&str, &str> = [
         ("documentation", "Documentation"),
         ("operations", "Operational Readiness"),
@@ -858,7 +1044,8 @@ fn assemble(f: &Findings, rules: &Rules) -> String {
         "release",
         "repository",
     ] {
-        if rules.areas.contains(a) {
+        // An area a pack declares is the pack's (ids of packs' areas are in `taken` too).
+        if rules.areas.contains(a) && !rules.taken.contains(a) {
             let _ = writeln!(s, "[[area]]\nid = \"{a}\"\ntitle = \"{}\"\n", titles[a]);
         }
     }
@@ -879,6 +1066,90 @@ fn assemble(f: &Findings, rules: &Rules) -> String {
         }
     }
     s.trim_end().to_string() + "\n"
+}
+
+/// The environments: those the overlays name (the default is `prod` or `production` when
+/// one of them, else the first), else prod, staging and test.
+fn environments(f: &Findings) -> (Vec<String>, String) {
+    if f.environments.is_empty() {
+        let envs = vec!["prod".to_string(), "staging".into(), "test".into()];
+        return (envs, "prod".into());
+    }
+    let default = ["prod", "production"]
+        .iter()
+        .find(|e| f.environments.iter().any(|x| x == *e))
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| f.environments[0].clone());
+    (f.environments.clone(), default)
+}
+
+/// `include = [...]` with why, when the repository has Kubernetes manifests.
+fn packs_header(f: &Findings) -> String {
+    if f.packs.is_empty() {
+        return String::new();
+    }
+    let why = if f.packs.contains(&"builtin:service") {
+        format!(
+            "# A service: Kubernetes manifests ({n} file(s)) and operations artifacts ({a}).\n\
+             # builtin:service gates on the artifacts being approved and free of placeholders, the DR\n\
+             # drill fresh, runbooks, docs links, standard files, markers in runtime code, CVE\n\
+             # suppressions, one release version and an annotated release tag, and brings\n\
+             # builtin:k8s-hardening for the workloads. Rules below with the same id as a pack's are\n\
+             # left out; point the packs' glob sets at your files under [globs] (docs/policy.md).\n",
+            n = f.manifest_count,
+            a = f.artifacts.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!(
+            "# Kubernetes manifests ({n} file(s)): builtin:k8s-hardening renders [cluster] manifests\n\
+             # (kustomize via kubectl) and checks every workload: non-root, read-only root filesystem,\n\
+             # dropped capabilities, seccomp, resources, probes, pinned images, PodDisruptionBudget,\n\
+             # HPA and a default-deny NetworkPolicy. Tests, examples and test data are left out.\n",
+            n = f.manifest_count
+        )
+    };
+    format!(
+        "{why}include = [{}]\n\n",
+        f.packs
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// `[cluster] manifests` for the packs, and builtin:service's report globs when found.
+fn packs_settings(f: &Findings) -> String {
+    if f.packs.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "# What the hardening pack audits before deploy ({{env}} is the audited environment).\n\
+         [cluster]\nmanifests = {}\n\n",
+        lits(&f.cluster_manifests).replace('\'', "\"")
+    );
+    if f.packs.contains(&"builtin:service") {
+        let mut globs = String::new();
+        for glob in f.artifacts.keys() {
+            if let Some(set) = service_set(glob) {
+                let _ = writeln!(globs, "{set} = [{}]", lit(glob));
+            }
+        }
+        if let Some(junit) = &f.junit {
+            let _ = writeln!(globs, "test-report = [{}]", lit(junit));
+        }
+        if let Some((cov, _)) = &f.coverage {
+            let _ = writeln!(globs, "coverage-report = [{}]", lit(cov));
+        }
+        if !globs.is_empty() {
+            s.push_str(
+                "# Where the artifacts and recorded reports builtin:service reads are.\n[globs]\n",
+            );
+            s.push_str(&globs);
+            s.push('\n');
+        }
+    }
+    s
 }
 
 /// What `init` did.

@@ -179,13 +179,26 @@ fn init_policy_for_a_polyglot_repository_validates_and_audits() {
     ] {
         assert!(text.contains(cmd), "no {cmd} in:\n{text}");
     }
+    // Manifests and operations artifacts: a service. The strong checks, never the line-based
+    // ones; the overlays per environment are what the hardening pack renders.
+    assert!(text.contains("include = [\"builtin:service\"]"), "{text}");
     assert!(
-        text.contains("docs/operations-artifacts/dr-drill-*.md"),
-        "dated series become a glob"
+        text.contains("manifests = [\"k8s/overlays/{env}\"]"),
+        "{text}"
     );
-    assert!(text.contains("k8s/**/*.{yaml,yml}"));
-    assert!(text.contains("k8s/overlays/prod/kustomization.yaml"));
-    assert!(text.contains("CI found: .github/workflows/ci.yml"));
+    assert!(!text.contains("images-not-latest") && !text.contains("workloads-hardened"));
+    // The artifacts found point the pack's sets at them (a dated series becomes a glob).
+    assert!(
+        text.contains("dr-drill = ['docs/operations-artifacts/dr-drill-*.md']"),
+        "{text}"
+    );
+    assert!(
+        text.contains("capacity-baseline = ['docs/operations-artifacts/capacity_baseline.md']"),
+        "{text}"
+    );
+    assert!(text.contains("coverage-report = ['evidence/coverage.xml']"));
+    // A check the pack makes under its own id is not written twice.
+    assert!(!text.contains("id = \"ci-configured\""), "{text}");
 
     let (code, out, err) = run(r, &["policy", "validate", "shipshape.toml"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -194,13 +207,12 @@ fn init_policy_for_a_polyglot_repository_validates_and_audits() {
     let (code, bundle, stderr) = audit(r, &["--skip-commands"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(outcome(&bundle, "rust-tests-pass"), "pending");
-    assert_eq!(outcome(&bundle, "artifact-dr-drill"), "pass");
-    assert_eq!(outcome(&bundle, "artifact-capacity-baseline"), "fail");
-    assert_eq!(outcome(&bundle, "images-not-latest"), "fail");
-    assert_eq!(outcome(&bundle, "kustomizations-parse"), "pass");
-    assert_eq!(outcome(&bundle, "changelog-has-current-version"), "pass");
+    assert_eq!(outcome(&bundle, "dr-drill-executed"), "pass");
+    assert_eq!(outcome(&bundle, "capacity-baseline-approved"), "fail");
+    assert_eq!(outcome(&bundle, "k8s-no-latest-tag"), "fail");
+    assert_eq!(outcome(&bundle, "version-coherent"), "pass");
     assert_eq!(outcome(&bundle, "coverage-threshold"), "pass");
-    assert_eq!(outcome(&bundle, "ci-configured"), "pass");
+    assert_eq!(outcome(&bundle, "ci-workflow"), "pass");
 }
 
 #[test]
@@ -254,23 +266,38 @@ fn init_on_the_bundled_example_finds_its_artifacts_and_audits() {
     assert_eq!(code, 1, "{stderr}");
     let ids = rule_ids(&bundle);
     for id in [
-        "artifact-dr-drill",
-        "artifact-capacity-baselines",
-        "artifact-security-controls-validation",
+        "dr-drill-executed",
+        "capacity-baseline-approved",
+        "security-controls-validated",
         "artifact-controller-egress-handoff",
         "python-tests-pass",
-        "workloads-hardened",
-        "kustomizations-parse",
-        "junit-report-green",
+        "k8s-run-as-non-root",
+        "k8s-pdb-coverage",
+        "recorded-tests-pass",
         "coverage-threshold",
     ] {
         assert!(ids.iter().any(|i| i == id), "no rule {id} in {ids:?}");
     }
     // The example's unfinished artifacts are exactly what blocks it, as in the seed audit.
-    assert_eq!(outcome(&bundle, "artifact-dr-drill"), "fail");
-    assert_eq!(outcome(&bundle, "artifact-capacity-baselines"), "fail");
+    let blocking: Vec<&str> = bundle["report"]["blocking_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        blocking,
+        [
+            "dr-drill-executed",
+            "security-controls-validated",
+            "capacity-baseline-approved",
+            "artifact-controller-egress-handoff",
+            "python-tests-pass"
+        ],
+        "the seed's four, and the test suite not run (--skip-commands)"
+    );
     assert_eq!(outcome(&bundle, "readme-complete"), "pass");
-    assert_eq!(outcome(&bundle, "images-not-latest"), "pass");
+    assert_eq!(outcome(&bundle, "k8s-no-latest-tag"), "pass");
 }
 
 #[test]
