@@ -24,6 +24,8 @@ pub struct Findings {
     pub artifacts: BTreeMap<String, ArtifactSeen>,
     pub manifest_globs: Vec<String>,
     pub manifest_count: usize,
+    /// Workload objects (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod) among them.
+    pub workloads: usize,
     pub kustomizations: Vec<String>,
     /// What `[cluster] manifests` renders for builtin:k8s-hardening: `DIR/{env}` when overlays
     /// per environment exist, else the kustomizations nothing else includes, else the folders
@@ -159,7 +161,8 @@ pub fn inspect(root: &Path) -> Findings {
 
     reports(&t, &mut f);
     f.version = version(&t);
-    let kubernetes = f.manifest_count > 0 || !f.kustomizations.is_empty();
+    // The hardening pack checks workloads: manifests of CRDs or RBAC alone give it nothing.
+    let kubernetes = f.workloads > 0;
     f.packs = match (kubernetes, f.artifacts.is_empty()) {
         (true, false) => vec!["builtin:service"],
         (true, true) => vec!["builtin:k8s-hardening"],
@@ -320,6 +323,9 @@ fn manifests(t: &Tree<'_>, f: &mut Findings) {
     let non_production =
         crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
             .expect("built-in globs compile");
+    let workload =
+        Regex::new(r"(?m)^kind:\s*(Deployment|StatefulSet|DaemonSet|Job|CronJob|Pod)\s*$")
+            .expect("static regex");
     let mut dirs = BTreeSet::new();
     for p in &t.files {
         // An overlay per environment is production config even when the environment is
@@ -327,6 +333,7 @@ fn manifests(t: &Tree<'_>, f: &mut Findings) {
         if !(p.ends_with(".yaml") || p.ends_with(".yml"))
             || p.starts_with(".github/")
             || (non_production.is_match(p) && !p.contains("/overlays/"))
+            || not_deployed(p)
         {
             continue;
         }
@@ -339,6 +346,7 @@ fn manifests(t: &Tree<'_>, f: &mut Findings) {
             && text.lines().any(|l| l.starts_with("kind:"));
         if k8s {
             f.manifest_count += 1;
+            f.workloads += workload.find_iter(&text).count();
             match p.split_once('/') {
                 Some((top, _)) => dirs.insert(format!("{top}/**/*.{{yaml,yml}}")),
                 None => dirs.insert(p.to_string()),
@@ -347,6 +355,29 @@ fn manifests(t: &Tree<'_>, f: &mut Findings) {
     }
     f.manifest_globs = dirs.into_iter().collect();
     cluster_manifests(t, f);
+}
+
+/// Manifests that document or test rather than deploy: examples in the docs (`docs/`, `doc/`),
+/// developer scripts' data (`hack/`) and fixtures inside source trees (`src/`, `pkg/`,
+/// `internal/`, `cmd/`, `lib/`, kubernetes' `staging/`). Deployment configuration lives beside
+/// the code (`k8s/`, `deploy/`, `manifests/`, `config/`, `charts/`…), not in it.
+fn not_deployed(p: &str) -> bool {
+    const SEGMENTS: &[&str] = &[
+        "docs",
+        "doc",
+        "documentation",
+        "hack",
+        "src",
+        "pkg",
+        "internal",
+        "cmd",
+        "lib",
+        "staging",
+    ];
+    p.split('/')
+        .rev()
+        .skip(1)
+        .any(|seg| SEGMENTS.contains(&seg))
 }
 
 /// Where builtin:k8s-hardening finds the objects: overlays per environment (`k8s/overlays/prod`,
@@ -1237,9 +1268,15 @@ pub fn summary(f: &Findings) -> String {
     line(
         "Kubernetes manifests",
         format!(
-            "{} file(s), {} kustomization(s)",
+            "{} file(s), {} workload(s), {} kustomization(s){}",
             f.manifest_count,
-            f.kustomizations.len()
+            f.workloads,
+            f.kustomizations.len(),
+            if f.packs.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", f.packs.join(", "))
+            }
         ),
     );
     line(

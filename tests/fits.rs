@@ -527,3 +527,77 @@ fn every_shipped_rule_has_a_fail_message() {
         "rules without a fail_message: {without:#?}"
     );
 }
+
+/// What `init` points the hardening pack at on a tree like kopf's or kubernetes' (field tests):
+/// the deployment configuration, never a documentation example, a fixture inside a source tree
+/// (even one with a kustomization) or an end-to-end suite; and no pack at all when the only
+/// manifests are CRDs.
+#[test]
+fn init_audits_deployment_config_not_examples_fixtures_or_e2e() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let deployment = |name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: nginx:latest\n"
+        )
+    };
+    write(r, "README.md", "# op\n\n## Usage\n\nRun it.\n");
+    write(r, "deploy/operator.yaml", deployment("operator"));
+    write(r, "docs/deployment-depl.yaml", deployment("docs-example"));
+    write(
+        r,
+        "staging/src/k8s.io/cli-runtime/artifacts/kustomization/deployment.yaml",
+        deployment("fixture"),
+    );
+    write(
+        r,
+        "staging/src/k8s.io/cli-runtime/artifacts/kustomization/kustomization.yaml",
+        "resources:\n  - deployment.yaml\n",
+    );
+    write(
+        r,
+        "cluster/conformance/conformance-e2e.yaml",
+        deployment("e2e"),
+    );
+    let (code, _, stderr) = run(r, &["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(r.join("shipshape.toml")).unwrap();
+    assert!(
+        text.contains("include = [\"builtin:k8s-hardening\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("manifests = [\"deploy/**/*.{yaml,yml}\"]"),
+        "{text}"
+    );
+    let (_, bundle, stderr) = audit(r, &["--skip-commands"]);
+    let flagged: Vec<&str> = bundle["report"]["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap_or("").starts_with("k8s-"))
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(!flagged.is_empty(), "the operator's gaps are found");
+    assert!(
+        flagged.iter().all(|p| *p == "deploy/operator.yaml"),
+        "{flagged:?}"
+    );
+
+    // Only a CRD: nothing for the hardening pack to check, so no pack.
+    let crd_only = tempfile::tempdir().unwrap();
+    write(
+        crd_only.path(),
+        "peering.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\n",
+    );
+    write(
+        crd_only.path(),
+        "docs/deployment-depl.yaml",
+        deployment("docs-example"),
+    );
+    let (code, _, stderr) = run(crd_only.path(), &["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(crd_only.path().join("shipshape.toml")).unwrap();
+    assert!(!text.contains("builtin:k8s-hardening"), "{text}");
+}

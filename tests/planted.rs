@@ -84,10 +84,16 @@ fn manifests(r: &Path) {
         "resources:\n  - ../../base\nnamespace: svc-prod\n",
     );
     // Decoys: the same gaps where nothing ships.
+    // (A documentation example, a fixture inside a source tree and an end-to-end suite, as
+    // kopf's docs/deployment-depl.yaml, kubernetes' staging/…/artifacts/ and its conformance
+    // Pod.)
     for decoy in [
         "k8s/tests/bad.yaml",
         "examples/k8s/bad.yaml",
         "testdata/bad.yaml",
+        "docs/deployment-example.yaml",
+        "pkg/client/artifacts/kustomization/deployment.yaml",
+        "k8s/conformance-e2e.yaml",
     ] {
         write(
             r,
@@ -234,6 +240,9 @@ const DECOY_FILES: &[&str] = &[
     "k8s/tests/bad.yaml",
     "examples/k8s/bad.yaml",
     "testdata/bad.yaml",
+    "docs/deployment-example.yaml",
+    "pkg/client/artifacts/kustomization/deployment.yaml",
+    "k8s/conformance-e2e.yaml",
     "CHANGELOG.md",
     "Dockerfile",
     "requirements.txt",

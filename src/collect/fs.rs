@@ -291,7 +291,7 @@ pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, S
 pub const NON_PRODUCTION: &str = "@non-production";
 
 /// Code and data that do not ship: tests (Rust `tests.rs` modules, `__tests__`, mocks,
-/// `conftest.py` too), benchmarks, test data, fixtures, examples, vendored and third-party code,
+/// `conftest.py` and end-to-end suites too), benchmarks, test data, fixtures, examples, vendored and third-party code,
 /// `node_modules`, generated code, CRD schemas and chart tests.
 pub const NON_PRODUCTION_GLOBS: &[&str] = &[
     "**/test/**",
@@ -316,6 +316,10 @@ pub const NON_PRODUCTION_GLOBS: &[&str] = &[
     "**/__mocks__/**",
     "**/*.test.*",
     "**/*.spec.*",
+    "**/e2e/**",
+    "**/*-e2e.*",
+    "**/*_e2e.*",
+    "**/e2e-*",
     "**/zz_generated*",
     "**/*.pb.go",
     "**/*_generated.*",
