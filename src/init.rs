@@ -909,6 +909,7 @@ fail_message = "the recorded test report is missing or has failures"
 severity = "blocking"
 evidence.junit = {{ data = {path}, format = "junit" }}
 expect = ['junit.exists', 'junit.failures == 0', 'junit.errors == 0']
+remediation = {{ priority = "high", category = "Testing", action = "Fix the failing tests and commit the new report.", effort = "Medium" }}
 "#,
                 path = lit(junit)
             ),
@@ -927,6 +928,7 @@ fail_message = "recorded line coverage is missing or below 80%"
 severity = "warning"
 evidence.cov = {{ data = {path}, format = "{format}" }}
 expect = ['cov.exists', 'cov.percent >= 80.0']
+remediation = {{ priority = "medium", category = "Testing", action = "Test the uncovered code until line coverage is at least 80%, and commit the new report.", effort = "Medium" }}
 "#,
                 path = lit(cov)
             ),
@@ -1022,6 +1024,7 @@ fail_message = "no CI configuration"
 severity = "warning"
 evidence.ci = {{ files = [{alts}] }}
 expect = ['size(ci.missing) == 0']
+remediation = {{ priority = "medium", category = "CI/CD", action = "Add a CI workflow that runs the tests and `shipshape audit` on every change (docs/ci.md in shipshape).", effort = "Small" }}
 "#,
             alts = lits(&ci_alts)
         ),

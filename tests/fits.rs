@@ -488,7 +488,7 @@ fn completions_and_man_page_come_from_the_cli() {
 }
 
 /// Every rule of every shipped policy (the built-in packs, the example's policy and what `init`
-/// writes) says in plain words what is wrong when it fails.
+/// writes) says in plain words what is wrong when it fails, and what to do about it.
 #[test]
 fn every_shipped_rule_has_a_fail_message() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -502,6 +502,26 @@ fn every_shipped_rule_has_a_fail_message() {
     let (code, _, err) = run(repo.path(), &["init", "."]);
     assert_eq!(code, 0, "{err}");
     files.push(repo.path().join("shipshape.toml"));
+    // Without manifests `init` writes its own report and CI rules (the pack's are not there).
+    let plain = tempfile::tempdir().unwrap();
+    write(plain.path(), "README.md", "# x\n");
+    write(
+        plain.path(),
+        "junit-report.xml",
+        "<testsuite tests=\"1\" failures=\"0\"/>\n",
+    );
+    write(
+        plain.path(),
+        "coverage.xml",
+        "<coverage line-rate=\"0.9\"/>\n",
+    );
+    let (code, _, err) = run(plain.path(), &["init", "."]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(plain.path().join("shipshape.toml")).unwrap();
+    for id in ["junit-report-green", "coverage-threshold", "ci-configured"] {
+        assert!(text.contains(&format!("id = \"{id}\"")), "{text}");
+    }
+    files.push(plain.path().join("shipshape.toml"));
     let mut without = Vec::new();
     let mut rules = 0;
     for f in &files {
@@ -517,14 +537,21 @@ fn every_shipped_rule_has_a_fail_message() {
                 .and_then(|m| m.as_str())
                 .is_none_or(str::is_empty)
             {
-                without.push(format!("{}: {}", f.display(), r["id"]));
+                without.push(format!("{}: {} (fail_message)", f.display(), r["id"]));
+            }
+            if r.get("remediation")
+                .and_then(|m| m.get("action"))
+                .and_then(|a| a.as_str())
+                .is_none_or(str::is_empty)
+            {
+                without.push(format!("{}: {} (remediation)", f.display(), r["id"]));
             }
         }
     }
     assert!(rules > 60, "only {rules} rules found");
     assert!(
         without.is_empty(),
-        "rules without a fail_message: {without:#?}"
+        "rules without a fail_message or a remediation: {without:#?}"
     );
 }
 
