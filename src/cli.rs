@@ -74,6 +74,12 @@ pub enum Command {
     /// taken at that commit on a clean tree, saw those image digests and carries the required
     /// valid sign-offs; 1 when not (every reason printed); 2 bad input.
     Verify(VerifyArgs),
+    /// Audit a fleet of repositories and clusters listed in fleet.toml: one target per index
+    /// (a pod of a Kubernetes Indexed Job, or `fleet run` here), then one dashboard.
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -367,4 +373,121 @@ pub struct VerifyArgs {
     /// The verify time for --max-age (RFC 3339; default now).
     #[arg(long)]
     pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Check a fleet file: every problem with file:line:column (exit 2).
+    Validate {
+        /// The fleet file.
+        #[arg(long, default_value = "fleet.toml")]
+        fleet: PathBuf,
+    },
+    /// Audit target INDEX into OUT/<target id>/ (report.json, report.md, target.json). Exit 0
+    /// when audited, whatever the verdict; 2 when the target's configuration is wrong; 3 when
+    /// a tool failed (a retry may help).
+    RunIndex(FleetRunIndexArgs),
+    /// Audit every target on this machine, J at a time, through the same code as run-index.
+    Run(FleetRunArgs),
+    /// Print the Kubernetes Indexed Job (or, with --schedule, a CronJob) that audits the fleet.
+    Job(FleetJobArgs),
+    /// Aggregate the bundles under DIR into the fleet dashboard (fleet.md, .html, .json).
+    Report(FleetReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetRunIndexArgs {
+    /// The fleet file.
+    #[arg(long, default_value = "fleet.toml")]
+    pub fleet: PathBuf,
+    /// The target's index (0-based, in file order); default `$JOB_COMPLETION_INDEX`, which a
+    /// Kubernetes Indexed Job sets in every pod.
+    #[arg(long, env = "JOB_COMPLETION_INDEX")]
+    pub index: usize,
+    #[command(flatten)]
+    pub common: FleetRunCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetRunArgs {
+    /// The fleet file.
+    #[arg(long, default_value = "fleet.toml")]
+    pub fleet: PathBuf,
+    /// Targets audited at once.
+    #[arg(long, short = 'j', default_value_t = 2)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub common: FleetRunCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetRunCommon {
+    /// Results folder: one folder per target.
+    #[arg(long, default_value = "fleet-out")]
+    pub out: PathBuf,
+    /// Where repositories are cloned (removed after each audit); default TMPDIR/shipshape-fleet.
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// Audit as of this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Do not run evidence commands (such runs never approve).
+    #[arg(long)]
+    pub skip_commands: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetJobArgs {
+    /// The fleet file (its target count is the Job's completions).
+    #[arg(long, default_value = "fleet.toml")]
+    pub fleet: PathBuf,
+    /// The shipshape image, pinned by digest: REPO@sha256:HEX.
+    #[arg(long)]
+    pub image: String,
+    /// Pods at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallelism: usize,
+    /// Retries of one target after a tool failure.
+    #[arg(long, default_value_t = 2)]
+    pub backoff_limit_per_index: u32,
+    #[arg(long, default_value = "shipshape-fleet")]
+    pub name: String,
+    #[arg(long, default_value = "shipshape")]
+    pub namespace: String,
+    /// ConfigMap holding fleet.toml.
+    #[arg(long, default_value = "shipshape-fleet")]
+    pub config_map: String,
+    /// PersistentVolumeClaim the bundles are written to.
+    #[arg(long, default_value = "shipshape-fleet-results")]
+    pub results_claim: String,
+    #[arg(long, default_value = "shipshape-audit")]
+    pub service_account: String,
+    /// Render a CronJob on this schedule (cron syntax, UTC) instead of a Job.
+    #[arg(long)]
+    pub schedule: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetReportArgs {
+    /// The results folder `fleet run` or the Job wrote.
+    pub dir: PathBuf,
+    /// The fleet file (the targets expected); default DIR/fleet.toml.
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// Output formats, comma-separated: md, html, json.
+    #[arg(long, default_value = "md,html,json", value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// Output folder; default DIR.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// History of earlier reports (one JSON line each), read for the trend and appended to;
+    /// default OUT/fleet-history.jsonl.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Report as of this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Threads reading bundles.
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
 }

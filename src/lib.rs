@@ -6,6 +6,7 @@ pub mod collect;
 pub mod evaluate;
 pub mod evidence;
 pub mod explain;
+pub mod fleet;
 pub mod init;
 pub mod policy;
 pub mod progress;

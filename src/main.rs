@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod fleet_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -81,6 +82,7 @@ fn run() -> i32 {
         cli::Command::Man { dir } => commands::man(dir.as_deref()),
         cli::Command::Signoff(s) => signoff(s),
         cli::Command::Verify(v) => verify(v),
+        cli::Command::Fleet { command } => fleet_cmd::dispatch(command, parse_now),
     };
     match result {
         Ok(code) => code,
