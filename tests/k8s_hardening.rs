@@ -894,3 +894,90 @@ fn the_pack_runs_on_manifests_given_on_the_command_line() {
         "{err}"
     );
 }
+
+/// A kustomize layout read as plain files (`k8s/**/*.yaml`, as a policy may): the overlay's
+/// patch and a stray partial Deployment are patches, not workloads — listed as such in the
+/// evidence, never audited alone and never making the request pending — and the full objects
+/// are audited as usual.
+#[test]
+fn patch_files_are_not_audited_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    good_repo(r);
+    write(r, "k8s/kustomization.yaml", "resources:\n  - good.yaml\n");
+    write(
+        r,
+        "k8s/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../..\npatches:\n  - path: replicas.yaml\n",
+    );
+    write(
+        r,
+        "k8s/overlays/prod/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: good\n  namespace: shop\nspec:\n  replicas: 4\n",
+    );
+    // Not referenced by any kustomization, but partial: a patch all the same.
+    write(
+        r,
+        "k8s/resources-patch.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: good\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits: {memory: 256Mi}\n",
+    );
+    let result = audit(r, &CliOptions::default());
+    for o in &result.bundle.outcomes {
+        if !(o.rule.starts_with("k8s-leader") || o.rule.starts_with("k8s-controller")) {
+            assert_eq!(o.status, Status::Pass, "{}: {}", o.rule, o.sentence);
+        }
+    }
+    let patches: Vec<String> = result
+        .bundle
+        .evidence
+        .values()
+        .filter_map(|item| item.as_result().ok())
+        .filter_map(|v| v.get("patches").and_then(|p| p.as_array()).cloned())
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["path"].as_str().unwrap(),
+                p["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        patches.iter().any(|p| p.starts_with(
+            "k8s/overlays/prod/replicas.yaml a patch `k8s/overlays/prod/kustomization.yaml` applies"
+        )),
+        "{patches:#?}"
+    );
+    assert!(
+        patches.iter().any(|p| p.starts_with(
+            "k8s/resources-patch.yaml a partial Deployment (no containers with an image)"
+        )),
+        "{patches:#?}"
+    );
+}
+
+/// `allowPrivilegeEscalation` left unset is true, as Kubernetes and the restricted Pod Security
+/// Standard read it: the container that does not set it to false is named.
+#[test]
+fn unset_allow_privilege_escalation_counts_as_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "shipshape.toml", POLICY);
+    let mut objs = support_objects("shop");
+    let mut d = good_deployment("good", "shop");
+    d["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("allowPrivilegeEscalation");
+    objs.push(d);
+    write(r, "k8s/good.yaml", yaml_stream(&objs));
+    let outcomes = run(r, &CliOptions::default());
+    let o = outcome(&outcomes, "k8s-no-privileged");
+    assert_eq!(o.status, Status::Fail, "{}", o.sentence);
+    assert!(named(o).contains("Deployment shop/good"), "{}", named(o));
+    // Every other rule still passes: only this field is missing.
+    assert_eq!(
+        outcome(&outcomes, "k8s-drop-all-capabilities").status,
+        Status::Pass
+    );
+}

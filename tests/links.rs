@@ -146,3 +146,76 @@ fn sphinx_cross_references_are_not_broken_links() {
         .collect();
     assert_eq!(xrefs, ["api-validators", "attrs.frozen"]);
 }
+
+/// Raw HTML counts as GitHub renders it: `<a href>` and `<img src>` are links, `id` and `name`
+/// are anchors (read with an HTML tokenizer, so attribute order, quotes and line breaks inside a
+/// tag do not matter, and none of it counts inside a code block); a fragment on a folder link
+/// is looked up in the README GitHub shows for that folder.
+#[test]
+fn raw_html_links_and_anchors_and_folder_readmes() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "docs/setup/README.md", "# Setup\n\n## Install\n");
+    write(r, "docs/empty/notes.txt", "no readme here\n");
+    write(r, "img/logo.png", "png");
+    write(
+        r,
+        "README.md",
+        concat!(
+            "# Readme\n",
+            "<p align=\"center\">\n",
+            "  <img alt='logo'\n",
+            "       src='img/logo.png'>\n",
+            "  <img src=\"img/missing.png\">\n",
+            "</p>\n",
+            "\n",
+            "Inline <a class=x href=\"docs/setup/#install\">install</a> and <a href='docs/gone.md'>gone</a>.\n",
+            "\n",
+            "<a name=\"legacy\"></a><span id='custom'>x</span>\n",
+            "\n",
+            "[legacy](#legacy) [custom](#custom) [folder](docs/setup/#install) [bad](docs/setup/#nope)\n",
+            "[no readme](docs/empty/#x)\n",
+            "\n",
+            "```html\n<a href=\"fenced.md\" id=\"fenced\">x</a>\n```\n",
+            "[not an anchor](#fenced)\n",
+        ),
+    );
+    let v = check(r, &["README.md"]);
+    let broken: Vec<(u64, &str, &str)> = v["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["line"].as_u64().unwrap(),
+                b["target"].as_str().unwrap(),
+                b["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        broken,
+        vec![
+            (5, "img/missing.png", "file not found"),
+            (8, "docs/gone.md", "file not found"),
+            (
+                12,
+                "docs/setup/#nope",
+                "no heading or anchor `#nope` in `docs/setup/README.md`"
+            ),
+            (
+                13,
+                "docs/empty/#x",
+                "`docs/empty/` has no README to hold `#x` (GitHub shows the folder's README there)"
+            ),
+            (
+                18,
+                "#fenced",
+                "no heading or anchor `#fenced` in `README.md`"
+            ),
+        ],
+        "{v:#}"
+    );
+    // Two images, two inline anchors, four Markdown links to the folder and anchors, one more.
+    assert_eq!(v["checked"], 10, "{v:#}");
+}

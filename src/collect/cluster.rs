@@ -857,7 +857,7 @@ fn merge(parts: Vec<Value>, keep: impl Fn(&Value) -> bool) -> Value {
     unread.dedup();
     errors.sort_by_key(|v| v.to_string());
     errors.dedup();
-    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let idx = k8s::indexes(&objects);
     let v = json!({
         "count": objects.len(),
         "by_namespace": null,
@@ -867,7 +867,7 @@ fn merge(parts: Vec<Value>, keep: impl Fn(&Value) -> bool) -> Value {
         "unread": unread,
         "source": source,
     });
-    k8s::with_objects(v, objects, by_namespace, by_name)
+    k8s::with_objects(v, objects, idx)
 }
 
 fn collect_in(ctx: &Ctx<'_>, spec: &Spec, run_ns: Option<&str>) -> Collected {
@@ -1017,7 +1017,7 @@ pub fn from_snapshot(
             k8s::annotate(o)
         })
         .collect();
-    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let idx = k8s::indexes(&objects);
     let errors: Vec<Value> = snap
         .problems
         .iter()
@@ -1046,7 +1046,7 @@ pub fn from_snapshot(
             "age_hours": age_hours(now, snap.captured_at),
         },
     });
-    k8s::with_objects(v, objects, by_namespace, by_name)
+    k8s::with_objects(v, objects, idx)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1159,7 +1159,7 @@ impl Live {
             .block_on(fetch(self.client.clone(), spec, run_ns, limit))
             .map_err(|e| CollectError::new(format!("{e} (server {})", self.server)))?;
         let objects: Vec<Value> = objects.into_iter().map(k8s::annotate).collect();
-        let (by_namespace, by_name) = k8s::indexes(&objects);
+        let idx = k8s::indexes(&objects);
         let mut source = json!({
             "kind": "live",
             "server": self.server,
@@ -1178,7 +1178,7 @@ impl Live {
             "errors": [],
             "source": source,
         });
-        Ok(k8s::with_objects(v, objects, by_namespace, by_name))
+        Ok(k8s::with_objects(v, objects, idx))
     }
 }
 
@@ -1430,7 +1430,7 @@ impl super::source::Source for Spec {
         summary: "Objects of any kind (CRDs too) from the live API or a snapshot (`kubectl get -o yaml` output).",
         options: "kind, namespace, selector, field_selector, name, allow_snapshot, timeout",
         // `cluster` shares the object shape of `manifests`, without the file bookkeeping.
-        names: super::manifests::OBJECT_NAMES.split_at(7).0,
+        names: super::manifests::OBJECT_NAMES.split_at(9).0,
         example: r#"[[rule]]
 id = "pdb-present"
 area = "example"

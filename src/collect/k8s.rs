@@ -606,35 +606,46 @@ pub fn annotate(o: Located) -> Value {
 
 /// Put `objects` and its lookup tables into a collected value by moving them: `json!` would
 /// serialise each object into a fresh copy, a deep copy of every object of the request.
-pub fn with_objects(
-    mut v: Value,
-    objects: Vec<Value>,
-    by_namespace: Value,
-    by_name: Value,
-) -> Value {
+pub fn with_objects(mut v: Value, objects: Vec<Value>, idx: Indexes) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert("objects".into(), Value::Array(objects));
-        m.insert("by_namespace".into(), by_namespace);
-        m.insert("by_name".into(), by_name);
+        m.insert("by_namespace".into(), idx.by_namespace);
+        m.insert("by_name".into(), idx.by_name);
+        m.insert("by_selector_label".into(), idx.by_selector_label);
+        m.insert("by_selector_unlabelled".into(), idx.by_selector_unlabelled);
     }
     v
+}
+
+/// See [`indexes`].
+pub struct Indexes {
+    pub by_namespace: Value,
+    pub by_name: Value,
+    pub by_selector_label: Value,
+    pub by_selector_unlabelled: Value,
 }
 
 /// Lookup tables over annotated objects, so rules that relate two object sets (a PDB for every
 /// Deployment, a NetworkPolicy in every namespace) stay linear instead of comparing every pair:
 /// `by_namespace` maps a namespace (`""` for none) to the indexes of its objects in `objects`,
-/// `by_name` maps `Kind/namespace/name` to an index.
-pub fn indexes(objects: &[Value]) -> (Value, Value) {
+/// `by_name` maps `Kind/namespace/name` to an index, `by_selector_label` maps
+/// `namespace/key=value` to the objects whose `spec.selector.matchLabels` hold that pair (a
+/// selector can only select pods carrying every one of its pairs, so one pair finds every
+/// candidate), and `by_selector_unlabelled` maps a namespace to the objects whose `spec.selector`
+/// has no `matchLabels` (only `matchExpressions`, or empty), which must be tried one by one.
+pub fn indexes(objects: &[Value]) -> Indexes {
     let mut by_ns: Map<String, Value> = Map::new();
     let mut by_name: Map<String, Value> = Map::new();
-    for (i, o) in objects.iter().enumerate() {
-        let ns = o.get("_namespace").and_then(Value::as_str).unwrap_or("");
-        if let Value::Array(a) = by_ns
-            .entry(ns.to_string())
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
+    let mut by_label: Map<String, Value> = Map::new();
+    let mut unlabelled: Map<String, Value> = Map::new();
+    let push = |m: &mut Map<String, Value>, key: String, i: usize| {
+        if let Value::Array(a) = m.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
             a.push(Value::from(i as u64));
         }
+    };
+    for (i, o) in objects.iter().enumerate() {
+        let ns = o.get("_namespace").and_then(Value::as_str).unwrap_or("");
+        push(&mut by_ns, ns.to_string(), i);
         let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
         let name = o
             .pointer("/metadata/name")
@@ -643,8 +654,24 @@ pub fn indexes(objects: &[Value]) -> (Value, Value) {
         by_name
             .entry(format!("{kind}/{ns}/{name}"))
             .or_insert(Value::from(i as u64));
+        if let Some(selector) = o.pointer("/spec/selector") {
+            match selector.get("matchLabels").and_then(Value::as_object) {
+                Some(labels) if !labels.is_empty() => {
+                    for (k, v) in labels {
+                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        push(&mut by_label, format!("{ns}/{k}={v}"), i);
+                    }
+                }
+                _ => push(&mut unlabelled, ns.to_string(), i),
+            }
+        }
     }
-    (Value::Object(by_ns), Value::Object(by_name))
+    Indexes {
+        by_namespace: Value::Object(by_ns),
+        by_name: Value::Object(by_name),
+        by_selector_label: Value::Object(by_label),
+        by_selector_unlabelled: Value::Object(unlabelled),
+    }
 }
 
 /// Strip what must never reach evidence or a report: the data of Secrets (a snapshot or manifest

@@ -41,8 +41,29 @@ pub struct Link {
     pub target: String,
 }
 
-/// Links and images of a Markdown text, with their lines. Code spans and blocks hold no links.
+/// What one Markdown file offers and asks for: its links and its anchors (its text is not
+/// kept: a tree of 10,000 files needs the anchor sets, not the texts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub links: Vec<Link>,
+    pub anchors: BTreeSet<String>,
+}
+
+/// Links and images of a Markdown text, with their lines: Markdown links and images, and in raw
+/// HTML `<a href>` and `<img src>`, read with an HTML tokenizer. Code spans and blocks hold
+/// none.
 pub fn extract_links(text: &str) -> Vec<Link> {
+    page(text).links
+}
+
+/// Every anchor a Markdown text offers: heading slugs (GitHub rules, duplicates numbered) and
+/// the `id` and `name` attributes of its raw HTML (never of code blocks).
+pub fn anchors(text: &str) -> BTreeSet<String> {
+    page(text).anchors
+}
+
+/// [`Page`] of a Markdown text.
+pub fn page(text: &str) -> Page {
     use comrak::nodes::NodeValue;
     let arena = comrak::Arena::new();
     let mut options = comrak::Options::default();
@@ -51,30 +72,57 @@ pub fn extract_links(text: &str) -> Vec<Link> {
     options.extension.footnotes = true;
     options.extension.front_matter_delimiter = Some("---".into());
     let root = comrak::parse_document(&arena, text, &options);
-    let mut out = Vec::new();
+    let mut out = Page::default();
     for node in root.descendants() {
         let data = node.data();
+        let line = data.sourcepos.start.line;
         match &data.value {
-            NodeValue::Link(l) | NodeValue::Image(l) => out.push(Link {
-                line: data.sourcepos.start.line,
+            NodeValue::Link(l) | NodeValue::Image(l) => out.links.push(Link {
+                line,
                 target: l.url.clone(),
             }),
+            NodeValue::HtmlBlock(b) => html_refs(&b.literal, line, &mut out),
+            NodeValue::HtmlInline(h) => html_refs(h, line, &mut out),
             _ => {}
         }
     }
+    out.anchors.extend(
+        super::artifact::parse_markdown(text, &[])
+            .headings
+            .into_iter()
+            .map(|h| h.anchor),
+    );
     out
 }
 
-/// Every anchor a Markdown text offers: heading slugs (GitHub rules, duplicates numbered) and
-/// explicit `id`/`name` attributes in inline HTML.
-pub fn anchors(text: &str) -> BTreeSet<String> {
-    let parsed = super::artifact::parse_markdown(text, &[]);
-    let mut set: BTreeSet<String> = parsed.headings.into_iter().map(|h| h.anchor).collect();
-    let re = cached_regex!(r#"(?i)<[a-z][^>]*?\s(?:id|name)\s*=\s*["']([^"']+)["']"#);
-    for c in re.captures_iter(text) {
-        set.insert(c[1].to_string());
+/// Links (`<a href>`, `<img src>`) and anchors (`id`, and `name` as GitHub keeps it) of a piece
+/// of raw HTML that starts on `line`.
+fn html_refs(html: &str, line: usize, page: &mut Page) {
+    let emitter = html5gum::DefaultEmitter::<usize>::new_with_span();
+    for token in html5gum::Tokenizer::new_with_emitter(html, emitter).flatten() {
+        let html5gum::Token::StartTag(tag) = token else {
+            continue;
+        };
+        let attr = |name: &str| {
+            tag.attributes
+                .get(name.as_bytes())
+                .map(|v| String::from_utf8_lossy(&v.value).trim().to_string())
+        };
+        let at = line + html[..tag.span.start.min(html.len())].matches('\n').count();
+        let target = match tag.name.as_slice() {
+            b"a" => attr("href"),
+            b"img" => attr("src"),
+            _ => None,
+        };
+        if let Some(target) = target.filter(|t| !t.is_empty()) {
+            page.links.push(Link { line: at, target });
+        }
+        for name in ["id", "name"] {
+            if let Some(a) = attr(name).filter(|a| !a.is_empty()) {
+                page.anchors.insert(a);
+            }
+        }
     }
-    set
 }
 
 fn is_external(target: &str) -> bool {
@@ -193,54 +241,112 @@ fn target_path(rel: &str, path_part: &str) -> Option<String> {
     normalise(&base).map(|p| p.to_string_lossy().replace('\\', "/"))
 }
 
-/// What is wrong with `#frag` on the file `target_rel`: a line past its end (`#L12`), or no
-/// heading or anchor of that name in a Markdown file.
+/// The anchors and line counts of files links point into, read once each: the pages of the
+/// checked files up front, any other file when a link first needs it.
+struct Targets<'a> {
+    ctx: &'a Ctx<'a>,
+    pages: HashMap<String, Page>,
+    lines: HashMap<String, usize>,
+}
+
+impl Targets<'_> {
+    fn anchors(&mut self, rel: &str) -> &BTreeSet<String> {
+        if !self.pages.contains_key(rel) {
+            let page = self
+                .ctx
+                .read_text(rel)
+                .map(|t| page(&t.text))
+                .unwrap_or_default();
+            self.pages.insert(rel.to_string(), page);
+        }
+        &self.pages[rel].anchors
+    }
+
+    fn lines(&mut self, rel: &str) -> usize {
+        let ctx = self.ctx;
+        *self.lines.entry(rel.to_string()).or_insert_with(|| {
+            ctx.read_text(rel)
+                .map(|t| t.text.lines().count())
+                .unwrap_or(0)
+        })
+    }
+}
+
+/// The README GitHub renders for a folder, if it has one.
+fn folder_readme(dir: &str, listed: &BTreeSet<&str>) -> Option<String> {
+    ["README.md", "readme.md", "Readme.md", "README.markdown", "README"]
+        .iter()
+        .map(|n| format!("{dir}/{n}"))
+        .find(|p| listed.contains(p.as_str()))
+}
+
+/// What is wrong with `#frag` on `target_rel`: a line past its end (`#L12`), no heading or
+/// anchor of that name in a Markdown file, or — on a folder — in the README GitHub shows there.
 fn fragment_problem(
     target_rel: &str,
+    is_dir: bool,
     frag: &str,
-    read: &mut dyn FnMut(&str) -> Option<String>,
-    anchor_cache: &mut HashMap<String, BTreeSet<String>>,
+    listed: &BTreeSet<&str>,
+    targets: &mut Targets<'_>,
 ) -> Option<String> {
+    let file = if is_dir {
+        match folder_readme(target_rel, listed) {
+            Some(readme) => readme,
+            None => {
+                return Some(format!(
+                    "`{target_rel}/` has no README to hold `#{frag}` (GitHub shows the folder's README there)"
+                ));
+            }
+        }
+    } else {
+        target_rel.to_string()
+    };
     if let Some(n) = line_anchor(frag) {
-        let lines = read(target_rel).map(|t| t.lines().count()).unwrap_or(0);
+        let lines = targets.lines(&file);
         return (n > lines).then(|| format!("line {n} is past the end ({lines} lines)"));
     }
-    if !target_rel.to_ascii_lowercase().ends_with(".md") {
+    let lower = file.to_ascii_lowercase();
+    if !(lower.ends_with(".md") || lower.ends_with(".markdown") || lower.ends_with("/readme")) {
         return None;
     }
-    if !anchor_cache.contains_key(target_rel) {
-        let set = read(target_rel).map(|t| anchors(&t)).unwrap_or_default();
-        anchor_cache.insert(target_rel.to_string(), set);
-    }
-    let set = &anchor_cache[target_rel];
+    let set = targets.anchors(&file);
     // GitHub resolves `#Foo` to the `foo` anchor as well.
     (!set.contains(frag) && !set.contains(&frag.to_lowercase()))
-        .then(|| format!("no heading or anchor `#{frag}` in `{target_rel}`"))
+        .then(|| format!("no heading or anchor `#{frag}` in `{file}`"))
 }
 
 pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     let files = super::scan::selected_files(ctx, &spec.include, &spec.exclude)?;
     let listed: BTreeSet<&str> = ctx.listing().files.iter().map(String::as_str).collect();
-    let mut texts: HashMap<String, Option<String>> = HashMap::new();
-    let mut read = |rel: &str| -> Option<String> {
-        texts
-            .entry(rel.to_string())
-            .or_insert_with(|| ctx.read_text(rel).ok().map(|t| t.text))
-            .clone()
+    // Every checked file parsed once, over `--jobs` threads; only its links and anchors kept.
+    let markdown: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|rel| rel.to_ascii_lowercase().ends_with(".md"))
+        .collect();
+    let parsed = super::scan::per_file(ctx, &markdown, |rel| {
+        ctx.read_text(rel).ok().map(|t| page(&t.text))
+    });
+    let mut targets = Targets {
+        ctx,
+        pages: HashMap::new(),
+        lines: HashMap::new(),
     };
-    let mut anchor_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut links_of: Vec<(&str, Vec<Link>)> = Vec::new();
+    for (rel, page) in markdown.iter().zip(parsed) {
+        let Some(mut page) = page else { continue };
+        links_of.push((rel, std::mem::take(&mut page.links)));
+        targets.pages.insert(rel.to_string(), page);
+    }
     let mut broken = Vec::new();
     let mut unsafe_links = Vec::new();
     let mut xrefs: Vec<serde_json::Value> = Vec::new();
     let (mut checked, mut external) = (0usize, 0usize);
     let mut by_file: BTreeMap<String, usize> = BTreeMap::new();
-    for rel in &files {
-        if !rel.to_ascii_lowercase().ends_with(".md") {
-            continue;
-        }
-        let Some(text) = read(rel) else { continue };
+    for (rel, links) in &links_of {
+        let rel = *rel;
         by_file.entry(rel.to_string()).or_insert(0);
-        for link in extract_links(&text) {
+        for link in links {
             let target = link.target.trim();
             if target.is_empty() {
                 continue;
@@ -299,9 +405,9 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                     "file not found".into()
                 });
             } else if let Some(frag) = fragment.filter(|f| !f.is_empty())
-                && is_file
+                && (is_file || is_dir)
             {
-                reason = fragment_problem(&target_rel, &frag, &mut read, &mut anchor_cache);
+                reason = fragment_problem(&target_rel, is_dir, &frag, &listed, &mut targets);
             }
             if let Some(reason) = reason {
                 *by_file.entry(rel.to_string()).or_insert(0) += 1;

@@ -219,9 +219,9 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             k8s::annotate(o)
         })
         .collect();
-    let (by_namespace, by_name) = k8s::indexes(&objects);
+    let idx = k8s::indexes(&objects);
     let v = evidence_value(ctx, g, objects.len());
-    Ok(k8s::with_objects(v, objects, by_namespace, by_name))
+    Ok(k8s::with_objects(v, objects, idx))
 }
 
 /// What the entries of a request held: objects, documents that did not parse, the files read,
@@ -233,6 +233,98 @@ struct Gathered {
     files: Vec<String>,
     rendered: Vec<String>,
     missing: Vec<String>,
+    /// Documents read as files that are patches, not objects: `{path, line, reason}`.
+    patches: Vec<Value>,
+}
+
+/// Workload kinds and where their containers are: a document of one of these kinds without
+/// containers that name an image is a partial object (a patch), not something that runs.
+const CONTAINERS_AT: &[(&str, &str)] = &[
+    ("Deployment", "/spec/template/spec/containers"),
+    ("StatefulSet", "/spec/template/spec/containers"),
+    ("DaemonSet", "/spec/template/spec/containers"),
+    ("ReplicaSet", "/spec/template/spec/containers"),
+    ("Job", "/spec/template/spec/containers"),
+    ("CronJob", "/spec/jobTemplate/spec/template/spec/containers"),
+    ("Pod", "/spec/containers"),
+];
+
+/// Why a document read as a plain file is a patch, not an object to audit alone.
+fn patch_reason(o: &Located, patch_files: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(k) = o.path.as_ref().and_then(|p| patch_files.get(p)) {
+        return Some(format!("a patch {k} applies: audited through that kustomization's render, not alone"));
+    }
+    // An object recorded from a cluster (status, uid) is what ran, however little it shows.
+    if o.value.get("status").is_some()
+        || o.value.pointer("/metadata/uid").is_some()
+        || o.value.pointer("/metadata/creationTimestamp").is_some()
+    {
+        return None;
+    }
+    let kind = o.value.get("kind").and_then(Value::as_str)?;
+    let (_, at) = CONTAINERS_AT.iter().find(|(k, _)| *k == kind)?;
+    let complete = o
+        .value
+        .pointer(at)
+        .and_then(Value::as_array)
+        .is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| c.get("image").is_some()));
+    (!complete).then(|| {
+        format!("a partial {kind} (no containers with an image): a patch, not audited alone")
+    })
+}
+
+/// Files the repository's kustomizations use as patches (`patches`, `patchesStrategicMerge`,
+/// `patchesJson6902`), each with the kustomization that applies it.
+fn patch_files(ctx: &Ctx<'_>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for k in ctx.listing().files.iter().filter(|f| is_kustomization(f)) {
+        let Ok(t) = ctx.read_text(k) else { continue };
+        let Ok(doc) = serde_yaml::from_str::<Value>(&t.text) else {
+            continue;
+        };
+        let dir = k.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut add = |rel: &str| {
+            let joined = if dir.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{dir}/{rel}")
+            };
+            out.entry(normalize(&joined)).or_insert_with(|| format!("`{k}`"));
+        };
+        for key in ["patches", "patchesJson6902"] {
+            for p in doc.get(key).and_then(Value::as_array).into_iter().flatten() {
+                if let Some(rel) = p.get("path").and_then(Value::as_str) {
+                    add(rel);
+                }
+            }
+        }
+        for p in doc
+            .get("patchesStrategicMerge")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(rel) = p.as_str().filter(|r| !r.contains('\n')) {
+                add(rel);
+            }
+        }
+    }
+    out
+}
+
+/// `a/b/../c` → `a/c` without touching the file system.
+fn normalize(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
 }
 
 /// Read every entry: a kustomize folder rendered, a plain folder's YAML files, a file, a glob.
@@ -244,10 +336,19 @@ fn gather(
 ) -> Result<Gathered, CollectError> {
     let exclude = super::fs::globset(&spec.exclude, false).map_err(CollectError::new)?;
     let mut g = Gathered::default();
+    let patch_files = ctx.patch_files.get_or_init(|| patch_files(ctx));
+    let patches = std::cell::RefCell::new(Vec::new());
     // Several rules read the same files for different kinds: parse each file once per run.
     let read = |rel: &str, objects: &mut Vec<Located>, errors: &mut Vec<Value>| {
         let parsed = parse_once(ctx, rel);
-        objects.extend(parsed.0.iter().filter(|o| q.matches(&o.value)).cloned());
+        for o in parsed.0.iter().filter(|o| q.matches(&o.value)) {
+            match patch_reason(o, patch_files) {
+                Some(reason) => patches
+                    .borrow_mut()
+                    .push(json!({"path": o.path, "line": o.line, "reason": reason})),
+                None => objects.push(o.clone()),
+            }
+        }
         errors.extend(
             parsed
                 .1
@@ -311,6 +412,7 @@ fn gather(
             g.files.push(f);
         }
     }
+    g.patches = patches.into_inner();
     Ok(g)
 }
 
@@ -323,6 +425,7 @@ fn evidence_value(ctx: &Ctx<'_>, g: Gathered, count: usize) -> Value {
         errors,
         rendered,
         missing,
+        patches,
         ..
     } = g;
     files.sort();
@@ -355,6 +458,7 @@ fn evidence_value(ctx: &Ctx<'_>, g: Gathered, count: usize) -> Value {
         "missing": missing,
         "errors": errors,
         "unread": unread,
+        "patches": patches,
         "source": {
             "kind": "manifests",
             "captured_at": now,
@@ -725,8 +829,8 @@ impl Drop for TempDir {
     }
 }
 
-/// What `manifests` yields; its first seven names are `cluster`'s too.
-pub const OBJECT_NAMES: [Name; 10] = [
+/// What `manifests` yields; its first nine names are `cluster`'s too.
+pub const OBJECT_NAMES: [Name; 13] = [
     n(
         "objects",
         "list",
@@ -750,6 +854,21 @@ pub const OBJECT_NAMES: [Name; 10] = [
     ),
     n("by_namespace", "map", "namespace → indexes into objects"),
     n("by_name", "map", "Kind/namespace/name → index into objects"),
+    n(
+        "by_selector_label",
+        "map",
+        "namespace/key=value → indexes of objects whose spec.selector.matchLabels hold that pair",
+    ),
+    n(
+        "by_selector_unlabelled",
+        "map",
+        "namespace → indexes of objects whose spec.selector has no matchLabels",
+    ),
+    n(
+        "patches",
+        "list",
+        "{path, line, reason}: documents read as files that are patches (a kustomization applies them, or a partial workload), not audited alone",
+    ),
     n("files", "list", "files read"),
     n("rendered", "list", "kustomize folders rendered"),
     n("missing", "list", "entries that matched nothing"),

@@ -326,6 +326,8 @@ pub struct Ctx<'p> {
     /// Kustomize folders rendered this run: several rules read the same overlay, and
     /// `kubectl kustomize` is the slowest step of collecting it.
     pub(crate) kustomize_renders: Mutex<KustomizeRenders>,
+    /// Files the repository's kustomizations apply as patches (→ the kustomization), read once.
+    pub(crate) patch_files: OnceLock<std::collections::BTreeMap<String, String>>,
     /// Last changes already looked up in git: one history walk per run.
     git: git::Cache,
     progress: Option<&'p dyn Progress>,
@@ -363,6 +365,7 @@ impl<'p> Ctx<'p> {
             files: OnceLock::new(),
             tree_digest: OnceLock::new(),
             kustomize_renders: Mutex::new(KustomizeRenders::new()),
+            patch_files: OnceLock::new(),
             git: git::Cache::default(),
             progress: None,
             cluster: cluster::State::default(),
