@@ -272,6 +272,59 @@ impl Targets<'_> {
     }
 }
 
+/// What a relative link leads to.
+enum Local {
+    Fine,
+    Broken(String),
+    Xref,
+}
+
+/// Resolve a relative link of `rel`: the file or folder it names (relative to `rel`, or to the
+/// root for `/x`) and its `#fragment`.
+fn local(rel: &str, target: &str, listed: &BTreeSet<&str>, targets: &mut Targets<'_>) -> Local {
+    let (path_part, fragment) = match target.split_once('#') {
+        Some((p, f)) => (p, Some(percent_decode(f))),
+        None => (target, None),
+    };
+    let path_part = percent_decode(path_part.split('?').next().unwrap_or(""));
+    let Some(target_rel) = target_path(rel, &path_part) else {
+        return Local::Broken("leaves the repository".into());
+    };
+    let is_file = listed.contains(target_rel.as_str());
+    let dir_prefix = format!("{target_rel}/");
+    let is_dir = !is_file
+        && !target_rel.is_empty()
+        && listed
+            .range(dir_prefix.as_str()..)
+            .next()
+            .is_some_and(|f| f.starts_with(&dir_prefix));
+    let is_root = target_rel.is_empty();
+    if !is_file && !is_dir && !is_root {
+        if sphinx_xref(rel, target, listed) {
+            return Local::Xref;
+        }
+        let exists_unlisted = targets
+            .ctx
+            .resolve(&target_rel)
+            .map(|p| p.exists())
+            .unwrap_or(false);
+        return Local::Broken(if exists_unlisted {
+            "target is ignored or outside the audited files".into()
+        } else {
+            "file not found".into()
+        });
+    }
+    match fragment.filter(|f| !f.is_empty()) {
+        Some(frag) if is_file || is_dir => {
+            match fragment_problem(&target_rel, is_dir, &frag, listed, targets) {
+                Some(reason) => Local::Broken(reason),
+                None => Local::Fine,
+            }
+        }
+        _ => Local::Fine,
+    }
+}
+
 /// The README GitHub renders for a folder, if it has one.
 fn folder_readme(dir: &str, listed: &BTreeSet<&str>) -> Option<String> {
     ["README.md", "readme.md", "Readme.md", "README.markdown", "README"]
@@ -366,49 +419,16 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
                 continue;
             }
             checked += 1;
-            let (path_part, fragment) = match target.split_once('#') {
-                Some((p, f)) => (p, Some(percent_decode(f))),
-                None => (target, None),
+            let reason = match local(rel, target, &listed, &mut targets) {
+                Local::Fine => None,
+                Local::Broken(reason) => Some(reason),
+                Local::Xref => {
+                    // A Sphinx/MyST cross-reference (`[x](api-validators)`, `[](pkg.Class)`):
+                    // resolved by the docs build, not a file. Kept apart, never broken.
+                    xrefs.push(json!({"path": rel, "line": link.line, "target": target}));
+                    continue;
+                }
             };
-            let path_part = path_part.split('?').next().unwrap_or("");
-            let path_part = percent_decode(path_part);
-            // Resolve the target file, relative to the linking file (or to the root for `/x`).
-            let Some(target_rel) = target_path(rel, &path_part) else {
-                broken.push(json!({"path": rel, "line": link.line, "target": target, "reason": "leaves the repository"}));
-                *by_file.entry(rel.to_string()).or_insert(0) += 1;
-                continue;
-            };
-            let is_file = listed.contains(target_rel.as_str());
-            let dir_prefix = format!("{target_rel}/");
-            let is_dir = !is_file
-                && !target_rel.is_empty()
-                && listed
-                    .range(dir_prefix.as_str()..)
-                    .next()
-                    .is_some_and(|f| f.starts_with(&dir_prefix));
-            let is_root = target_rel.is_empty();
-            let mut reason: Option<String> = None;
-            if !is_file && !is_dir && !is_root && sphinx_xref(rel, target, &listed) {
-                // A Sphinx/MyST cross-reference (`[x](api-validators)`, `[](pkg.Class)`):
-                // resolved by the docs build, not a file. Kept apart, never a broken link.
-                xrefs.push(json!({"path": rel, "line": link.line, "target": target}));
-                continue;
-            }
-            if !is_file && !is_dir && !is_root {
-                let exists_unlisted = ctx
-                    .resolve(&target_rel)
-                    .map(|p| p.exists())
-                    .unwrap_or(false);
-                reason = Some(if exists_unlisted {
-                    "target is ignored or outside the audited files".into()
-                } else {
-                    "file not found".into()
-                });
-            } else if let Some(frag) = fragment.filter(|f| !f.is_empty())
-                && (is_file || is_dir)
-            {
-                reason = fragment_problem(&target_rel, is_dir, &frag, &listed, &mut targets);
-            }
             if let Some(reason) = reason {
                 *by_file.entry(rel.to_string()).or_insert(0) += 1;
                 broken.push(
