@@ -561,3 +561,69 @@ fn the_shipped_fleet_manifests_are_what_fleet_job_renders() {
     let (code, out, err) = shipshape(&root, &["fleet", "validate", "--fleet", "fleet.toml"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// A cluster target: the pod (here, run-index with a kubeconfig context) audits the live
+/// objects of its namespaces with the target's policy, read-only.
+#[test]
+fn a_cluster_target_audits_live_objects_read_only() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let objects = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "old", "namespace": "apps", "uid": "d1"},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "old"}},
+                        "template": {"metadata": {"labels": {"app": "old"}},
+                                     "spec": {"containers": [{"name": "old", "image": "nginx:latest"}]}}},
+               "status": {"availableReplicas": 1}}),
+    ];
+    let server = apiserver::Server::start(apiserver::recorded_cluster(objects, "fleet-token"));
+    let kubeconfig = apiserver::kubeconfig(r, &server.url(), "fleet-token");
+    write(
+        r,
+        "fleet.toml",
+        "[[target]]\nid = \"prod-apps\"\ncluster = { context = \"test\", namespaces = [\"apps\"] }\npolicy = \"builtin:k8s-hardening\"\n",
+    );
+    let out = Command::cargo_bin("shipshape")
+        .unwrap()
+        .current_dir(r)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("JOB_COMPLETION_INDEX", "0")
+        .args([
+            "fleet",
+            "run-index",
+            "--fleet",
+            "fleet.toml",
+            "--out",
+            "out",
+            "--now",
+            NOW,
+            "--work",
+        ])
+        .arg(r.join("work"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(r.join("out/prod-apps/target.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["verdict"], "NOT_APPROVED", "{record:#}");
+    assert_eq!(record["source"], "cluster context test, namespaces apps");
+    let bundle = std::fs::read_to_string(r.join("out/prod-apps/report.json")).unwrap();
+    assert!(
+        bundle.contains("Deployment apps/old"),
+        "the finding names the live object"
+    );
+    let seen = server.requests();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter().all(|s| s.method == "GET"),
+        "read-only: {seen:?}"
+    );
+}
