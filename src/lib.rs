@@ -190,7 +190,18 @@ pub fn run(
         "collecting evidence"
     );
     memtrace("before collect");
-    let (mut evidence, timings) = collect::collect_all(&ctx, &plan);
+    // The work tree's status (for provenance and `require_clean`) stats every file of the
+    // repository: on a large one it costs as much as collecting. It runs beside collection —
+    // unless a command runs, which may write into the tree: then it is taken after, as the
+    // tree the commands left.
+    let commands_run =
+        !opts.skip_commands && plan.values().any(|r| matches!(r, collect::Request::Run(_)));
+    let ((mut evidence, timings), early_head) = std::thread::scope(|s| {
+        let head = (!commands_run)
+            .then(|| s.spawn(|| repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok()));
+        let collected = collect::collect_all(&ctx, &plan);
+        (collected, head.map(|h| h.join().ok().flatten()))
+    });
     // Evidence completeness: each request learns which files in its scope were not read.
     // Matched against scopes as they are; file names are repository text too, so what is
     // attached and what the report lists is redacted.
@@ -212,7 +223,7 @@ pub fn run(
         &policy,
         &evidence,
         &env,
-        &root,
+        (&root, early_head),
         &ctx,
         &governed.ignored,
     );
@@ -473,7 +484,7 @@ fn judge(
     policy: &policy::model::Policy,
     evidence: &BTreeMap<String, collect::Item>,
     env: &str,
-    root: &Path,
+    (root, head): (&Path, Option<Option<repo::Head>>),
     ctx: &collect::Ctx<'_>,
     ignored: &[trust::waivers::IgnoredWaiver],
 ) -> Judged {
@@ -491,7 +502,9 @@ fn judge(
             opts.only_rules.join(", ")
         ));
     }
-    let mut head = repo::head_checked(root, &|rel| ctx.is_own_output(rel)).ok();
+    // Taken beside collection when no command ran, else now.
+    let mut head =
+        head.unwrap_or_else(|| repo::head_checked(root, &|rel| ctx.is_own_output(rel)).ok());
     // Bound to what ships: an audit of uncommitted files does not describe a commit. A folder
     // outside git has no work tree to be dirty (and `verify --commit` will refuse its bundle).
     if policy.trust.require_clean {
