@@ -198,6 +198,12 @@ fn artifact_stem(glob: &str) -> &str {
         .trim_end_matches("-*")
 }
 
+/// `id = "…"` at the start of a line: the ids of a policy text (rules and areas).
+fn id_line() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r#"(?m)^id = "([^"]+)""#).expect("static regex"))
+}
+
 /// `init`'s rules that check what a pack rule already checks, under another id.
 const SAME_CHECK: &[(&str, &str)] = &[
     ("ci-configured", "ci-workflow"),
@@ -216,7 +222,7 @@ fn pack_rule_ids(packs: &[&str]) -> BTreeSet<String> {
     if names.contains(&"service") {
         names.push("k8s-hardening");
     }
-    let id = Regex::new(r#"(?m)^id = "([^"]+)""#).expect("static regex");
+    let id = id_line();
     let mut ids: BTreeSet<String> = names
         .iter()
         .filter_map(|n| crate::policy::builtin_text(n))
@@ -276,9 +282,7 @@ const READINESS_STATUSES: &[&str] = &[
 fn artifacts(t: &Tree<'_>, f: &mut Findings) {
     let placeholders = PlaceholderSet::default().compile();
     let date_suffix = Regex::new(r"[-_]?(\d{8}|\d{4}-\d{2}-\d{2})").expect("static regex");
-    let non_production =
-        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
-            .expect("built-in globs compile");
+    let non_production = crate::collect::fs::non_production();
     for p in &t.files {
         let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
         let in_artifacts = dir == "docs/operations-artifacts";
@@ -320,9 +324,7 @@ fn artifacts(t: &Tree<'_>, f: &mut Findings) {
 /// Kubernetes manifests (YAML with apiVersion and kind) and kustomizations, outside tests,
 /// examples and other non-production folders.
 fn manifests(t: &Tree<'_>, f: &mut Findings) {
-    let non_production =
-        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
-            .expect("built-in globs compile");
+    let non_production = crate::collect::fs::non_production();
     let workload =
         Regex::new(r"(?m)^kind:\s*(Deployment|StatefulSet|DaemonSet|Job|CronJob|Pod)\s*$")
             .expect("static regex");
@@ -421,7 +423,10 @@ fn cluster_manifests(t: &Tree<'_>, f: &mut Findings) {
                         .cloned()
                         .unwrap_or_default()
                 })
-                .filter_map(|v| v.as_str().map(|r| normalize(&format!("{d}/{r}"))))
+                .filter_map(|v| {
+                    v.as_str()
+                        .map(|r| crate::collect::fs::normalize_rel(&format!("{d}/{r}")))
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -441,21 +446,6 @@ fn cluster_manifests(t: &Tree<'_>, f: &mut Findings) {
     } else {
         roots
     };
-}
-
-/// `a/b/../c` → `a/c`, `./x` → `x`, without touching the file system.
-fn normalize(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
-    out.join("/")
 }
 
 /// Languages and the command that runs their tests.
@@ -540,9 +530,7 @@ fn go_tests(t: &Tree<'_>) -> Option<(String, String)> {
     if t.has("go.mod") {
         return Some(("go.mod".into(), "go test ./...".into()));
     }
-    let non_production =
-        crate::collect::fs::globset(&[crate::collect::fs::NON_PRODUCTION.to_string()], false)
-            .expect("built-in globs compile");
+    let non_production = crate::collect::fs::non_production();
     let modules: Vec<&str> = t
         .files
         .iter()
@@ -691,7 +679,7 @@ impl Rules {
     /// Add rules (blank-line separated, each with its comment) of `area`, but those whose id
     /// a pack already has.
     fn add(&mut self, area: &'static str, text: String) {
-        let id = Regex::new(r#"(?m)^id = "([^"]+)""#).expect("static regex");
+        let id = id_line();
         let kept: Vec<&str> = text
             .split("\n\n")
             .filter(|block| {

@@ -271,6 +271,27 @@ fn err_reason(err: &ignore::Error) -> String {
     }
 }
 
+/// `a/b/../c` → `a/c`, `./x` → `x`: a `/`-separated relative path made plain without touching
+/// the file system (a `..` past the start is dropped).
+pub fn normalize_rel(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
+}
+
+/// The built-in `@non-production` globs as one set.
+pub fn non_production() -> GlobSet {
+    globset(&[NON_PRODUCTION.to_string()], false).expect("the built-in globs compile")
+}
+
 /// Compile globs the way policies write them: `*` stays within a folder, `**` crosses folders.
 pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();

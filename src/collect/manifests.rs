@@ -289,7 +289,7 @@ fn patch_files(ctx: &Ctx<'_>) -> BTreeMap<String, String> {
             } else {
                 format!("{dir}/{rel}")
             };
-            out.entry(normalize(&joined)).or_insert_with(|| format!("`{k}`"));
+            out.entry(super::fs::normalize_rel(&joined)).or_insert_with(|| format!("`{k}`"));
         };
         for key in ["patches", "patchesJson6902"] {
             for p in doc.get(key).and_then(Value::as_array).into_iter().flatten() {
@@ -312,20 +312,6 @@ fn patch_files(ctx: &Ctx<'_>) -> BTreeMap<String, String> {
     out
 }
 
-/// `a/b/../c` → `a/c` without touching the file system.
-fn normalize(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
-    out.join("/")
-}
 
 /// Read every entry: a kustomize folder rendered, a plain folder's YAML files, a file, a glob.
 fn gather(

@@ -147,8 +147,9 @@ pub fn load(file: &Path) -> Result<Fleet, FleetErrors> {
 /// [`load`] of text already read (`file` names it and anchors relative policy paths).
 pub fn parse(file: &Path, text: &str) -> Result<Fleet, FleetErrors> {
     let name = file.display().to_string();
+    let index = crate::policy::LineIndex::new(text);
     let at = |offset: usize, message: String| {
-        let (line, column) = line_col(text, offset);
+        let (line, column) = index.at(text, offset);
         FleetDiagnostic {
             file: name.clone(),
             line,
@@ -382,14 +383,6 @@ fn is_kebab(s: &str) -> bool {
         && !s.ends_with('-')
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// Byte offset → 1-based line and column (in characters).
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 impl Fleet {

@@ -51,6 +51,24 @@ pub struct TargetRecord {
 
 pub const TARGET_FILE: &str = "target.json";
 
+impl TargetRecord {
+    /// The record of target `index` before it is audited.
+    fn new(target: &Target, index: usize) -> TargetRecord {
+        TargetRecord {
+            format: "shipshape-fleet-target/1".into(),
+            id: target.id.clone(),
+            index,
+            source: describe_source(&target.source),
+            commit: None,
+            policy: target.policy.describe(),
+            env: target.env.clone(),
+            verdict: None,
+            error: None,
+            exit_code: 0,
+        }
+    }
+}
+
 /// Audit target `index` of `fleet` into `<out>/<id>/`: report.json (the bundle, its timings
 /// cleared so it depends only on what was audited), report.md and target.json.
 pub fn run_index(
@@ -67,18 +85,7 @@ pub fn run_index(
     for f in ["report.json", "report.md", TARGET_FILE] {
         let _ = std::fs::remove_file(dir.join(f));
     }
-    let mut record = TargetRecord {
-        format: "shipshape-fleet-target/1".into(),
-        id: target.id.clone(),
-        index,
-        source: describe_source(&target.source),
-        commit: None,
-        policy: target.policy.describe(),
-        env: target.env.clone(),
-        verdict: None,
-        error: None,
-        exit_code: 0,
-    };
+    let mut record = TargetRecord::new(target, index);
     let result = audit_target(target, &dir, opts, &mut record);
     if let Err(e) = &result {
         record.error = Some(e.to_string());
@@ -290,18 +297,13 @@ pub fn run_all(fleet: &Fleet, out: &Path, workers: usize, opts: &RunOptions) -> 
                         break;
                     }
                     let record = run_index(fleet, i, out, opts).unwrap_or_else(|e| {
-                        // run_index wrote target.json with the error; read it back.
-                        read_record(&out.join(&fleet.targets[i].id)).unwrap_or(TargetRecord {
-                            format: "shipshape-fleet-target/1".into(),
-                            id: fleet.targets[i].id.clone(),
-                            index: i,
-                            source: describe_source(&fleet.targets[i].source),
-                            commit: None,
-                            policy: fleet.targets[i].policy.describe(),
-                            env: fleet.targets[i].env.clone(),
-                            verdict: None,
-                            error: Some(e.to_string()),
-                            exit_code: e.exit_code(),
+                        // run_index wrote target.json with the error, unless it could not.
+                        read_record(&out.join(&fleet.targets[i].id)).unwrap_or_else(|| {
+                            TargetRecord {
+                                error: Some(e.to_string()),
+                                exit_code: e.exit_code(),
+                                ..TargetRecord::new(&fleet.targets[i], i)
+                            }
                         })
                     });
                     records

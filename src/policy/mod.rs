@@ -112,13 +112,13 @@ impl Location {
     }
 }
 
-/// Byte offset → 1-based line and column.
-struct LineIndex {
+/// Byte offset → 1-based line and column (of policy files, and of fleet files).
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut starts = vec![0];
         for (i, b) in text.bytes().enumerate() {
             if b == b'\n' {
@@ -127,7 +127,7 @@ impl LineIndex {
         }
         Self { starts }
     }
-    fn at(&self, text: &str, offset: usize) -> (usize, usize) {
+    pub(crate) fn at(&self, text: &str, offset: usize) -> (usize, usize) {
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
