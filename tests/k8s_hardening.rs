@@ -944,7 +944,7 @@ fn patch_files_are_not_audited_alone() {
         .collect();
     assert!(
         patches.iter().any(|p| p.starts_with(
-            "k8s/overlays/prod/replicas.yaml a patch `k8s/overlays/prod/kustomization.yaml` applies"
+            "k8s/overlays/prod/replicas.yaml a partial Deployment a patch `k8s/overlays/prod/kustomization.yaml` applies"
         )),
         "{patches:#?}"
     );
@@ -980,4 +980,27 @@ fn unset_allow_privilege_escalation_counts_as_true() {
         outcome(&outcomes, "k8s-drop-all-capabilities").status,
         Status::Pass
     );
+}
+
+/// A kustomization cannot hide a runnable workload by listing its file as a patch: the
+/// Deployment still has every container with an image, so it is audited, and its gap found.
+#[test]
+fn listing_a_workload_as_a_patch_does_not_hide_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "shipshape.toml", POLICY);
+    let mut objs = support_objects("shop");
+    let mut d = good_deployment("good", "shop");
+    d["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] = json!(false);
+    objs.push(d);
+    write(r, "k8s/good.yaml", yaml_stream(&objs));
+    write(
+        r,
+        "k8s/hide/kustomization.yaml",
+        "resources: []\npatches:\n  - path: ../good.yaml\npatchesStrategicMerge:\n  - ../good.yaml\n",
+    );
+    let outcomes = run(r, &CliOptions::default());
+    let o = outcome(&outcomes, "k8s-run-as-non-root");
+    assert_eq!(o.status, Status::Fail, "{}", o.sentence);
+    assert!(named(o).contains("Deployment shop/good"), "{}", named(o));
 }

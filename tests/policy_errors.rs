@@ -221,3 +221,45 @@ fn unknown_handoff_question() {
         "error: p.toml:10:1: rule `r`: handoff `pager` is not one of runbooks, escalation, dr-drill, alerting"
     );
 }
+
+/// A glob set used where one path is taken must hold one glob; a `[[document]]` row likewise;
+/// `[audit] area_order` may name only declared areas, and it orders the report's areas.
+#[test]
+fn glob_sets_in_single_path_fields_and_area_order() {
+    let e = one(
+        "[globs]\ntwo = [\"a.md\", \"b.md\"]\n\n[[rule]]\nid = \"r\"\narea = \"docs\"\nevidence.d = { artifact = \"@two\" }\nexpect = ['d.exists']\n",
+    );
+    assert!(
+        e.contains("`@two` stands for several globs here, where one path or glob is taken"),
+        "{e}"
+    );
+    let e = one("[globs]\ntwo = [\"a.md\", \"b.md\"]\n\n[[document]]\npath = \"@two\"\n");
+    assert!(
+        e.contains("[[document]] path `@two` must name a [globs] set of exactly one glob"),
+        "{e}"
+    );
+    let (code, err) = validate(
+        &[(
+            "p.toml",
+            "[audit]\nname = \"t\"\narea_order = [\"b\", \"nope\"]\n\n[[area]]\nid = \"a\"\n\n[[area]]\nid = \"b\"\n",
+        )],
+        "p.toml",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("[audit] area_order names `nope`, which no [[area]] declares"),
+        "{err}"
+    );
+    // With a set of one glob the artifact reads that file; the order puts `b` first.
+    let p = shipshape::policy::load_str(
+        "p.toml",
+        "[audit]\nname = \"t\"\narea_order = [\"b\"]\n\n[globs]\none = [\"docs/run*.md\"]\n\n[[area]]\nid = \"a\"\n\n[[area]]\nid = \"b\"\n\n[[rule]]\nid = \"r\"\narea = \"a\"\nevidence.d = { artifact = \"@one\" }\nexpect = ['d.exists']\n",
+    )
+    .unwrap();
+    assert_eq!(
+        p.areas.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+    let key = p.rules[0].evidence["d"].key();
+    assert!(key.contains("\"docs/run*.md\""), "{key}");
+}

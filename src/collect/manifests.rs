@@ -249,11 +249,12 @@ const CONTAINERS_AT: &[(&str, &str)] = &[
     ("Pod", "/spec/containers"),
 ];
 
-/// Why a document read as a plain file is a patch, not an object to audit alone.
+/// Why a document read as a plain file is a patch, not an object to audit alone. A workload
+/// with containers that name images is audited whatever references it — a kustomization
+/// anywhere in the repository must not be able to hide a runnable workload by listing its file
+/// as a patch; a partial workload cannot run. Any other kind a kustomization applies as a patch
+/// is left out (that can only take a budget or a policy away, never add one).
 fn patch_reason(o: &Located, patch_files: &BTreeMap<String, String>) -> Option<String> {
-    if let Some(k) = o.path.as_ref().and_then(|p| patch_files.get(p)) {
-        return Some(format!("a patch {k} applies: audited through that kustomization's render, not alone"));
-    }
     // An object recorded from a cluster (status, uid) is what ran, however little it shows.
     if o.value.get("status").is_some()
         || o.value.pointer("/metadata/uid").is_some()
@@ -262,14 +263,25 @@ fn patch_reason(o: &Located, patch_files: &BTreeMap<String, String>) -> Option<S
         return None;
     }
     let kind = o.value.get("kind").and_then(Value::as_str)?;
-    let (_, at) = CONTAINERS_AT.iter().find(|(k, _)| *k == kind)?;
+    let applied_by = o.path.as_ref().and_then(|p| patch_files.get(p));
+    let Some((_, at)) = CONTAINERS_AT.iter().find(|(k, _)| *k == kind) else {
+        return applied_by.map(|k| {
+            format!("a patch {k} applies: audited through that kustomization's render, not alone")
+        });
+    };
     let complete = o
         .value
         .pointer(at)
         .and_then(Value::as_array)
         .is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| c.get("image").is_some()));
-    (!complete).then(|| {
-        format!("a partial {kind} (no containers with an image): a patch, not audited alone")
+    if complete {
+        return None;
+    }
+    Some(match applied_by {
+        Some(k) => format!(
+            "a partial {kind} a patch {k} applies: audited through that kustomization's render, not alone"
+        ),
+        None => format!("a partial {kind} (no containers with an image): a patch, not audited alone"),
     })
 }
 
