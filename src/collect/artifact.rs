@@ -767,13 +767,19 @@ fn shown_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
     s.trim().to_string()
 }
 
-fn node_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
+pub(crate) fn node_text<'a>(node: &'a comrak::nodes::AstNode<'a>) -> String {
     use comrak::nodes::NodeValue;
     let mut s = String::new();
     for d in node.descendants() {
         match &d.data().value {
             NodeValue::Text(t) => s.push_str(t),
             NodeValue::Code(c) => s.push_str(&c.literal),
+            // As written (`[^1]`), as a parser without footnotes would read it.
+            NodeValue::FootnoteReference(r) => {
+                s.push_str("[^");
+                s.push_str(&r.name);
+                s.push(']');
+            }
             NodeValue::SoftBreak | NodeValue::LineBreak => s.push(' '),
             _ => {}
         }

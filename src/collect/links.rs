@@ -49,20 +49,10 @@ pub struct Page {
     pub anchors: BTreeSet<String>,
 }
 
-/// Links and images of a Markdown text, with their lines: Markdown links and images, and in raw
-/// HTML `<a href>` and `<img src>`, read with an HTML tokenizer. Code spans and blocks hold
-/// none.
-pub fn extract_links(text: &str) -> Vec<Link> {
-    page(text).links
-}
-
-/// Every anchor a Markdown text offers: heading slugs (GitHub rules, duplicates numbered) and
-/// the `id` and `name` attributes of its raw HTML (never of code blocks).
-pub fn anchors(text: &str) -> BTreeSet<String> {
-    page(text).anchors
-}
-
-/// [`Page`] of a Markdown text.
+/// [`Page`] of a Markdown text, from one parse: Markdown links and images, and in raw HTML
+/// `<a href>` and `<img src>` (read with an HTML tokenizer); heading slugs (GitHub rules,
+/// duplicates numbered) and the `id`/`name` attributes of raw HTML as anchors. Code spans and
+/// blocks hold neither.
 pub fn page(text: &str) -> Page {
     use comrak::nodes::NodeValue;
     let arena = comrak::Arena::new();
@@ -73,6 +63,7 @@ pub fn page(text: &str) -> Page {
     options.extension.front_matter_delimiter = Some("---".into());
     let root = comrak::parse_document(&arena, text, &options);
     let mut out = Page::default();
+    let mut slugger = super::artifact::Slugger::default();
     for node in root.descendants() {
         let data = node.data();
         let line = data.sourcepos.start.line;
@@ -83,15 +74,13 @@ pub fn page(text: &str) -> Page {
             }),
             NodeValue::HtmlBlock(b) => html_refs(&b.literal, line, &mut out),
             NodeValue::HtmlInline(h) => html_refs(h, line, &mut out),
+            NodeValue::Heading(_) => {
+                out.anchors
+                    .insert(slugger.slug(&super::artifact::node_text(node)));
+            }
             _ => {}
         }
     }
-    out.anchors.extend(
-        super::artifact::parse_markdown(text, &[])
-            .headings
-            .into_iter()
-            .map(|h| h.anchor),
-    );
     out
 }
 
@@ -538,9 +527,10 @@ mod tests {
 
     #[test]
     fn links_in_code_are_not_links() {
-        let links = extract_links(
+        let links = page(
             "See [a](a.md) and `[b](b.md)`.\n\n```\n[c](c.md)\n```\n\n![img](i.png)\n",
-        );
+        )
+        .links;
         let t: Vec<&str> = links.iter().map(|l| l.target.as_str()).collect();
         assert_eq!(t, vec!["a.md", "i.png"]);
         assert_eq!(links[1].line, 7);
@@ -548,9 +538,10 @@ mod tests {
 
     #[test]
     fn anchors_follow_github() {
-        let a = anchors(
+        let a = page(
             "# Hello, World!\n## Hello, World!\n## 🚀 Launch\n### API `v2` & more\n<a id=\"custom\"></a>\n<span name='n1'></span>\n",
-        );
+        )
+        .anchors;
         for want in [
             "hello-world",
             "hello-world-1",
