@@ -6,7 +6,10 @@
 #   benches/git_last_change.sh REPO       # any repository (50 tracked paths drawn with a fixed seed)
 #
 # Environment: COMMITS (50000), FILES (3000), PATHS (50), SEED (42), WORK (target/bench-git),
-# SHIPSHAPE (path to a built binary; default: `cargo build --release`, then target/release).
+# SHIPSHAPE (path to a built binary; default: `cargo build --release`, then target/release),
+# COMMIT_GRAPH (set: run on a copy of the repository with `git commit-graph write --reachable
+# --changed-paths`, so git uses its generation numbers and Bloom filters — and shipshape its own
+# reader of them; the goal is then <= 1x git).
 # Needs git, python3 and GNU time (/usr/bin/time). Exits 1 when any answer differs from git's.
 set -euo pipefail
 
@@ -77,6 +80,17 @@ PY
   fi
 fi
 
+if [[ -n "${COMMIT_GRAPH:-}" ]]; then
+  copy="$WORK/$(basename "$repo")-commit-graph"
+  if [[ ! -f "$copy/.graph-complete" ]]; then
+    rm -rf "$copy"
+    git clone -q --no-local "$repo" "$copy"
+    git -C "$copy" commit-graph write --reachable --changed-paths
+    touch "$copy/.graph-complete"
+  fi
+  repo="$copy"
+fi
+
 # 50 paths with a fixed seed: half cold, half hot in the synthetic repo; any tracked files else.
 mapfile -t paths < <(git -C "$repo" ls-tree -r --name-only HEAD | python3 -c '
 import random, sys
@@ -102,7 +116,7 @@ git_out="$WORK/git.out"
 git_peak=0
 t0=$(now)
 for p in "${paths[@]}"; do
-  /usr/bin/time -f '%M' -o "$WORK/git.mem" git -C "$repo" log -1 --format=%cI -- "$p" >> "$git_out"
+  /usr/bin/time -f '%M' -o "$WORK/git.mem" git -C "$repo" log -1 --format='%cI %H' -- "$p" >> "$git_out"
   m=$(tail -1 "$WORK/git.mem"); (( m > git_peak )) && git_peak=$m
 done
 t1=$(now)
@@ -116,9 +130,9 @@ ship_peak=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/shipshape
 # Compare every answer.
 mismatch=0
 i=0
-while IFS=$'\t' read -r path when _sha; do
+while IFS=$'\t' read -r path when sha; do
   expected=$(sed -n "$((i + 1))p" "$git_out")
-  if [[ "$path" != "${paths[$i]}" || "$when" != "$expected" ]]; then
+  if [[ "$path" != "${paths[$i]}" || "$when $sha" != "$expected" ]]; then
     echo "MISMATCH ${paths[$i]}: git $expected, shipshape $when" >&2
     mismatch=1
   fi
@@ -129,7 +143,7 @@ if [[ $i -ne ${#paths[@]} ]]; then
   mismatch=1
 fi
 
-python3 - "$t0" "$t1" "$t2" "$ship_peak" "$git_peak" "${#paths[@]}" <<'PY'
+python3 - "$t0" "$t1" "$t2" "$ship_peak" "$git_peak" "${#paths[@]}" "${COMMIT_GRAPH:-}" <<'PY'
 import sys
 t0, t1, t2 = map(float, sys.argv[1:4])
 ship_kb, git_kb, n = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -137,8 +151,9 @@ git, ship = t1 - t0, t2 - t1
 ratio = ship / git if git else float("inf")
 print(f"git CLI:   {git:8.3f} s for {n} x `git log -1 --format=%cI -- PATH` (peak {git_kb / 1024:.1f} MB per call)")
 print(f"shipshape: {ship:8.3f} s for one walk over {n} paths (peak {ship_kb / 1024:.1f} MB)")
-print(f"ratio:     {ratio:8.3f} x the git CLI total (goal <= 0.2), peak memory goal < 200 MB: "
-      + ("met" if ratio <= 0.2 and ship_kb < 200 * 1024 else "NOT met"))
+goal = 1.0 if sys.argv[7] else 0.2
+print(f"ratio:     {ratio:8.3f} x the git CLI total (goal <= {goal}), peak memory goal < 200 MB: "
+      + ("met" if ratio <= goal and ship_kb < 200 * 1024 else "NOT met"))
 PY
 if [[ $mismatch -ne 0 ]]; then
   echo "FAIL: shipshape and git disagree" >&2

@@ -866,3 +866,319 @@ fn an_unknown_fallback_is_a_policy_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A history for the commit-graph tests, written by `git fast-import` with pinned times: 40 files
+/// in nested folders changed on main, side branches merged every 25 commits, an octopus merge,
+/// non-ASCII paths, a file deleted and added back, a file that becomes a folder, and one commit
+/// that touches 600 files (more than git puts in a Bloom filter).
+fn graph_history(fx: &Fx) {
+    let mut s = String::new();
+    let mut mark = 0u32;
+    let mut t = 1_700_000_000u64;
+    let mut seed = 7u64;
+    let mut rand = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let files: Vec<String> = (0..40)
+        .map(|i| format!("d{}/s{}/f{i}.md", i % 4, i % 3))
+        .chain(["docs/größe.md".to_string(), "日本/説明.md".to_string()])
+        .collect();
+    let mut commit =
+        |s: &mut String, branch: &str, from: Option<u32>, merges: &[u32], ops: &[String]| {
+            mark += 1;
+            t += 3600;
+            s.push_str(&format!("commit refs/heads/{branch}\nmark :{mark}\n"));
+            s.push_str(&format!(
+                "committer Ada <ada@example.com> {t} +0000\ndata {}\nc{mark:04}\n",
+                6
+            ));
+            if let Some(f) = from {
+                s.push_str(&format!("from :{f}\n"));
+            }
+            for m in merges {
+                s.push_str(&format!("merge :{m}\n"));
+            }
+            for op in ops {
+                s.push_str(op);
+            }
+            s.push('\n');
+            mark
+        };
+    let modify =
+        |p: &str, body: String| format!("M 100644 inline {p}\ndata {}\n{body}\n", body.len());
+    let all: Vec<String> = files.iter().map(|f| modify(f, format!("{f} 0"))).collect();
+    let mut main = commit(&mut s, "main", None, &[], &all);
+    for c in 1..200u32 {
+        let mut ops: Vec<String> = (0..1 + rand(3))
+            .map(|_| {
+                let f = &files[rand(files.len() as u64) as usize];
+                modify(f, format!("{f} {c}"))
+            })
+            .collect();
+        match c {
+            40 => ops.push("D d1/s1/f1.md\n".into()),
+            90 => ops.push(modify("d1/s1/f1.md", "back".into())),
+            60 => ops.push(modify("swap", "a file".into())),
+            120 => {
+                ops.push("D swap\n".into());
+                ops.push(modify("swap/inner.md", "now a folder".into()));
+            }
+            150 => ops.extend((0..600).map(|i| modify(&format!("bulk/b{i}.txt"), "x".into()))),
+            _ => {}
+        }
+        main = commit(&mut s, "main", Some(main), &[], &ops);
+        if c % 25 == 0 {
+            let branch = format!("side{c}");
+            let mut tip = main;
+            for k in 0..3 {
+                let f = &files[rand(files.len() as u64) as usize];
+                tip = commit(
+                    &mut s,
+                    &branch,
+                    Some(tip),
+                    &[],
+                    &[modify(f, format!("{branch} {k}"))],
+                );
+            }
+            main = commit(
+                &mut s,
+                "main",
+                Some(main),
+                &[tip],
+                &[modify("merged.md", branch)],
+            );
+        }
+    }
+    let a = commit(
+        &mut s,
+        "oa",
+        Some(main),
+        &[],
+        &[modify("octo/a.md", "a".into())],
+    );
+    let b = commit(
+        &mut s,
+        "ob",
+        Some(main),
+        &[],
+        &[modify("octo/b.md", "b".into())],
+    );
+    commit(&mut s, "main", Some(main), &[a, b], &[]);
+    let mut child = git_cmd(&fx.root, "2025-01-01T00:00:00Z")
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    fx.git("2025-01-01T00:00:00Z", &["checkout", "-q", "-f", "main"]);
+}
+
+/// Every path of HEAD, every folder above one, and a path that never existed.
+fn graph_paths(fx: &Fx) -> Vec<String> {
+    let mut paths: std::collections::BTreeSet<String> = fx
+        .git(
+            "2025-01-01T00:00:00Z",
+            &[
+                "-c",
+                "core.quotepath=false",
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "HEAD",
+            ],
+        )
+        .lines()
+        .filter(|p| !p.starts_with("bulk/b") || p.ends_with("/b7.txt"))
+        .map(str::to_string)
+        .collect();
+    for p in paths.clone() {
+        let mut rest = p.as_str();
+        while let Some(i) = rest.rfind('/') {
+            rest = &rest[..i];
+            paths.insert(rest.to_string());
+        }
+    }
+    paths.insert("d1/s1/f1.md".into());
+    paths.insert("never/was.md".into());
+    paths.into_iter().collect()
+}
+
+/// shipshape's answers for `paths` equal `git log -1 -- PATH` in the repository as it is now.
+fn assert_answers_match_git(fx: &Fx, paths: &[String], when: &str) {
+    let out = assert_cmd::cargo::cargo_bin_cmd!("shipshape")
+        .args(["git-last-change", "--repo"])
+        .arg(&fx.root)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(ours.lines().count(), paths.len(), "{when}");
+    for (line, p) in ours.lines().zip(paths) {
+        let want = fx.git(
+            "2025-01-01T00:00:00Z",
+            &["log", "-1", "--format=%cI\t%H", "--", p],
+        );
+        let got: Vec<&str> = line.split('\t').collect();
+        assert_eq!(got[0], p, "{when}");
+        let got = if got[1] == "-" {
+            String::new()
+        } else {
+            format!("{}\t{}", got[1], got[2])
+        };
+        assert_eq!(got, want.trim(), "{when}: {p}");
+    }
+}
+
+/// The reader against git: each commit's tree and parents as `git log` prints them, and no
+/// Bloom filter ever rules out a path that did change from the first parent (while ruling out
+/// most that did not — else it is not being read).
+fn assert_graph_agrees_with_git(fx: &Fx, paths: &[String]) {
+    use shipshape::collect::commit_graph::CommitGraph;
+    let repo = git2::Repository::open(&fx.root).unwrap();
+    let graph = CommitGraph::open(&repo).expect("the graph git wrote is read");
+    let log = fx.git(
+        "2025-01-01T00:00:00Z",
+        &["log", "--all", "--format=%H %T %P"],
+    );
+    for line in log.lines() {
+        let ids: Vec<git2::Oid> = line
+            .split_whitespace()
+            .map(|h| git2::Oid::from_str(h).unwrap())
+            .collect();
+        let Some(pos) = graph.position(&ids[0]) else {
+            continue;
+        };
+        let c = graph.commit(pos).unwrap();
+        assert_eq!(c.tree, ids[1], "{line}");
+        let parents: Vec<git2::Oid> = c.parents.iter().map(|&p| graph.oid(p).unwrap()).collect();
+        assert_eq!(parents, ids[2..].to_vec(), "{line}");
+    }
+    let changes = fx.git(
+        "2025-01-01T00:00:00Z",
+        &[
+            "-c",
+            "core.quotepath=false",
+            "log",
+            "--all",
+            "--format=@%H",
+            "--name-only",
+            "--no-renames",
+            "--diff-merges=first-parent",
+        ],
+    );
+    let (mut ruled_out, mut unchanged, mut checked) = (0, 0, 0);
+    for block in changes.split('@').filter(|b| !b.trim().is_empty()) {
+        let mut lines = block.lines();
+        let id = git2::Oid::from_str(lines.next().unwrap().trim()).unwrap();
+        let changed: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+        let Some(pos) = graph.position(&id) else {
+            continue;
+        };
+        for p in paths {
+            let keys = graph.keys(p).unwrap();
+            let Some(maybe) = graph.maybe_changed(pos, &keys) else {
+                continue;
+            };
+            checked += 1;
+            let did = changed
+                .iter()
+                .any(|c| c == p || c.starts_with(&format!("{p}/")));
+            assert!(
+                maybe || !did,
+                "the filter of {id} rules out {p}, which changed"
+            );
+            if !did {
+                unchanged += 1;
+                ruled_out += usize::from(!maybe);
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} filter lookups");
+    assert!(
+        ruled_out * 10 > unchanged * 9,
+        "{ruled_out} of {unchanged} unchanged ruled out"
+    );
+}
+
+#[test]
+fn commit_graph_and_bloom_filters_give_git_logs_answers() {
+    let fx = Fx::repo();
+    graph_history(&fx);
+    let paths = graph_paths(&fx);
+    assert_answers_match_git(&fx, &paths, "without a commit-graph");
+    // Version 1 filters (murmur3 over signed bytes), as git writes by default.
+    fx.git(
+        "2025-01-01T00:00:00Z",
+        &["commit-graph", "write", "--reachable", "--changed-paths"],
+    );
+    assert!(fx.root.join(".git/objects/info/commit-graph").is_file());
+    assert_graph_agrees_with_git(&fx, &paths);
+    assert_answers_match_git(&fx, &paths, "with a commit-graph");
+    // Commits the graph does not hold are read from the objects.
+    fx.write("d0/s0/f0.md", "after the graph\n")
+        .commit("2025-02-01T00:00:00Z", "after")
+        .write("docs/größe.md", "after the graph\n")
+        .commit("2025-02-02T00:00:00Z", "after again");
+    assert_answers_match_git(&fx, &paths, "with commits newer than the graph");
+    // A split chain with version 2 filters.
+    std::fs::remove_file(fx.root.join(".git/objects/info/commit-graph")).unwrap();
+    fx.git(
+        "2025-01-01T00:00:00Z",
+        &[
+            "-c",
+            "commitGraph.changedPathsVersion=2",
+            "commit-graph",
+            "write",
+            "--reachable",
+            "--changed-paths",
+            "--split=no-merge",
+            "--size-multiple=1000",
+        ],
+    );
+    fx.write("d2/s2/f2.md", "a newer layer\n")
+        .commit("2025-03-01T00:00:00Z", "layer");
+    fx.git(
+        "2025-01-01T00:00:00Z",
+        &[
+            "-c",
+            "commitGraph.changedPathsVersion=2",
+            "commit-graph",
+            "write",
+            "--reachable",
+            "--changed-paths",
+            "--split=no-merge",
+        ],
+    );
+    let chain = std::fs::read_to_string(
+        fx.root
+            .join(".git/objects/info/commit-graphs/commit-graph-chain"),
+    )
+    .unwrap();
+    assert_eq!(chain.lines().count(), 2, "two layers: {chain}");
+    assert_graph_agrees_with_git(&fx, &paths);
+    assert_answers_match_git(&fx, &paths, "with a split commit-graph");
+    // A graph that does not parse is not used: the same answers from the objects.
+    let layer = chain.lines().last().unwrap();
+    let file = fx.root.join(format!(
+        ".git/objects/info/commit-graphs/graph-{layer}.graph"
+    ));
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(
+        shipshape::collect::commit_graph::CommitGraph::open(
+            &git2::Repository::open(&fx.root).unwrap()
+        )
+        .is_none()
+    );
+    std::fs::write(&file, bytes).unwrap();
+}

@@ -20,6 +20,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::commit_graph::{self, CommitGraph};
 use super::source::{Source, SourceDoc, n};
 use super::{CollectError, Collected, Ctx, Request, fs};
 use crate::policy::model::EvidenceRaw;
@@ -447,6 +448,101 @@ impl PartialOrd for Queued {
     }
 }
 
+/// A commit as the walk needs it: from the commit-graph when the repository has one that holds
+/// it, else from the object itself.
+struct Node {
+    tree: git2::Oid,
+    parents: Vec<Parent>,
+    pos: Option<u32>,
+}
+
+struct Parent {
+    id: git2::Oid,
+    /// Committer time, for the walk's order.
+    time: i64,
+    tree: git2::Oid,
+    pos: Option<u32>,
+}
+
+/// Where the walk reads commits from.
+struct Commits<'r> {
+    repo: &'r git2::Repository,
+    graph: Option<CommitGraph>,
+}
+
+impl Commits<'_> {
+    fn node(&self, id: git2::Oid, pos: Option<u32>) -> Result<Node, git2::Error> {
+        if let Some(graph) = &self.graph {
+            let pos = pos.or_else(|| graph.position(&id));
+            let from_graph = pos.and_then(|p| {
+                let c = graph.commit(p)?;
+                let parents = c
+                    .parents
+                    .iter()
+                    .map(|&pp| {
+                        let pc = graph.commit(pp)?;
+                        Some(Parent {
+                            id: graph.oid(pp)?,
+                            time: pc.time,
+                            tree: pc.tree,
+                            pos: Some(pp),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Node {
+                    tree: c.tree,
+                    parents,
+                    pos: Some(p),
+                })
+            });
+            if let Some(n) = from_graph {
+                return Ok(n);
+            }
+        }
+        let commit = self.repo.find_commit(id)?;
+        let mut parents = Vec::new();
+        for pid in commit.parent_ids() {
+            let parent = self.repo.find_commit(pid)?;
+            parents.push(Parent {
+                id: pid,
+                time: parent.time().seconds(),
+                tree: parent.tree_id(),
+                pos: None,
+            });
+        }
+        Ok(Node {
+            tree: commit.tree_id(),
+            parents,
+            pos: None,
+        })
+    }
+}
+
+/// The requested paths present in the tree at `start`; the others are answered `Untracked`.
+fn present_paths(
+    repo: &git2::Repository,
+    trie: &Trie,
+    head_tree: git2::Oid,
+    results: &mut [Option<Lookup>],
+) -> Result<Vec<usize>, git2::Error> {
+    let all = vec![true; results.len()];
+    let mut changed = Vec::new();
+    changed_paths(repo, trie, 0, Some(head_tree), None, &all, &mut changed)?;
+    let mut is_present = vec![false; results.len()];
+    for i in changed {
+        is_present[i] = true;
+    }
+    let mut present = Vec::new();
+    for (i, p) in is_present.into_iter().enumerate() {
+        if p {
+            present.push(i);
+        } else {
+            results[i] = Some(Err(Miss::Untracked));
+        }
+    }
+    Ok(present)
+}
+
 /// The last change of every path in `paths` (repository-relative, files or folders), from one
 /// walk of history starting at `start`.
 ///
@@ -454,7 +550,8 @@ impl PartialOrd for Queued {
 /// is resolved when its entry differs from the parent's; at a merge it follows the first parent
 /// whose entry is the same, and is resolved at the merge only when it differs from every parent.
 /// Paths that share a commit are compared together, and the walk stops once every path is
-/// resolved.
+/// resolved. With a commit-graph, commits are read from it, and a path whose changed-path Bloom
+/// filter rules out a change from the first parent follows that parent without reading a tree.
 pub fn last_changes(
     repo: &git2::Repository,
     start: git2::Oid,
@@ -464,114 +561,49 @@ pub fn last_changes(
     let mut results: Vec<Option<Lookup>> = vec![None; paths.len()];
     let trie = Trie::new(paths);
     let shallow = shallow_roots(repo);
-
-    // Paths absent from the starting tree have no history to find.
-    let head_tree = repo.find_commit(start).map_err(err)?.tree_id();
-    let mut present = Vec::new();
-    {
-        let all = vec![true; paths.len()];
-        let mut changed = Vec::new();
-        changed_paths(repo, &trie, 0, Some(head_tree), None, &all, &mut changed).map_err(err)?;
-        let mut is_present = vec![false; paths.len()];
-        for i in changed {
-            is_present[i] = true;
-        }
-        for (i, p) in is_present.into_iter().enumerate() {
-            if p {
-                present.push(i);
-            } else {
-                results[i] = Some(Err(Miss::Untracked));
-            }
-        }
-    }
-    if present.is_empty() {
-        return Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(Miss::Untracked)))
-            .collect());
-    }
-
-    let mut heap = BinaryHeap::new();
-    let mut waiting: HashMap<git2::Oid, Vec<usize>> = HashMap::new();
-    let mut seq = 0u64;
-    let mut visited = 0usize;
-    let mut active = vec![false; paths.len()];
-    let mut push = |heap: &mut BinaryHeap<Queued>,
-                    waiting: &mut HashMap<git2::Oid, Vec<usize>>,
-                    id: git2::Oid,
-                    time: i64,
-                    group: Vec<usize>| {
-        match waiting.get_mut(&id) {
-            Some(g) => g.extend(group),
-            None => {
-                waiting.insert(id, group);
-                seq += 1;
-                heap.push(Queued { time, seq, id });
-            }
-        }
+    let commits = Commits {
+        repo,
+        graph: CommitGraph::open(repo),
     };
-    let start_time = repo.find_commit(start).map_err(err)?.time().seconds();
-    push(&mut heap, &mut waiting, start, start_time, present);
+    let keys: Vec<_> = match &commits.graph {
+        Some(g) if g.has_filters() => paths.iter().map(|p| g.keys(p)).collect(),
+        _ => paths.iter().map(|_| None).collect(),
+    };
 
-    while let Some(q) = heap.pop() {
-        let Some(mut group) = waiting.remove(&q.id) else {
+    let start_commit = repo.find_commit(start).map_err(err)?;
+    let present = present_paths(repo, &trie, start_commit.tree_id(), &mut results).map_err(err)?;
+    let mut walk = Walk::default();
+    if !present.is_empty() {
+        walk.push(start, start_commit.time().seconds(), None, present);
+    }
+    let mut visited = 0usize;
+    while let Some(q) = walk.heap.pop() {
+        let Some((pos, mut group)) = walk.waiting.remove(&q.id) else {
             continue;
         };
         group.sort_unstable();
         group.dedup();
         visited += 1;
-        let commit = repo.find_commit(q.id).map_err(err)?;
-        let tree = commit.tree_id();
-        let parents: Vec<git2::Oid> = if shallow.contains(&q.id) {
-            Vec::new()
-        } else {
-            commit.parent_ids().collect()
-        };
-        if parents.is_empty() {
+        let edge = shallow.contains(&q.id);
+        let node = commits.node(q.id, pos).map_err(err)?;
+        if node.parents.is_empty() || edge {
             // A root commit introduced whatever it holds; at a shallow edge we cannot know.
+            let found = if edge {
+                Err(Miss::Shallow { fetched: visited })
+            } else {
+                Ok(Change::from_commit(&repo.find_commit(q.id).map_err(err)?))
+            };
             for i in group {
-                results[i] = Some(if shallow.contains(&q.id) {
-                    Err(Miss::Shallow { fetched: visited })
-                } else {
-                    Ok(Change::from_commit(&commit))
-                });
+                results[i] = Some(found.clone());
             }
             continue;
         }
-        let mut remaining = group;
-        for pid in parents {
-            if remaining.is_empty() {
-                break;
-            }
-            let parent = repo.find_commit(pid).map_err(err)?;
-            for &i in &remaining {
-                active[i] = true;
-            }
-            let mut changed = Vec::new();
-            changed_paths(
-                repo,
-                &trie,
-                0,
-                Some(tree),
-                Some(parent.tree_id()),
-                &active,
-                &mut changed,
-            )
+        let remaining = walk
+            .follow_parents(&commits, &trie, &keys, &node, group)
             .map_err(err)?;
-            for &i in &remaining {
-                active[i] = false;
-            }
-            let changed: HashSet<usize> = changed.into_iter().collect();
-            let (differs, same): (Vec<usize>, Vec<usize>) =
-                remaining.into_iter().partition(|i| changed.contains(i));
-            if !same.is_empty() {
-                push(&mut heap, &mut waiting, pid, parent.time().seconds(), same);
-            }
-            remaining = differs;
-        }
         // Different from every parent: this commit made the change.
         if !remaining.is_empty() {
-            let change = Change::from_commit(&commit);
+            let change = Change::from_commit(&repo.find_commit(q.id).map_err(err)?);
             for i in remaining {
                 results[i] = Some(Ok(change.clone()));
             }
@@ -581,6 +613,95 @@ pub fn last_changes(
         .into_iter()
         .map(|r| r.unwrap_or(Err(Miss::Untracked)))
         .collect())
+}
+
+/// The walk's queue: commits newest first, each with the paths still looking through it.
+#[derive(Default)]
+struct Walk {
+    heap: BinaryHeap<Queued>,
+    waiting: HashMap<git2::Oid, (Option<u32>, Vec<usize>)>,
+    seq: u64,
+    active: Vec<bool>,
+}
+
+impl Walk {
+    fn push(&mut self, id: git2::Oid, time: i64, pos: Option<u32>, group: Vec<usize>) {
+        match self.waiting.get_mut(&id) {
+            Some((_, g)) => g.extend(group),
+            None => {
+                self.waiting.insert(id, (pos, group));
+                self.seq += 1;
+                self.heap.push(Queued {
+                    time,
+                    seq: self.seq,
+                    id,
+                });
+            }
+        }
+    }
+
+    /// Hand each path of `group` to the first parent it is the same in; return those that differ
+    /// from every parent.
+    fn follow_parents(
+        &mut self,
+        commits: &Commits<'_>,
+        trie: &Trie,
+        keys: &[Option<[commit_graph::PathKeys; 2]>],
+        node: &Node,
+        group: Vec<usize>,
+    ) -> Result<Vec<usize>, git2::Error> {
+        if self.active.len() < keys.len() {
+            self.active = vec![false; keys.len()];
+        }
+        let mut remaining = group;
+        for (nth, parent) in node.parents.iter().enumerate() {
+            if remaining.is_empty() {
+                break;
+            }
+            // git consults the filter against the first parent only.
+            let mut same = Vec::new();
+            if let (0, Some(graph), Some(pos)) = (nth, &commits.graph, node.pos) {
+                remaining.retain(|&i| {
+                    let unchanged = keys[i]
+                        .as_ref()
+                        .and_then(|k| graph.maybe_changed(pos, k))
+                        == Some(false);
+                    if unchanged {
+                        same.push(i);
+                    }
+                    !unchanged
+                });
+            }
+            let mut changed = Vec::new();
+            if !remaining.is_empty() {
+                for &i in &remaining {
+                    self.active[i] = true;
+                }
+                let found = changed_paths(
+                    commits.repo,
+                    trie,
+                    0,
+                    Some(node.tree),
+                    Some(parent.tree),
+                    &self.active,
+                    &mut changed,
+                );
+                for &i in &remaining {
+                    self.active[i] = false;
+                }
+                found?;
+            }
+            let changed: HashSet<usize> = changed.into_iter().collect();
+            let (differs, also_same): (Vec<usize>, Vec<usize>) =
+                remaining.into_iter().partition(|i| changed.contains(i));
+            same.extend(also_same);
+            if !same.is_empty() {
+                self.push(parent.id, parent.time, parent.pos, same);
+            }
+            remaining = differs;
+        }
+        Ok(remaining)
+    }
 }
 
 /// libgit2 keeps up to 256 MB of parsed objects by default. The history walk reads each tree

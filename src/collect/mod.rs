@@ -13,6 +13,7 @@ macro_rules! cached_regex {
 
 pub mod cache;
 pub mod comments;
+pub mod commit_graph;
 pub mod fs;
 pub mod k8s;
 pub mod kustomize;
