@@ -81,21 +81,16 @@ pub fn head_checked(path: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Head, St
     let time = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    let prefix = loc.prefix.clone();
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true).recurse_untracked_dirs(true);
-    if !prefix.is_empty() {
-        opts.pathspec(&prefix);
-    }
-    let mut dirty_paths: Vec<String> = repo
-        .statuses(Some(&mut opts))
-        .map_err(|e| format!("cannot read the work tree status: {}", e.message()))?
-        .iter()
-        .filter(|s| !s.status().is_ignored())
-        .filter_map(|s| s.path().ok().map(str::to_string))
+    let changed = match status_by_git(&loc.workdir, &loc.prefix) {
+        Some(paths) => paths,
+        None => status_by_libgit2(&repo, &loc.prefix)?,
+    };
+    let mut dirty_paths: Vec<String> = changed
+        .into_iter()
         .filter(|p| !skip(&loc.from_repo(p)))
         .collect();
     dirty_paths.sort();
+    dirty_paths.dedup();
     Ok(Head {
         short: sha.chars().take(12).collect(),
         sha,
@@ -104,6 +99,85 @@ pub fn head_checked(path: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Head, St
         dirty_paths,
         time,
     })
+}
+
+/// Every path (repository-relative) `git status` lists under `prefix`: changed against HEAD or
+/// the index, deleted, in conflict, or untracked and not ignored.
+///
+/// git's own `status` first: it takes the whole tree's stat data on several threads and is two to
+/// three times quicker than libgit2's on a large tree (kubernetes: 93 ms against 230 ms), where
+/// it was the largest fixed cost of an audit. Run so that it writes nothing (no optional index
+/// refresh) and starts no fsmonitor hook; where git is missing or refuses (another owner's
+/// repository, an unsupported extension), libgit2 answers instead — the same list.
+fn status_by_git(workdir: &Path, prefix: &str) -> Option<Vec<String>> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.current_dir(workdir)
+        .args(["--no-optional-locks", "-c", "core.fsmonitor=false"])
+        .args(["status", "--porcelain=v2", "-z", "--untracked-files=all"])
+        .args(["--no-renames", "--ignore-submodules=none"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_COMMON_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    if !prefix.is_empty() {
+        cmd.args(["--", &format!(":(top,literal){prefix}")]);
+    }
+    let out = cmd.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_porcelain_v2(&out.stdout)
+}
+
+/// The paths of `git status --porcelain=v2 -z` output (renames off, so one path a record);
+/// `None` when a record is not one this reader knows.
+fn parse_porcelain_v2(out: &[u8]) -> Option<Vec<String>> {
+    let mut paths = Vec::new();
+    for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let text = std::str::from_utf8(record).ok();
+        let (kind, fields) = match record.first()? {
+            b'1' => (1, 8),
+            b'u' => (1, 10),
+            b'?' => (2, 1),
+            b'#' | b'!' => continue,
+            _ => return None,
+        };
+        // Ordinary and unmerged records: the path follows a fixed number of fields.
+        let path = match kind {
+            2 => text.and_then(|t| t.get(2..)),
+            _ => text.and_then(|t| t.splitn(fields + 1, ' ').nth(fields)),
+        };
+        // A name that is not UTF-8 is left out, as libgit2's list leaves it out.
+        if let Some(p) = path {
+            paths.push(p.to_string());
+        }
+    }
+    Some(paths)
+}
+
+/// [`status_by_git`] by libgit2.
+fn status_by_libgit2(repo: &git2::Repository, prefix: &str) -> Result<Vec<String>, String> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true);
+    if !prefix.is_empty() {
+        opts.pathspec(prefix);
+    }
+    Ok(repo
+        .statuses(Some(&mut opts))
+        .map_err(|e| format!("cannot read the work tree status: {}", e.message()))?
+        .iter()
+        .filter(|s| !s.status().is_ignored())
+        .filter_map(|s| s.path().ok().map(str::to_string))
+        .collect())
 }
 
 /// Files read as evidence whose content differs from HEAD, by content: a modification that
@@ -232,6 +306,86 @@ pub fn only_superseded_note(root: &Path, rel: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=F", "-c", "user.email=f@example.com"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// git's status and libgit2's list the same paths: modified, staged, deleted, untracked
+    /// (in new folders too), names with spaces and non-ASCII, ignored files left out, a
+    /// sub-folder's status limited to it; and a repository git refuses falls back.
+    #[test]
+    fn git_and_libgit2_status_agree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        run_git(&root, &["init", "-q", "-b", "main"]);
+        for f in [
+            "a.md",
+            "sub/b.md",
+            "sub/c d.md",
+            "sub/größe.md",
+            "gone.md",
+            "staged.md",
+        ] {
+            w(f, "one\n");
+        }
+        w(".gitignore", "*.log\n");
+        run_git(&root, &["add", "-A"]);
+        run_git(&root, &["commit", "-q", "-m", "init"]);
+        w("a.md", "two\n");
+        w("sub/c d.md", "two\n");
+        w("sub/größe.md", "two\n");
+        std::fs::remove_file(root.join("gone.md")).unwrap();
+        w("staged.md", "two\n");
+        run_git(&root, &["add", "staged.md"]);
+        w("new/deep/x.md", "new\n");
+        w("sub/new file.md", "new\n");
+        w("debug.log", "ignored\n");
+        let repo = git2::Repository::open(&root).unwrap();
+        for prefix in ["", "sub"] {
+            let mut by_git = status_by_git(&root, prefix).expect("git answers");
+            let mut by_lib = status_by_libgit2(&repo, prefix).unwrap();
+            by_git.sort();
+            by_lib.sort();
+            assert_eq!(by_git, by_lib, "prefix {prefix:?}");
+            assert!(!by_git.iter().any(|p| p.ends_with(".log")));
+        }
+        let all = status_by_git(&root, "").unwrap();
+        assert_eq!(all.len(), 7, "{all:?}");
+        // Not a repository git can use: no answer, so libgit2's is taken.
+        std::fs::write(root.join(".git/HEAD"), "not a ref\n").unwrap();
+        assert_eq!(status_by_git(&root, ""), None);
+    }
+
+    #[test]
+    fn porcelain_records_give_their_paths() {
+        let out = b"1 .M N... 100644 100644 100644 aa bb a b.md\0u UU N... 100644 100644 100644 100644 aa bb cc c.md\0? new dir/x\0! ignored\0";
+        assert_eq!(
+            parse_porcelain_v2(out).unwrap(),
+            vec!["a b.md", "c.md", "new dir/x"]
+        );
+        assert_eq!(
+            parse_porcelain_v2(b"2 R. N... 1 1 1 a b R100 new\0old\0"),
+            None
+        );
+    }
 
     #[test]
     fn lfs_pointers_name_their_content() {
