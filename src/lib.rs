@@ -168,11 +168,24 @@ pub fn run(
     cluster: &collect::cluster::CliOptions,
 ) -> Result<AuditResult, Error> {
     let started = Instant::now();
-    let (root, boundary) = audited_folder(opts, cluster)?;
-    let governed = governed_policy(opts, &root, &boundary)?;
+    memtrace("start");
+    // Locating the folder starts libgit2, which loads the system's CA certificates (its https
+    // support) — 8 ms of the example's audit; the policy is read and compiled meanwhile.
+    let (folder, loaded) = std::thread::scope(|s| {
+        let folder = s.spawn(|| audited_folder(opts, cluster));
+        let loaded = load_policy(opts);
+        let folder = folder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (folder, loaded)
+    });
+    let (root, boundary) = folder?;
+    let governed = governed_policy(opts, loaded?, &root, &boundary)?;
+    memtrace("policy loaded");
     let (mut policy, env) = (governed.policy, governed.env);
     select_rules(&mut policy, &opts.only_rules)?;
     let (plan, document_keys) = plan_of(&policy);
+    memtrace("plan made");
     let (publish_dir, publish_rel) = publish_folder(publish, &root, &boundary, &policy)?;
     let mut ctx = collection_ctx(
         opts,
@@ -197,14 +210,22 @@ pub fn run(
     let commands_run =
         !opts.skip_commands && plan.values().any(|r| matches!(r, collect::Request::Run(_)));
     let ((mut evidence, timings), early_head) = std::thread::scope(|s| {
-        let head = (!commands_run)
-            .then(|| s.spawn(|| repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok()));
+        let head = (!commands_run).then(|| {
+            s.spawn(|| {
+                let started = Instant::now();
+                let head = repo::head_checked(&root, &|rel| ctx.is_own_output(rel)).ok();
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(ms, "work-tree status taken");
+                head
+            })
+        });
         let collected = collect::collect_all(&ctx, &plan);
         (collected, head.map(|h| h.join().ok().flatten()))
     });
     // Evidence completeness: each request learns which files in its scope were not read.
     // Matched against scopes as they are; file names are repository text too, so what is
     // attached and what the report lists is redacted.
+    memtrace("requests collected");
     let raw_findings = ctx.findings();
     collect::attach_unread(&mut evidence, &raw_findings, &ctx.redactor);
     let file_findings: Vec<collect::fs::WalkFinding> = raw_findings
@@ -216,6 +237,7 @@ pub fn run(
         .collect();
     // Parsed manifest files and kustomize renders were for collecting; the evidence holds
     // what rules need.
+    memtrace("unread attached");
     ctx.release_caches();
     memtrace("after collect");
     let judged = judge(
@@ -309,9 +331,18 @@ struct Governed {
 }
 
 /// Load the policy, govern its waivers (and the waivers file's), and pick the environment.
-fn governed_policy(opts: &AuditOptions, root: &Path, boundary: &Path) -> Result<Governed, Error> {
+/// The policy the run uses, loaded and checked, and where it was found.
+fn load_policy(opts: &AuditOptions) -> Result<(policy::model::Policy, String), Error> {
     let (location, policy_found) = find_policy(&opts.path, opts.policy.as_deref());
-    let mut policy = policy::load(&location)?;
+    Ok((policy::load(&location)?, policy_found))
+}
+
+fn governed_policy(
+    opts: &AuditOptions,
+    (mut policy, policy_found): (policy::model::Policy, String),
+    root: &Path,
+    boundary: &Path,
+) -> Result<Governed, Error> {
     policy::check_boundary(&policy, root, boundary)?;
     if let Some(w) = &opts.waivers
         && !w.is_file()

@@ -123,6 +123,13 @@ macro_rules! sources {
 
             /// The part of the tree this request reads, to hold it to what it could not read.
             /// `None` for sources that read no files (commands, the cluster, HTTP).
+            /// Whether the request reads a scope of files ([`Request::scope`] without compiling it).
+            pub fn has_scope(&self) -> bool {
+                match self {
+                    $(Request::$variant(s) => s.scope().is_some(),)*
+                }
+            }
+
             pub fn scope(&self) -> Option<Scope> {
                 let (include, exclude) = match self {
                     $(Request::$variant(s) => s.scope()?,)*
@@ -263,17 +270,23 @@ pub fn attach_unread(
     redactor: &crate::redact::Redactor,
 ) {
     for item in items.values_mut() {
-        let Some(scope) = item.request.scope() else {
+        let ItemResult::Value(Value::Object(m)) = &mut item.result else {
             continue;
         };
-        let ItemResult::Value(Value::Object(m)) = &mut item.result else {
+        // A scope is compiled globs: built only when there are findings to place.
+        let scope = match findings.is_empty() {
+            true => item.request.has_scope().then_some(None),
+            false => item.request.scope().map(Some),
+        };
+        let Some(scope) = scope else {
             continue;
         };
         let mut unread: Vec<Value> = match m.remove("unread") {
             Some(Value::Array(a)) => a,
             _ => Vec::new(),
         };
-        for f in findings.iter().filter(|f| scope.holds(&f.path)) {
+        let in_scope = |f: &&fs::WalkFinding| scope.as_ref().is_some_and(|s| s.holds(&f.path));
+        for f in findings.iter().filter(in_scope) {
             let v = serde_json::json!({
                 "path": redactor.text(&f.path),
                 "reason": redactor.text(&f.reason),
@@ -620,7 +633,12 @@ pub fn collect_all(
     }
     std::thread::scope(|scope| {
         // Kustomize renders and manifest parses start first, beside everything else.
-        scope.spawn(|| manifests::prefetch(ctx, plan.values()));
+        scope.spawn(|| {
+            let started = Instant::now();
+            manifests::prefetch(ctx, plan.values());
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(ms, "kustomize renders and manifests prefetched");
+        });
         // The listing is shared; walk it before the workers start so they do not race to
         // build it.
         let _ = ctx.listing();

@@ -95,6 +95,25 @@ impl Format {
 }
 
 /// tera's own errors hide the cause in a chain; surface all of it.
+/// One template (the override in `dir` when there is one) with shipshape's filters.
+fn compile(name: &str, text: &str, dir: Option<&Path>) -> Result<Tera, RenderError> {
+    let mut tera = Tera::default();
+    match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+        Some(p) => tera.add_template_file(&p, Some(name)).map_err(tera_error)?,
+        None => tera.add_raw_template(name, text).map_err(tera_error)?,
+    }
+    tera.autoescape_on(vec![".html.tera", ".html"]);
+    // tera's default also escapes `/`, which only makes paths unreadable in the source.
+    tera.set_escape_fn(html_escape);
+    tera.register_filter("cell", cell_filter);
+    tera.register_filter("code", code_filter);
+    tera.register_filter("inline", inline_filter);
+    tera.register_filter("badge", badge_filter);
+    tera.register_filter("badge_html", badge_html_filter);
+    tera.register_filter("history_svg", history_svg_filter);
+    Ok(tera)
+}
+
 fn tera_error(e: tera::Error) -> RenderError {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(&e);
@@ -107,39 +126,44 @@ fn tera_error(e: tera::Error) -> RenderError {
 }
 
 pub struct Renderer {
-    tera: Tera,
-    /// Sign-offs the in-toto statement and the sign-off block list (those for the rendered
-    /// bundle).
+    /// Each built-in template compiled on first use: compiling both took 15 ms of a 90 ms
+    /// audit that writes JSON and Markdown only. Overrides (`--templates`) are compiled at once,
+    /// so a broken one is a usage error before anything is collected or written.
+    engines: [std::sync::OnceLock<Result<Tera, String>>; 2],
+    dir: Option<std::path::PathBuf>,
     signoffs: Vec<crate::trust::signoff::SignoffEntry>,
-    /// The allowed-signers file's text, to verify the sign-offs the reports show.
     allowed_signers: Option<String>,
 }
 
 impl Renderer {
-    /// Built-in templates, each replaced by a file of the same name in `dir` when present.
     pub fn new(dir: Option<&Path>) -> Result<Renderer, RenderError> {
-        let mut tera = Tera::default();
-        for (name, text) in BUILTIN {
-            let over = dir.map(|d| d.join(name)).filter(|p| p.is_file());
-            match over {
-                Some(p) => tera.add_template_file(&p, Some(name)).map_err(tera_error)?,
-                None => tera.add_raw_template(name, text).map_err(tera_error)?,
-            }
-        }
-        tera.autoescape_on(vec![".html.tera", ".html"]);
-        // tera's default also escapes `/`, which only makes paths unreadable in the source.
-        tera.set_escape_fn(html_escape);
-        tera.register_filter("cell", cell_filter);
-        tera.register_filter("code", code_filter);
-        tera.register_filter("inline", inline_filter);
-        tera.register_filter("badge", badge_filter);
-        tera.register_filter("badge_html", badge_html_filter);
-        tera.register_filter("history_svg", history_svg_filter);
-        Ok(Renderer {
-            tera,
+        let r = Renderer {
+            engines: Default::default(),
+            dir: dir.map(Path::to_path_buf),
             signoffs: Vec::new(),
             allowed_signers: None,
-        })
+        };
+        if dir.is_some() {
+            for (name, _) in BUILTIN {
+                r.engine(name)?;
+            }
+        }
+        Ok(r)
+    }
+
+    /// The engine holding template `name`, compiled once.
+    fn engine(&self, name: &str) -> Result<&Tera, RenderError> {
+        let i = BUILTIN
+            .iter()
+            .position(|(n, _)| *n == name)
+            .ok_or_else(|| RenderError::Template(format!("no template `{name}`")))?;
+        let built = self.engines[i].get_or_init(|| {
+            compile(name, BUILTIN[i].1, self.dir.as_deref()).map_err(|e| match e {
+                RenderError::Template(message) => message,
+                other => other.to_string(),
+            })
+        });
+        built.as_ref().map_err(|e| RenderError::Template(e.clone()))
     }
 
     /// Verify the sign-offs the reports show against this allowed-signers text.
@@ -209,7 +233,10 @@ impl Renderer {
     ) -> Result<(), RenderError> {
         let mut ctx = tera::Context::from_serialize(&*with_words(report)).map_err(tera_error)?;
         ctx.insert("signoffs", &signoffs);
-        let text = self.tera.render(HTML_TEMPLATE, &ctx).map_err(tera_error)?;
+        let text = self
+            .engine(HTML_TEMPLATE)?
+            .render(HTML_TEMPLATE, &ctx)
+            .map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
         Ok(())
     }
@@ -227,7 +254,10 @@ impl Renderer {
     ) -> Result<(), RenderError> {
         let mut ctx = tera::Context::from_serialize(&*with_words(report)).map_err(tera_error)?;
         ctx.insert("signoffs", &signoffs);
-        let text = self.tera.render(MD_TEMPLATE, &ctx).map_err(tera_error)?;
+        let text = self
+            .engine(MD_TEMPLATE)?
+            .render(MD_TEMPLATE, &ctx)
+            .map_err(tera_error)?;
         out.write_all(tidy(&text).as_bytes())?;
         Ok(())
     }
