@@ -638,6 +638,7 @@ pub fn collect_all(
             manifests::prefetch(ctx, plan.values());
             let ms = started.elapsed().as_millis() as u64;
             tracing::debug!(ms, "kustomize renders and manifests prefetched");
+            crate::memtrace("manifests prefetched");
         });
         // The listing is shared; walk it before the workers start so they do not race to
         // build it.
