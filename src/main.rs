@@ -24,6 +24,8 @@ fn main() -> ExitCode {
         eprintln!("error: shipshape internal error: {info}");
         eprintln!("error: this is a bug in shipshape; the run produced no verdict (exit 3)");
     }));
+    // Only fleet mode clones over https.
+    shipshape::repo::start_libgit2(std::env::args().any(|a| a == "fleet"));
     on_signals();
     let code = std::panic::catch_unwind(run).unwrap_or(3);
     ExitCode::from(code as u8)

@@ -105,6 +105,10 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
     // hold more than the report will show.
     let per_file = per_file(ctx, &files, |rel| {
         let text = scan_text(ctx, rel)?;
+        let matching = lines.matching_lines(&text);
+        if matching.is_empty() {
+            return Some((0, Vec::new()));
+        }
         let blocks = crate::redact::key_block_lines(&text);
         let prose = spec
             .comments_only
@@ -113,7 +117,7 @@ pub fn collect(ctx: &Ctx<'_>, spec: &Spec) -> Collected {
             .map(|lang| super::comments::prose_spans(lang, &text));
         let mut count = 0usize;
         let mut shown = Vec::new();
-        for (line_no, line) in lines.matching_lines(&text) {
+        for (line_no, line) in matching {
             if let Some(spans) = &prose {
                 // The line's own offset in the text: `line` is a slice of it.
                 let at = line.as_ptr() as usize - text.as_ptr() as usize;
