@@ -7,7 +7,8 @@
 #                                   # links and anchors (some broken)
 #   benches/docs_perf.sh PATH       # any folder (markers and links only)
 #
-# Prints each peer's exact command and version and the median of RUNS runs (hyperfine when
+# Prints each peer's exact command and version and the median of RUNS runs, shipshape and the
+# peer alternating run by run (benches/alternate.py; the example audit alone: hyperfine when
 # installed, else a `date +%s%N` loop). Exits 1 when shipshape and a peer disagree on the
 # findings, beyond the differences of semantics docs/performance.md documents, which it names
 # one by one (symlinks, tracked files .gitignore matches, symlinked folders, protocol-relative
@@ -53,6 +54,10 @@ median_ms() {
     printf '%s\n' "${ts[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
   fi
 }
+
+# alternate 'CMD A' 'CMD B' : both medians of RUNS runs taken alternately (A, B, A, B…), so a
+# change in the machine's load hits both sides of the ratio alike.
+alternate() { python3 "$here/benches/alternate.py" "$RUNS" "$1" "$2"; }
 
 # peak_mb CMD… : the peak resident memory of CMD (and of any child it waited for), in MB.
 peak_mb() {
@@ -180,8 +185,8 @@ for path, _ in diff:
 if unexplained:
     print("DISAGREE:", unexplained[:10]); sys.exit(1)
 PY
-t_ss=$(median_ms scan "$SHIPSHAPE" audit "$tree" --policy "$WORK/markers.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-markers" -j "$JOBS" --skip-commands)
-t_rg=$(median_ms rg "${rg_cmd[@]}")
+ss_cmd=("$SHIPSHAPE" audit "$tree" --policy "$WORK/markers.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-markers" -j "$JOBS" --skip-commands)
+read -r t_ss t_rg < <(alternate "${ss_cmd[*]@Q}" "${rg_cmd[*]@Q}")
 m_ss=$(peak_mb "$SHIPSHAPE" audit "$tree" --policy "$WORK/markers.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-markers" -j "$JOBS" --skip-commands)
 m_rg=$(peak_mb "${rg_cmd[@]}")
 rows+=("| marker scan | $t_ss ms, $m_ss MB | ripgrep \`${rg_cmd[*]/$tree/TREE}\` | $t_rg ms, $m_rg MB | $(ratio "$t_ss" "$t_rg")× | ≤ 1.2× |")
@@ -247,8 +252,8 @@ for side, items in (("shipshape", ours - theirs), ("lychee", theirs - ours)):
 if unexplained:
     print("DISAGREE (first 10):", unexplained[:10]); sys.exit(1)
 PY
-  t_ss=$(median_ms links "$SHIPSHAPE" audit "$tree" --policy "$WORK/links.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-links" -j "$JOBS" --skip-commands)
-  t_ly=$(median_ms lychee "${ly_cmd[@]}")
+  ss_cmd=("$SHIPSHAPE" audit "$tree" --policy "$WORK/links.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-links" -j "$JOBS" --skip-commands)
+  read -r t_ss t_ly < <(alternate "${ss_cmd[*]@Q}" "${ly_cmd[*]@Q}")
   m_ss=$(peak_mb "$SHIPSHAPE" audit "$tree" --policy "$WORK/links.toml" --now 2026-01-01T00:00:00Z -q --format json --out "$WORK/out-links" -j "$JOBS" --skip-commands)
   m_ly=$(peak_mb "${ly_cmd[@]}")
   rows+=("| links + anchors | $t_ss ms, $m_ss MB | lychee \`lychee --offline --include-fragments 'TREE/**/*.md'\` | $t_ly ms, $m_ly MB | $(ratio "$t_ss" "$t_ly")× | ≤ 0.4×, memory ≤ lychee |")

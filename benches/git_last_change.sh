@@ -5,7 +5,8 @@
 #   benches/git_last_change.sh            # synthetic repo: 50,000 commits over 3,000 files
 #   benches/git_last_change.sh REPO       # any repository (50 tracked paths drawn with a fixed seed)
 #
-# Environment: COMMITS (50000), FILES (3000), PATHS (50), SEED (42), WORK (target/bench-git),
+# Environment: COMMITS (50000), FILES (3000), PATHS (50), SEED (42), RUNS (3: timed runs of each
+# side after the checked first pass, alternating), WORK (target/bench-git),
 # SHIPSHAPE (path to a built binary; default: `cargo build --release`, then target/release),
 # COMMIT_GRAPH (set: run on a copy of the repository with `git commit-graph write --reachable
 # --changed-paths`, so git uses its generation numbers and Bloom filters — and shipshape its own
@@ -17,6 +18,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 COMMITS="${COMMITS:-50000}"
 FILES="${FILES:-3000}"
 PATHS="${PATHS:-50}"
+RUNS="${RUNS:-3}"
 SEED="${SEED:-42}"
 WORK="${WORK:-$here/target/bench-git}"
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
@@ -143,12 +145,21 @@ if [[ $i -ne ${#paths[@]} ]]; then
   mismatch=1
 fi
 
-python3 - "$t0" "$t1" "$t2" "$ship_peak" "$git_peak" "${#paths[@]}" "${COMMIT_GRAPH:-}" <<'PY'
+# Times: the first pass above checked the answers and took the peak memory; then RUNS more runs
+# of each, alternating (git's fifty calls, shipshape's walk), medians.
+printf '%s\n' "${paths[@]}" > "$WORK/paths.txt"
+git_loop="while IFS= read -r p; do git -C $(printf %q "$repo") log -1 --format=%cI -- \"\$p\" >/dev/null; done < $(printf %q "$WORK/paths.txt")"
+read -r med_git med_ship < <(python3 "$here/benches/alternate.py" "$RUNS" \
+  "bash -c ${git_loop@Q}" \
+  "xargs -a ${WORK@Q}/paths.txt -d '\n' ${SHIPSHAPE@Q} git-last-change --repo ${repo@Q}")
+
+python3 - "$t0" "$t1" "$t2" "$ship_peak" "$git_peak" "${#paths[@]}" "${COMMIT_GRAPH:-}" "$med_git" "$med_ship" "$RUNS" <<'PY'
 import sys
 t0, t1, t2 = map(float, sys.argv[1:4])
 ship_kb, git_kb, n = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-git, ship = t1 - t0, t2 - t1
+git, ship = float(sys.argv[8]) / 1000, float(sys.argv[9]) / 1000
 ratio = ship / git if git else float("inf")
+print(f"first pass: git {t1 - t0:.3f} s, shipshape {t2 - t1:.3f} s; medians of {sys.argv[10]} alternating runs:")
 print(f"git CLI:   {git:8.3f} s for {n} x `git log -1 --format=%cI -- PATH` (peak {git_kb / 1024:.1f} MB per call)")
 print(f"shipshape: {ship:8.3f} s for one walk over {n} paths (peak {ship_kb / 1024:.1f} MB)")
 goal = 1.0 if sys.argv[7] else 0.2

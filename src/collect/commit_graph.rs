@@ -291,16 +291,19 @@ impl CommitGraph {
     /// The Bloom keys of a repository path (for both hash versions a layer may use); `None` for
     /// the root, which a tree id comparison answers.
     pub fn keys(&self, path: &str) -> Option<[PathKeys; 2]> {
-        let path = path.trim_matches('/');
-        if path.is_empty() || path == "." {
+        // The path as git writes it in a filter: segments joined by one `/`. A `..` is never a
+        // tree entry, so such a path gets no keys (and is compared by trees, as before).
+        let segments: Vec<&str> = path
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        if segments.is_empty() || segments.contains(&"..") {
             return None;
         }
-        let mut prefixes = vec![path];
-        let mut rest = path;
-        while let Some(i) = rest.rfind('/') {
-            rest = &rest[..i];
-            prefixes.push(rest);
-        }
+        let prefixes: Vec<String> = (1..=segments.len())
+            .rev()
+            .map(|n| segments[..n].join("/"))
+            .collect();
         let hashes = self
             .layers
             .iter()
@@ -411,6 +414,36 @@ mod tests {
             murmur3(7, b"docs/a.md", true),
             murmur3(7, b"docs/a.md", false)
         );
+    }
+
+    #[test]
+    fn keys_are_those_of_the_path_as_git_writes_it() {
+        let graph = CommitGraph {
+            layers: vec![Layer {
+                data: Vec::new(),
+                first: 0,
+                count: 0,
+                fanout: 0,
+                oids: 0,
+                cdat: 0,
+                edges: None,
+                bloom: Some(Bloom {
+                    index: 0,
+                    data: 0,
+                    data_len: 0,
+                    hashes: 7,
+                    signed_bytes: false,
+                }),
+            }],
+        };
+        let keys = |p: &str| graph.keys(p).map(|[_, k]| k.keys);
+        let want = keys("docs/ops/a.md").unwrap();
+        assert_eq!(want.len(), 3, "the path and the two folders above it");
+        assert_eq!(want[0], key_hashes(b"docs/ops/a.md", 7, false));
+        assert_eq!(want[2], key_hashes(b"docs", 7, false));
+        assert_eq!(keys("docs//ops/./a.md/"), Some(want));
+        assert_eq!(keys("."), None);
+        assert_eq!(keys("docs/../a.md"), None);
     }
 
     #[test]
