@@ -160,6 +160,23 @@ fn hardened_manifests_pass_every_manifest_rule() {
     }
 }
 
+/// `manifests = ["."]` reads the audited folder itself (it was taken for a missing folder).
+#[test]
+fn the_audited_folder_itself_can_be_the_manifests_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    good_repo(dir.path());
+    for entry in [".", "./"] {
+        let policy = POLICY.replace(
+            r#"manifests = ["k8s/**/*.yaml"]"#,
+            &format!("manifests = [\"{entry}\"]"),
+        );
+        write(dir.path(), "shipshape.toml", &policy);
+        let outcomes = run(dir.path(), &CliOptions::default());
+        let o = outcome(&outcomes, "k8s-run-as-non-root");
+        assert_eq!(o.status, Status::Pass, "{entry}: {}", o.sentence);
+    }
+}
+
 /// Each broken workload violates exactly one thing; each rule must fail naming only it.
 #[test]
 fn each_rule_fails_for_its_own_reason_with_file_and_line() {

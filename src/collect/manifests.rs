@@ -365,8 +365,11 @@ fn gather(
                 g.rendered.push(entry.clone());
                 continue;
             }
-            // A plain folder: every YAML file below it.
-            let prefix = format!("{entry}/");
+            // A plain folder: every YAML file below it (`.`: the audited folder itself).
+            let prefix = match super::fs::normalize_rel(&entry) {
+                folder if folder.is_empty() => String::new(),
+                folder => format!("{folder}/"),
+            };
             let found: Vec<String> = ctx
                 .listing()
                 .files
