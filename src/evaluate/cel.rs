@@ -182,17 +182,25 @@ pub fn context() -> Context<'static, 'static> {
 /// explanation and offender lookup evaluate) are compiled the first time they are met and then
 /// shared by every thread and every later evaluation.
 fn compile(expr: &str) -> Result<Arc<Program>, String> {
+    compile_cached(expr).map_err(|e| one_line(&e.to_string()))
+}
+
+/// [`compile`] with the parser's own error; the policy check compiles through it too, so an
+/// expectation is parsed once per process, not once to check it and again to evaluate it.
+fn compile_cached(expr: &str) -> Result<Arc<Program>, cel::ParseErrors> {
     type Cache = std::sync::Mutex<std::collections::HashMap<String, Arc<Program>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(expr) {
         return Ok(p.clone());
     }
-    let program = Arc::new(env().compile(expr).map_err(|e| one_line(&e.to_string()))?);
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(expr.to_string(), program.clone());
+    let program = Arc::new(env().compile(expr)?);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    // Fleet runs compile many policies in one process: a bound, not a leak.
+    if cache.len() >= 16_384 {
+        cache.clear();
+    }
+    cache.insert(expr.to_string(), program.clone());
     Ok(program)
 }
 
@@ -206,7 +214,7 @@ pub struct SyntaxError {
 
 /// Compile `expr` and return the free names it uses (comprehension variables left out).
 pub fn check(expr: &str) -> Result<Vec<String>, SyntaxError> {
-    let program = env().compile(expr).map_err(|e| {
+    let program = compile_cached(expr).map_err(|e| {
         let first = e.errors.first();
         let mut message = first
             .map(|p| one_line(&p.msg))
