@@ -288,7 +288,7 @@ pub fn normalize_rel(p: &str) -> String {
 }
 
 /// The built-in `@non-production` globs as one set.
-pub fn non_production() -> GlobSet {
+pub fn non_production() -> std::sync::Arc<GlobSet> {
     globset(&[NON_PRODUCTION.to_string()], false).expect("the built-in globs compile")
 }
 
@@ -297,15 +297,21 @@ pub fn non_production() -> GlobSet {
 /// Compiled sets are kept for the process: a policy names the same sets in many rules, and
 /// each was compiled when the policy was checked, again per request and again per scope — a
 /// sixth of an audit's time before (the example: 17% of its CPU).
-pub fn globset(patterns: &[String], case_insensitive: bool) -> Result<GlobSet, String> {
-    type Compiled = std::collections::HashMap<(Vec<String>, bool), Result<GlobSet, String>>;
+///
+/// Shared, not cloned: a cloned set's regexes start with empty search caches.
+pub fn globset(
+    patterns: &[String],
+    case_insensitive: bool,
+) -> Result<std::sync::Arc<GlobSet>, String> {
+    type Compiled =
+        std::collections::HashMap<(Vec<String>, bool), Result<std::sync::Arc<GlobSet>, String>>;
     static SETS: std::sync::LazyLock<std::sync::Mutex<Compiled>> =
         std::sync::LazyLock::new(Default::default);
     let key = (patterns.to_vec(), case_insensitive);
     if let Some(hit) = SETS.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return hit;
     }
-    let built = compile_globset(patterns, case_insensitive);
+    let built = compile_globset(patterns, case_insensitive).map(std::sync::Arc::new);
     if let Ok(mut m) = SETS.lock() {
         // Fleet runs audit many policies in one process: a bound, not a leak.
         if m.len() >= 4096 {

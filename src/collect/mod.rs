@@ -208,8 +208,8 @@ impl Request {
 /// The files a request reads, as globs: a file finding (too large, binary, a symlink out)
 /// inside it is evidence the request did not read.
 pub struct Scope {
-    include: globset::GlobSet,
-    exclude: globset::GlobSet,
+    include: std::sync::Arc<globset::GlobSet>,
+    exclude: std::sync::Arc<globset::GlobSet>,
     /// The literal folder prefix of each include pattern: a folder that could not be walked is
     /// in scope when it may hold a file the pattern names.
     prefixes: Vec<String>,
