@@ -330,13 +330,14 @@ struct Governed {
     waivers_source: Option<policy::model::PolicySource>,
 }
 
-/// Load the policy, govern its waivers (and the waivers file's), and pick the environment.
 /// The policy the run uses, loaded and checked, and where it was found.
 fn load_policy(opts: &AuditOptions) -> Result<(policy::model::Policy, String), Error> {
     let (location, policy_found) = find_policy(&opts.path, opts.policy.as_deref());
     Ok((policy::load(&location)?, policy_found))
 }
 
+/// Hold the loaded policy to the boundary, govern its waivers (and the waivers file's), and pick
+/// the environment.
 fn governed_policy(
     opts: &AuditOptions,
     (mut policy, policy_found): (policy::model::Policy, String),

@@ -153,7 +153,6 @@ fn write_outputs(
         .map_err(|e| shipshape::Error::Usage(e.to_string()))?
         .with_signoffs(signoffs)
         .with_allowed_signers(allowed_signers);
-    shipshape::memtrace("templates compiled");
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
     // Keep the default output folder out of git without asking the user to edit .gitignore.

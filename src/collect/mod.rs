@@ -121,8 +121,6 @@ macro_rules! sources {
                 }
             }
 
-            /// The part of the tree this request reads, to hold it to what it could not read.
-            /// `None` for sources that read no files (commands, the cluster, HTTP).
             /// Whether the request reads a scope of files ([`Request::scope`] without compiling it).
             pub fn has_scope(&self) -> bool {
                 match self {
@@ -130,6 +128,8 @@ macro_rules! sources {
                 }
             }
 
+            /// The part of the tree this request reads, to hold it to what it could not read.
+            /// `None` for sources that read no files (commands, the cluster, HTTP).
             pub fn scope(&self) -> Option<Scope> {
                 let (include, exclude) = match self {
                     $(Request::$variant(s) => s.scope()?,)*
