@@ -572,7 +572,10 @@ pub fn last_changes(
 
     let start_commit = repo.find_commit(start).map_err(err)?;
     let present = present_paths(repo, &trie, start_commit.tree_id(), &mut results).map_err(err)?;
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        active: vec![false; paths.len()],
+        ..Walk::default()
+    };
     if !present.is_empty() {
         walk.push(start, start_commit.time().seconds(), None, present);
     }
@@ -621,6 +624,7 @@ struct Walk {
     heap: BinaryHeap<Queued>,
     waiting: HashMap<git2::Oid, (Option<u32>, Vec<usize>)>,
     seq: u64,
+    /// Scratch for [`changed_paths`]: which requested paths the current comparison is about.
     active: Vec<bool>,
 }
 
@@ -650,9 +654,6 @@ impl Walk {
         node: &Node,
         group: Vec<usize>,
     ) -> Result<Vec<usize>, git2::Error> {
-        if self.active.len() < keys.len() {
-            self.active = vec![false; keys.len()];
-        }
         let mut remaining = group;
         for (nth, parent) in node.parents.iter().enumerate() {
             if remaining.is_empty() {
